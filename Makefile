@@ -1,0 +1,32 @@
+# The README's two commands: `make report` builds report/informe.pdf, `make test` runs the tests.
+# Both first install what is missing: Debian packages (TeX, FashionMNIST) and the Python venv.
+VENV ?= .venv
+PYTHON ?= python3
+CORES ?= 4
+BIN := $(VENV)/bin
+
+.PHONY: report test setup system lint clean
+
+report: setup
+	$(BIN)/snakemake --cores $(CORES) report/informe.pdf
+
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
+
+setup: system $(VENV)/.installed
+
+system:
+	@bash workflow/setup/system-packages.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf results report/build logs .snakemake report/informe.pdf

@@ -1,0 +1,35 @@
+# From config.yaml to report/informe.pdf: data -> train -> aggregate -> figures, tables -> report.
+# Run: snakemake --cores 4 report/informe.pdf      (see README.md for more targets)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+# Only declared runs and experiments match, so a typo in a target is an error, not a new run.
+wildcard_constraints:
+    variant=VARIANT_PATTERN,
+    seed=r"\d+",
+    experiment=EXPERIMENT_PATTERN,
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        REPORT_PDF,

@@ -1,0 +1,91 @@
+"""Figures of the report: one function per figure, each writing one PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from nnreport.io import atomic_path  # noqa: E402
+
+COLUMN_WIDTH = 3.4  # inches: one column of revtex's two-column layout
+STYLE = {
+    "font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fontsize": 7,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "pdf.fonttype": 42,
+    "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.5,
+}
+SPLIT_STYLE = {"train": "--", "val": "-"}
+SPLIT_NAME = {"train": "entrenamiento", "val": "validación"}
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(fig)
+
+
+def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    g = df.groupby("epoch")[column]
+    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+    return mean.index.to_numpy(), mean.to_numpy(), std.to_numpy()
+
+
+def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path) -> None:
+    """Draw loss and accuracy against epoch for several runs on shared axes.
+
+    `curves` holds (label, metrics) pairs, the base first; metrics has one row per
+    seed, epoch and split. Training is dashed, validation solid; seeds give a mean
+    line and a ±1 std band.
+    """
+    with plt.rc_context(STYLE):
+        fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH, 4.0), sharex=True)
+        colors = ["black"] + [f"C{i}" for i in range(len(curves))]
+        for (_, df), color in zip(curves, colors, strict=False):
+            for split, ls in SPLIT_STYLE.items():
+                part = df[df["split"] == split]
+                for ax, col, scale in ((ax_loss, "loss", 1.0), (ax_acc, "accuracy", 100.0)):
+                    ep, mean, std = _mean_std(part, col)
+                    ax.plot(ep, mean * scale, ls=ls, color=color, lw=1.1)
+                    if std.any():
+                        ax.fill_between(ep, (mean - std) * scale, (mean + std) * scale,
+                                        color=color, alpha=0.15, lw=0)
+        ax_loss.set_ylabel("pérdida (entropía cruzada)")
+        ax_acc.set_ylabel("precisión (%)")
+        ax_acc.set_xlabel("época")
+        ax_acc.xaxis.get_major_locator().set_params(integer=True)
+        handles = [Line2D([], [], color=c, lw=1.5, label=lab)
+                   for (lab, _), c in zip(curves, colors, strict=False)]
+        handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=SPLIT_NAME[s])
+                    for s, ls in SPLIT_STYLE.items()]
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   ncol=min(3, len(handles)), frameon=False, columnspacing=1.2,
+                   handlelength=2.0)
+        fig.tight_layout(h_pad=0.6)
+        _save(fig, path)
+
+
+def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> None:
+    """Draw a confusion matrix given in % of each true class (rows sum to 100)."""
+    k = len(classes)
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.3))
+        im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=100)
+        for i in range(k):
+            for j in range(k):
+                if norm[i, j] >= 0.5:
+                    ax.text(j, i, f"{norm[i, j]:.0f}", ha="center", va="center", fontsize=5,
+                            color="white" if norm[i, j] > 55 else "black")
+        ax.set_xticks(range(k), classes, rotation=60, ha="right", rotation_mode="anchor")
+        ax.set_yticks(range(k), classes)
+        ax.set_xlabel("clase predicha")
+        ax.set_ylabel("clase verdadera")
+        cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+        cbar.set_label("fracción de la clase verdadera (%)")
+        fig.tight_layout()
+        _save(fig, path)

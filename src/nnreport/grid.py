@@ -1,0 +1,115 @@
+"""Expand a study config into its runs: a base experiment plus one-knob-at-a-time variants."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+BASE = "base"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One trained configuration: the base, or the base with one knob changed."""
+
+    name: str  # "base" or "<knob>~<value>", used in paths: runs/<name>/seed<k>/
+    experiment: str  # id of the experiment that declares it
+    knob: str | None  # the varied hyper-parameter (None for the base)
+    value: Any  # its value in this variant (None for the base)
+    hparams: dict[str, Any] = field(default_factory=dict)  # full resolved hyper-parameters
+
+
+def value_token(value: Any) -> str:
+    """Return the text that stands for `value` in a variant name (`0.0001`, `256`, `sgd`)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).lower() if isinstance(value, str) else str(value)
+
+
+def variant_name(knob: str | None, value: Any) -> str:
+    """Return the run identity `<knob>~<value>`, or `base` for the base run."""
+    return BASE if knob is None else f"{knob}~{value_token(value)}"
+
+
+def base_experiment(config: dict) -> dict:
+    """Return the one experiment without `vary` (the base experiment)."""
+    bases = [e for e in config["experiments"] if not e.get("vary")]
+    if len(bases) != 1:
+        ids = [e["id"] for e in bases]
+        raise ValueError(
+            f"config: experiments must contain exactly one base experiment (one without "
+            f"'vary'), found {len(bases)}: {ids}; give every other experiment a 'vary' mapping"
+        )
+    return bases[0]
+
+
+def expand_grid(config: dict) -> list[Variant]:
+    """Return the study's variants in Table I order: base first, then each experiment's values."""
+    base = dict(config["base"])
+    variants = [Variant(BASE, base_experiment(config)["id"], None, None, base)]
+    seen = {BASE: "base"}
+    for i, exp in enumerate(config["experiments"]):
+        vary = exp.get("vary") or {}
+        if not vary:
+            continue
+        if len(vary) != 1:
+            raise ValueError(
+                f"config: experiments[{i}].vary changes {sorted(vary)}; "
+                f"vary one knob per experiment"
+            )
+        (knob, values), = vary.items()
+        if knob not in base:
+            raise ValueError(
+                f"config: experiments[{i}].vary names '{knob}', which is not a key of 'base' "
+                f"({', '.join(base)}); vary one of those"
+            )
+        for value in values:
+            name = variant_name(knob, value)
+            if value == base[knob]:
+                raise ValueError(
+                    f"config: experiments[{i}].vary.{knob} contains {value!r}, the base value; "
+                    f"the base run already covers it, remove it"
+                )
+            if name in seen:
+                raise ValueError(
+                    f"config: experiments[{i}].vary.{knob} repeats {value!r} (run '{name}' is "
+                    f"already declared by experiment '{seen[name]}'); remove the duplicate"
+                )
+            seen[name] = exp["id"]
+            variants.append(Variant(name, exp["id"], knob, value, {**base, knob: value}))
+    return variants
+
+
+def variants_by_name(config: dict) -> dict[str, Variant]:
+    """Return the study's variants keyed by name."""
+    return {v.name: v for v in expand_grid(config)}
+
+
+def run_config(config: dict, variant: str, seed: int) -> dict:
+    """Return everything one training job needs, resolved: hyper-parameters, epochs, data."""
+    v = variants_by_name(config)[variant]
+    dataset = config["dataset"]
+    run = {
+        "study": config["study"],
+        "variant": v.name,
+        "experiment": v.experiment,
+        "seed": int(seed),
+        "epochs": int(config["epochs"]),
+        "device": config.get("device", "auto"),
+        "dataset": dataset["name"],
+        "max_train": config.get("max_train"),
+        "max_val": config.get("max_val"),
+        "hparams": dict(v.hparams),
+    }
+    run["hash"] = config_hash(run)
+    return run
+
+
+def config_hash(obj: Any) -> str:
+    """Return a short stable hash of a JSON-serialisable object."""
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,74 @@
+"""LaTeX tables of the report: Table I (the experiments) and the results table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nnreport.grid import Variant, base_experiment
+from nnreport.labels import format_value, knob_header, variant_label
+from nnreport.texescape import escape
+
+NOT_A_COLUMN = {"model"}
+
+
+def table_knobs(config: dict) -> list[str]:
+    """Return the hyper-parameters shown as Table I columns, in the base's order."""
+    return [k for k in config["base"] if k not in NOT_A_COLUMN]
+
+
+def experiments_table(config: dict) -> str:
+    """Return Table I's tabular: one row per experiment, varied values comma-separated."""
+    knobs = table_knobs(config)
+    base = config["base"]
+    header = ["Experimento n\\textsuperscript{o}", *map(knob_header, knobs), "Objetivo"]
+    lines = [
+        r"\begin{tabular}{c" + "c" * len(knobs) + r"p{0.25\textwidth}}",
+        r"\hline\hline",
+        " & ".join(header) + r" \\",
+        r"\hline",
+    ]
+    base_experiment(config)  # raises if the base experiment is missing or ambiguous
+    for i, exp in enumerate(config["experiments"], start=1):
+        vary = exp.get("vary") or {}
+        cells = [str(i)]
+        for knob in knobs:
+            values = vary.get(knob, [base[knob]])
+            cells.append(", ".join(format_value(knob, v) for v in values))
+        cells.append(escape(exp.get("objective", "")))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _pm(mean: float, std: float, n: int, fmt: str) -> str:
+    text = format(mean, fmt)
+    return f"${text} \\pm {format(std, fmt)}$" if n > 1 else text
+
+
+def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) -> str:
+    """Return the results tabular: final and best validation metrics and time of every run."""
+    exp_number = {e["id"]: i for i, e in enumerate(config["experiments"], start=1)}
+    by_name = {v.name: v for v in variants}
+    header = ["Exp.", "Corrida", "Precisión final (\\%)", "Mejor precisión (\\%)",
+              "Época mejor", "Pérdida final", "Pérdida mínima", "Tiempo (s)"]
+    lines = [r"\begin{tabular}{clcccccc}", r"\hline\hline", " & ".join(header) + r" \\",
+             r"\hline"]
+    for row in summary.itertuples(index=False):
+        v = by_name[row.variant]
+        n = int(row.n_seeds)
+        label = variant_label(v.knob, v.value)
+        if row.diverged:
+            label += f" (divergió en la época {int(row.diverged_epoch)})"
+        cells = [
+            str(exp_number[v.experiment]),
+            label,
+            _pm(100 * row.final_val_accuracy_mean, 100 * row.final_val_accuracy_std, n, ".2f"),
+            _pm(100 * row.best_val_accuracy_mean, 100 * row.best_val_accuracy_std, n, ".2f"),
+            _pm(row.best_epoch_mean, row.best_epoch_std, n, ".0f"),
+            _pm(row.final_val_loss_mean, row.final_val_loss_std, n, ".4f"),
+            _pm(row.min_val_loss_mean, row.min_val_loss_std, n, ".4f"),
+            _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f"),
+        ]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,106 @@
+"""The PyTorch training loop: whole dataset on the device, batches by slicing a permutation."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Split:
+    """One split held on the training device."""
+
+    x: torch.Tensor  # (N, 784) float32, normalised
+    y: torch.Tensor  # (N,) int64
+
+
+@dataclass
+class History:
+    """What a training run produced: one row per epoch and split, and how it ended."""
+
+    rows: list[dict] = field(default_factory=list)
+    status: str = "completed"  # or "diverged"
+    diverged_epoch: int | None = None
+    seconds: float = 0.0
+
+
+def make_optimizer(hparams: dict, params) -> torch.optim.Optimizer:
+    """Return the optimiser named by `hparams['optimizer']` with its learning rate."""
+    name, lr = hparams["optimizer"].lower(), float(hparams["lr"])
+    momentum = float(hparams.get("momentum", 0.0))
+    weight_decay = float(hparams.get("weight_decay", 0.0))
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise ValueError(f"optimizer: '{name}' is unknown; use adam, adamw, sgd or rmsprop")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, split: Split,
+             batch: int = 8192) -> tuple[float, float, torch.Tensor]:
+    """Return (mean cross-entropy, accuracy in [0, 1], predicted labels) on `split`."""
+    model.eval()
+    loss_sum = torch.zeros((), device=split.x.device)
+    preds = []
+    for i in range(0, len(split.y), batch):
+        logits = model(split.x[i : i + batch])  # (b, C)
+        loss_sum += F.cross_entropy(logits, split.y[i : i + batch], reduction="sum")
+        preds.append(logits.argmax(1))
+    pred = torch.cat(preds)
+    n = len(split.y)
+    return loss_sum.item() / n, (pred == split.y).sum().item() / n, pred
+
+
+def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict, epochs: int,
+          seed: int) -> History:
+    """Train `model` for `epochs` epochs; return the per-epoch history of both splits."""
+    device = train_split.x.device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    opt = make_optimizer(hparams, model.parameters())
+    bs, n = int(hparams["batch_size"]), len(train_split.y)
+    hist, start = History(), time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n, device=device, generator=gen)  # (N,)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            xb, yb = train_split.x[idx], train_split.y[idx]  # (B, 784), (B,)
+            logits = model(xb)  # (B, C)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(idx)  # stays on the device: no sync per step
+            correct += (logits.detach().argmax(1) == yb).sum()
+        train_loss, train_acc = loss_sum.item() / n, correct.item() / n
+        val_loss, val_acc, _ = evaluate(model, val_split)
+        seconds = time.perf_counter() - t0
+        lr = opt.param_groups[0]["lr"]
+        for split_name, loss_v, acc in (("train", train_loss, train_acc),
+                                        ("val", val_loss, val_acc)):
+            hist.rows.append({"epoch": epoch, "split": split_name, "loss": loss_v,
+                              "accuracy": acc, "lr": lr, "seconds": seconds})
+        log.info("epoch %3d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.2fs",
+                 epoch, epochs, train_loss, train_acc, val_loss, val_acc, seconds)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            hist.status, hist.diverged_epoch = "diverged", epoch
+            log.warning("loss is not finite at epoch %d: run diverged, training stopped", epoch)
+            break
+    hist.seconds = time.perf_counter() - start
+    return hist

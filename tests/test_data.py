@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from conftest import needs_fashion_mnist, write_idx
+from nnreport import data
+from nnreport.data import DataError, Dataset, parse_idx, prepare_fashion_mnist, split
+
+
+def test_idx_round_trip_plain_and_gzip(tmp_path):
+    images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
+    for compress in (False, True):
+        path = write_idx(tmp_path / f"x{compress}", images, compress=compress)
+        assert np.array_equal(parse_idx(data.read_bytes(path)), images)
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    path = write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((4, 28, 28), np.uint8))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: idx header announces shape "
+                                        r"\(4, 28, 28\).*truncated"):
+        parse_idx(path.read_bytes(), str(path))
+
+
+def test_bad_header_is_not_an_idx_file():
+    with pytest.raises(DataError, match="not an idx file"):
+        parse_idx(b"PK\x03\x04 a zip file", "x.idx")
+
+
+def _write_fake_fashion(folder, n=20):
+    rng = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n))
+
+
+def test_md5_mismatch_is_a_clear_error(tmp_path):
+    _write_fake_fashion(tmp_path)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: MD5 of the decompressed data "
+                                        r"is [0-9a-f]{32}, expected f4a8712d"):
+        prepare_fashion_mnist(str(tmp_path), None, 10, 10, 0)
+
+
+def test_missing_dataset_says_where_it_looked_and_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    with pytest.raises(DataError) as err:
+        prepare_fashion_mnist(str(tmp_path / "mine"), None, 10, 10, 0)
+    msg = str(err.value)
+    assert str(tmp_path / "mine") in msg and str(tmp_path / "debian") in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "dataset: root" in msg
+
+
+def test_split_is_disjoint_seeded_and_sized():
+    a_train, a_val = split(100, 60, 30, seed=3)
+    b_train, b_val = split(100, 60, 30, seed=3)
+    assert len(a_train) == 60 and len(a_val) == 30
+    assert not set(a_train) & set(a_val)
+    assert np.array_equal(a_train, b_train) and np.array_equal(a_val, b_val)
+    assert not np.array_equal(a_train, split(100, 60, 30, seed=4)[0])
+    with pytest.raises(DataError, match="exceeds the 100 images"):
+        split(100, 80, 30, seed=0)
+
+
+@needs_fashion_mnist
+def test_real_fashion_mnist_pools_seventy_thousand_images(tmp_path):
+    ds = prepare_fashion_mnist(None, None, 60000, 10000, 0)
+    assert ds.images.shape == (70000, 28, 28) and ds.images.dtype == np.uint8
+    assert np.bincount(ds.labels).tolist() == [7000] * 10
+    assert len(ds.train_idx) == 60000 and len(ds.val_idx) == 10000
+    assert ds.classes[0] == "Camiseta/top" and ds.classes[-1] == "Botín"
+    ds.save(tmp_path / "f.npz")
+    back = Dataset.load(tmp_path / "f.npz")
+    assert np.array_equal(back.val_idx, ds.val_idx) and back.classes == ds.classes

@@ -1,0 +1,58 @@
+import pytest
+
+from nnreport.grid import expand_grid, run_config, value_token, variant_name
+
+
+def test_default_config_expands_to_the_twelve_runs_of_table_one(default_config):
+    names = [v.name for v in expand_grid(default_config)]
+    assert names == [
+        "base", "n1~64", "n1~256", "n2~32", "n2~128", "p~0.0", "p~0.5", "optimizer~sgd",
+        "batch_size~128", "batch_size~512", "lr~0.01", "lr~0.0001",
+    ]
+
+
+def test_a_variant_changes_only_its_knob(default_config):
+    by_name = {v.name: v for v in expand_grid(default_config)}
+    base, v = by_name["base"].hparams, by_name["lr~0.0001"].hparams
+    assert v["lr"] == 1e-4
+    assert {k: x for k, x in v.items() if k != "lr"} == {k: x for k, x in base.items() if k != "lr"}
+
+
+@pytest.mark.parametrize(("value", "token"), [(1e-4, "0.0001"), (0.01, "0.01"), (0.0, "0.0"),
+                                              (256, "256"), ("SGD", "sgd")])
+def test_value_tokens_are_readable(value, token):
+    assert value_token(value) == token
+    assert variant_name("k", value) == f"k~{token}"
+
+
+def test_two_knobs_in_one_experiment_is_an_error(default_config):
+    default_config["experiments"][1]["vary"] = {"n1": [64], "p": [0.5]}
+    with pytest.raises(ValueError, match=r"experiments\[1\]\.vary changes \['n1', 'p'\]; vary one"):
+        expand_grid(default_config)
+
+
+def test_duplicate_variant_names_the_other_experiment(default_config):
+    default_config["experiments"].append({"id": "again", "vary": {"n1": [256]}})
+    with pytest.raises(ValueError, match="already declared by experiment 'n1'"):
+        expand_grid(default_config)
+
+
+def test_varying_to_the_base_value_is_an_error(default_config):
+    default_config["experiments"][1]["vary"] = {"n1": [128]}
+    with pytest.raises(ValueError, match="contains 128, the base value"):
+        expand_grid(default_config)
+
+
+def test_unknown_knob_lists_the_known_ones(default_config):
+    default_config["experiments"][1]["vary"] = {"n3": [5]}
+    with pytest.raises(ValueError, match="'n3', which is not a key of 'base'.*n1, n2"):
+        expand_grid(default_config)
+
+
+def test_run_config_is_resolved_and_hashed(default_config):
+    default_config["seeds"] = [0, 1]
+    a = run_config(default_config, "n1~256", 1)
+    b = run_config(default_config, "n1~64", 1)
+    assert a["hparams"]["n1"] == 256 and a["seed"] == 1 and a["epochs"] == 30
+    assert a["experiment"] == "n1"
+    assert a["hash"] != b["hash"] and a["hash"] == run_config(default_config, "n1~256", 1)["hash"]

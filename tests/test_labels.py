@@ -1,0 +1,35 @@
+import pytest
+
+from nnreport.labels import format_value, power_of_ten, variant_label
+from nnreport.texescape import escape, escape_plain
+
+
+@pytest.mark.parametrize(("x", "tex"), [(1e-3, "10^{-3}"), (1e-2, "10^{-2}"), (1e-4, "10^{-4}"),
+                                        (5e-4, r"5 \times 10^{-4}"), (0.5, "0.5"), (3e-5,
+                                        r"3 \times 10^{-5}")])
+def test_power_of_ten(x, tex):
+    assert power_of_ten(x) == tex
+
+
+def test_values_are_written_as_in_the_reference_table():
+    assert format_value("lr", 1e-3) == "$10^{-3}$"
+    assert format_value("optimizer", "sgd") == "SGD"
+    assert format_value("p", 0.0) == "0.0"
+    assert format_value("p", 0.25) == "0.25"
+    assert format_value("batch_size", 512) == "512"
+
+
+def test_variant_labels():
+    assert variant_label(None, None) == "base"
+    assert variant_label("n1", 64) == "$n_1$ = 64"
+    assert variant_label("lr", 1e-2) == "learning-rate = $10^{-2}$"
+
+
+def test_every_latex_special_character_is_escaped():
+    assert escape_plain(r"a & b % c _ d # e $ f { g } h ~ i ^ j \ k") == (
+        r"a \& b \% c \_ d \# e \$ f \{ g \} h \textasciitilde{} i \textasciicircum{} j "
+        r"\textbackslash{} k")
+
+
+def test_math_on_purpose_is_written_between_backslash_parentheses():
+    assert escape(r"Variar \(n_1\) y 50% de $") == r"Variar $n_1$ y 50\% de \$"

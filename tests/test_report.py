@@ -1,0 +1,53 @@
+import shutil
+
+import pytest
+
+from nnreport.report import LatexError, compile_pdf, log_excerpt, render, spanish_date, thousands
+
+needs_latex = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk not installed")
+
+
+def test_spanish_date_and_thousands():
+    import datetime as dt
+
+    assert spanish_date(dt.date(2026, 11, 25)) == "25 de noviembre de 2026"
+    assert thousands(60000) == r"60\,000" and thousands(999) == "999"
+
+
+def test_template_includes_the_authors_prose_with_latex_safe_delimiters(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "s").mkdir()
+    (tmp_path / "t" / "main.tex.j2").write_text(
+        "\\section{A}\n\\BLOCK{include \"a.tex\"}\n\\#{ a comment }\n{\\bf \\VAR{x|tex}}\n")
+    (tmp_path / "s" / "a.tex").write_text("Acc \\VAR{'%.1f'|format(acc)}\\,\\%.\n")
+    render(tmp_path / "t" / "main.tex.j2", tmp_path / "s", {"x": "50% & _", "acc": 88.123},
+           tmp_path / "out.tex")
+    assert (tmp_path / "out.tex").read_text() == (
+        "\\section{A}\nAcc 88.1\\,\\%.\n{\\bf 50\\% \\& \\_}\n")
+
+
+def test_missing_prose_file_names_it(tmp_path):
+    (tmp_path / "main.tex.j2").write_text('\\BLOCK{include "conclusiones.tex"}')
+    with pytest.raises(FileNotFoundError, match="'conclusiones.tex' is missing from"):
+        render(tmp_path / "main.tex.j2", tmp_path / "sections", {}, tmp_path / "o.tex")
+
+
+def test_log_excerpt_keeps_file_line_messages():
+    log = "noise\n./informe.tex:41: Undefined control sequence.\nl.41 $\\mathbb\nmore noise\n"
+    assert log_excerpt(log) == "./informe.tex:41: Undefined control sequence.\nl.41 $\\mathbb"
+
+
+@needs_latex
+def test_failed_compile_reports_the_line_and_keeps_the_previous_pdf(tmp_path):
+    pdf = tmp_path / "informe.pdf"
+    pdf.write_bytes(b"%PDF previous")
+    tex = tmp_path / "build" / "informe.tex"
+    tex.parent.mkdir()
+    tex.write_text("\\documentclass{article}\n\\begin{document}\nHola \\undefinedmacro\n"
+                   "\\end{document}\n")
+    with pytest.raises(LatexError, match=r"informe.tex:3: Undefined control sequence"):
+        compile_pdf(tex, pdf)
+    assert pdf.read_bytes() == b"%PDF previous"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\nHola\n\\end{document}\n")
+    compile_pdf(tex, pdf)
+    assert pdf.read_bytes().startswith(b"%PDF-")

@@ -1,0 +1,43 @@
+import pandas as pd
+
+from nnreport.grid import expand_grid
+from nnreport.tables import experiments_table, results_table
+
+
+def test_table_one_matches_the_reference_layout(default_config):
+    rows = experiments_table(default_config).splitlines()
+    assert rows[2] == (r"Experimento n\textsuperscript{o} & $n_1$ & $n_2$ & $p$ & Optimizador & "
+                       r"Batch-size & learning-rate & Objetivo \\")
+    assert r"1 & 128 & 64 & 0.2 & Adam & 256 & $10^{-3}$ & Experimento base. \\" in rows
+    assert r"2 & 64, 256 & 64 & 0.2 & Adam & 256 & $10^{-3}$ & Variar $n_1$. \\" in rows
+    assert r"4 & 128 & 64 & 0.0, 0.5 & Adam & 256 & $10^{-3}$ & Variar $p$. \\" in rows
+    assert r"5 & 128 & 64 & 0.2 & SGD & 256 & $10^{-3}$ & Cambiar el optimizador. \\" in rows
+    assert (r"7 & 128 & 64 & 0.2 & Adam & 256 & $10^{-2}$, $10^{-4}$ & Variar el "
+            r"learning-rate. \\") in rows
+
+
+def _summary(variants, n_seeds=1):
+    return pd.DataFrame([{
+        "variant": v.name, "experiment": v.experiment, "n_seeds": n_seeds,
+        "final_val_accuracy_mean": 0.9, "final_val_accuracy_std": 0.01,
+        "best_val_accuracy_mean": 0.91, "best_val_accuracy_std": 0.01,
+        "best_epoch_mean": 12.0, "best_epoch_std": 1.0, "final_val_loss_mean": 0.3,
+        "final_val_loss_std": 0.01, "min_val_loss_mean": 0.29, "min_val_loss_std": 0.01,
+        "train_seconds_mean": 20.0, "train_seconds_std": 1.0,
+        "diverged": v.name == "lr~0.01", "diverged_epoch": 4 if v.name == "lr~0.01" else None,
+    } for v in variants])
+
+
+def test_results_table_has_one_row_per_run_with_labels(default_config):
+    variants = expand_grid(default_config)
+    text = results_table(_summary(variants), variants, default_config)
+    assert r"1 & base & 90.00 & 91.00 & 12 & 0.3000 & 0.2900 & 20.0 \\" in text
+    assert r"2 & $n_1$ = 256 & 90.00" in text
+    assert "learning-rate = $10^{-2}$ (divergió en la época 4)" in text
+    assert text.count(r"\\") == 12 + 1
+
+
+def test_results_table_shows_mean_and_std_over_seeds(default_config):
+    variants = expand_grid(default_config)
+    text = results_table(_summary(variants, n_seeds=3), variants, default_config)
+    assert r"$90.00 \pm 1.00$" in text

@@ -1,0 +1,79 @@
+import pandas as pd
+import pytest
+import torch
+
+from nnreport.metrics import read_metrics, summarise, summarise_run, write_metrics
+from nnreport.models import MLP, build_model, parameter_count
+from nnreport.train import Split, make_optimizer, train
+
+HP = {"model": "mlp", "n1": 16, "n2": 8, "p": 0.0, "optimizer": "adam", "batch_size": 32,
+      "lr": 1e-2}
+
+
+def _blobs(n=400, seed=0):
+    centers = torch.randn(3, 784, generator=torch.Generator().manual_seed(99)) * 2
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    return Split(centers[y] + torch.randn(n, 784, generator=g), y)
+
+
+def test_mlp_shapes_and_parameter_count():
+    model = build_model({"model": "mlp", "n1": 128, "n2": 64, "p": 0.2}, 784, 10)
+    assert isinstance(model, MLP)
+    assert model(torch.zeros(5, 28, 28)).shape == (5, 10)
+    assert parameter_count(model) == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+
+
+def test_training_learns_separable_blobs_and_records_every_epoch():
+    torch.manual_seed(0)
+    model = build_model(HP, 784, 3)
+    hist = train(model, _blobs(), _blobs(seed=1), HP, epochs=3, seed=0)
+    df = pd.DataFrame(hist.rows)
+    assert len(df) == 6 and set(df["split"]) == {"train", "val"}
+    val = df[df["split"] == "val"]
+    assert val["accuracy"].iloc[-1] > 0.9
+    assert val["loss"].iloc[-1] < val["loss"].iloc[0]
+    assert hist.status == "completed" and (df["lr"] == 1e-2).all()
+
+
+def test_non_finite_loss_stops_the_run_as_diverged():
+    data = _blobs()
+    data.x[0, 0] = float("inf")
+    model = build_model(HP, 784, 3)
+    hist = train(model, data, _blobs(seed=1), HP, epochs=5, seed=0)
+    assert hist.status == "diverged" and hist.diverged_epoch == 1
+    assert len(hist.rows) == 2
+
+
+def test_unknown_optimizer_lists_the_known_ones():
+    with pytest.raises(ValueError, match="'lbfgs' is unknown; use adam, adamw, sgd or rmsprop"):
+        make_optimizer({"optimizer": "lbfgs", "lr": 1e-3}, [torch.zeros(1, requires_grad=True)])
+
+
+def test_metrics_parquet_carries_the_run_config(tmp_path):
+    rows = [{"epoch": e, "split": s, "loss": 1.0 / e, "accuracy": 0.5 + e / 10, "lr": 1e-3,
+             "seconds": 1.0} for e in (1, 2, 3) for s in ("train", "val")]
+    run = {"variant": "n1~64", "seed": 2, "experiment": "n1", "hparams": {"n1": 64},
+           "train_seconds": 3.0}
+    write_metrics(tmp_path / "m.parquet", rows, run)
+    df, back = read_metrics(tmp_path / "m.parquet")
+    assert back == run
+    assert list(df.columns) == ["variant", "seed", "epoch", "split", "loss", "accuracy", "lr",
+                                "seconds"]
+    s = summarise_run(df, back)
+    assert s["best_epoch"] == 3 and s["final_val_accuracy"] == pytest.approx(0.8)
+    assert s["min_val_loss_epoch"] == 3 and s["train_seconds"] == 3.0
+
+
+def test_summary_averages_seeds_in_the_given_order():
+    runs = pd.DataFrame([
+        {"variant": v, "seed": k, "experiment": "e", "status": "completed",
+         "diverged_epoch": None, "final_val_accuracy": acc, "final_val_loss": 0.3,
+         "best_val_accuracy": acc, "best_epoch": 5, "min_val_loss": 0.3, "train_seconds": 2.0}
+        for v, k, acc in (("a", 0, 0.8), ("a", 1, 0.9), ("b", 0, 0.7))])
+    out = summarise(runs, ["b", "a"])
+    assert out["variant"].tolist() == ["b", "a"]
+    a = out.set_index("variant").loc["a"]
+    assert a["final_val_accuracy_mean"] == pytest.approx(0.85)
+    assert a["final_val_accuracy_std"] == pytest.approx(0.0707107, rel=1e-5)
+    assert a["n_seeds"] == 2 and not a["diverged"]

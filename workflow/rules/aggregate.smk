@@ -1,0 +1,14 @@
+rule aggregate:
+    input:
+        metrics=run_files("metrics.parquet"),
+    output:
+        runs=f"{RESULTS}/runs.parquet",
+        summary=f"{RESULTS}/summary.parquet",
+    params:
+        order=VARIANT_NAMES,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/aggregate.log",
+    script:
+        "../scripts/aggregate.py"

@@ -1,0 +1,69 @@
+# Names and input functions shared by all rules; scripts never read `config` - each
+# hyper-parameter reaches its job through `params:`, so a changed value reruns exactly its runs.
+import re
+from pathlib import Path
+
+from nnreport.grid import expand_grid, run_config
+from nnreport.labels import variant_label
+
+STUDY = config["study"]
+VARIANTS = expand_grid(config)
+VARIANT_NAMES = [v.name for v in VARIANTS]
+SEEDS = config["seeds"]
+DATASET = config["dataset"]["name"]
+DATA_FILE = f"data/{DATASET}.npz"
+RESULTS = f"results/{STUDY}"
+RUNS = f"{RESULTS}/runs"
+BUILD = f"report/build/{STUDY}"
+LOGS = f"logs/{STUDY}"
+REPORT_PDF = config["report"]["pdf"]
+SECTIONS = config["report"]["sections"]
+BIBLIOGRAPHY = config["report"]["bibliography"]
+# The software of all rules (used with --use-conda) is the project's one environment.
+ENV = str(Path(workflow.basedir) / "environment.yml")
+TEMPLATE = Path(workflow.basedir) / "report" / "templates" / "informe.tex.j2"
+FIGURE_EXPERIMENTS = [e["id"] for e in config["experiments"] if e.get("vary")]
+VARIANT_PATTERN = "|".join(re.escape(v) for v in VARIANT_NAMES)
+EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"
+# A GPU job declares gpu=1 so several can share a GPU and SLURM can schedule them.
+GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
+
+
+def run_files(name, variants=None):
+    """Paths of one file of every run (all seeds) of `variants` (default: all)."""
+    return expand(f"{RUNS}/{{variant}}/seed{{seed}}/{name}",
+                  variant=variants or VARIANT_NAMES, seed=SEEDS)
+
+
+def get_run_params(wildcards):
+    """The resolved config of one training run."""
+    return run_config(config, wildcards.variant, int(wildcards.seed))
+
+
+def get_experiment_variants(wildcards):
+    """The base and the variants of one experiment, in Table I order."""
+    return ["base"] + [v.name for v in VARIANTS if v.experiment == wildcards.experiment
+                       and v.knob is not None]
+
+
+def get_experiment_labels(wildcards):
+    """Legend labels of the base and the variants of one experiment."""
+    by_name = {v.name: v for v in VARIANTS}
+    return [variant_label(by_name[n].knob, by_name[n].value)
+            for n in get_experiment_variants(wildcards)]
+
+
+def get_experiment_metrics(wildcards):
+    """Metrics files of the base and the variants of one experiment."""
+    return run_files("metrics.parquet", get_experiment_variants(wildcards))
+
+
+def get_section_files(wildcards):
+    """The author's prose files that the report includes."""
+    return sorted(str(p) for p in Path(SECTIONS).glob("*.tex"))
+
+
+def get_report_config(wildcards):
+    """The parts of the config that the report shows."""
+    keys = ("study", "dataset", "epochs", "seeds", "base", "experiments", "report")
+    return {k: config[k] for k in keys}

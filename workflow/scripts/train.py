@@ -1,0 +1,14 @@
+"""Adapter: one run's config -> metrics.parquet, model.pt, predictions.parquet, run.json."""
+
+import os
+
+# Limit every math library to the job's threads before any of them loads.
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[var] = str(snakemake.threads)
+
+from nnreport.logs import to_file  # noqa: E402
+from nnreport.runner import run_job  # noqa: E402
+
+to_file(snakemake.log[0])
+run_job(dict(snakemake.params.run), snakemake.input.data, dict(snakemake.output.items()),
+        threads=snakemake.threads)
