@@ -46,7 +46,7 @@ def make_workdir(tmp: Path, config: dict) -> Path:
 
 
 def test_default_config_dry_run_lists_exactly_twelve_training_jobs(tmp_path):
-    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    make_workdir(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))
     out = snakemake(tmp_path, "-n", "report/informe.pdf")
     counts = job_counts(out)
     assert counts["train"] == 12
