@@ -2,12 +2,15 @@
 # Run: snakemake --cores 4 report/informe.pdf      (see README.md for more targets)
 from snakemake.utils import min_version, validate
 
+from nnreport.grid import coerce_numbers
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
+coerce_numbers(config)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from nnreport.grid import expand_grid, run_config, value_token, variant_name
+from nnreport.grid import coerce_numbers, expand_grid, run_config, value_token, variant_name
 
 
 def test_default_config_expands_to_the_twelve_runs_of_table_one(default_config):
@@ -56,3 +56,12 @@ def test_run_config_is_resolved_and_hashed(default_config):
     assert a["hparams"]["n1"] == 256 and a["seed"] == 1 and a["epochs"] == 30
     assert a["experiment"] == "n1"
     assert a["hash"] != b["hash"] and a["hash"] == run_config(default_config, "n1~256", 1)["hash"]
+
+
+def test_yaml_1_1_exponents_are_read_as_numbers(default_config):
+    default_config["base"]["lr"] = "1e-3"
+    default_config["experiments"][-1]["vary"]["lr"] = ["1e-2", "1E-4"]
+    default_config["base"]["optimizer"] = "adam"
+    coerce_numbers(default_config)
+    assert default_config["base"]["lr"] == 1e-3 and default_config["base"]["optimizer"] == "adam"
+    assert default_config["experiments"][-1]["vary"]["lr"] == [1e-2, 1e-4]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,31 @@ def value_token(value: Any) -> str:
 def variant_name(knob: str | None, value: Any) -> str:
     """Return the run identity `<knob>~<value>`, or `base` for the base run."""
     return BASE if knob is None else f"{knob}~{value_token(value)}"
+
+
+_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def coerce_numbers(config: dict) -> dict:
+    """Turn hyper-parameter strings like '1e-3' into floats, in place; return `config`.
+
+    YAML 1.1 (PyYAML, hence Snakemake) reads `1e-3` as a string: only `1.0e-3` is a float.
+    """
+
+    def fix(value: Any) -> Any:
+        return float(value) if isinstance(value, str) and _FLOAT_RE.match(value) else value
+
+    base = config.get("base")
+    if isinstance(base, dict):
+        for key, value in base.items():
+            base[key] = fix(value)
+    for exp in config.get("experiments") or []:
+        vary = exp.get("vary") if isinstance(exp, dict) else None
+        if isinstance(vary, dict):
+            for key, values in vary.items():
+                if isinstance(values, list):
+                    vary[key] = [fix(v) for v in values]
+    return config
 
 
 def base_experiment(config: dict) -> dict:
