@@ -63,9 +63,9 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path) ->
                    for (lab, _), c in zip(curves, colors, strict=False)]
         handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=SPLIT_NAME[s])
                     for s, ls in SPLIT_STYLE.items()]
-        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                   ncol=min(3, len(handles)), frameon=False, columnspacing=1.2,
-                   handlelength=2.0)
+        # Two columns filled top to bottom: the runs on the left, the line styles on the right.
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
+                   frameon=False, columnspacing=2.0, handlelength=2.2)
         fig.tight_layout(h_pad=0.6)
         _save(fig, path)
 

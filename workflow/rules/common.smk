@@ -47,10 +47,11 @@ def get_experiment_variants(wildcards):
 
 
 def get_experiment_labels(wildcards):
-    """Legend labels of the base and the variants of one experiment."""
-    by_name = {v.name: v for v in VARIANTS}
-    return [variant_label(by_name[n].knob, by_name[n].value)
-            for n in get_experiment_variants(wildcards)]
+    """Legend labels of the base (with its value of the knob) and the variants of one experiment."""
+    variants = [v for v in VARIANTS if v.experiment == wildcards.experiment]
+    knob = variants[0].knob
+    base = f"{variant_label(knob, config['base'][knob])} (base)"
+    return [base] + [variant_label(v.knob, v.value) for v in variants]
 
 
 def get_experiment_metrics(wildcards):
