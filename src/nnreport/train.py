@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from nnreport.history import History
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +22,6 @@ class Split:
 
     x: torch.Tensor  # (N, 784) float32, normalised
     y: torch.Tensor  # (N,) int64
-
-
-@dataclass
-class History:
-    """What a training run produced: one row per epoch and split, and how it ended."""
-
-    rows: list[dict] = field(default_factory=list)
-    status: str = "completed"  # or "diverged"
-    diverged_epoch: int | None = None
-    seconds: float = 0.0
 
 
 def make_optimizer(hparams: dict, params) -> torch.optim.Optimizer:
