@@ -2,7 +2,9 @@ import shutil
 
 import pytest
 
-from nnreport.report import LatexError, compile_pdf, log_excerpt, render, spanish_date, thousands
+from nnreport.context import spanish_date
+from nnreport.labels import thousands
+from nnreport.report import LatexError, compile_pdf, log_excerpt, render
 
 needs_latex = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk not installed")
 
@@ -51,3 +53,17 @@ def test_failed_compile_reports_the_line_and_keeps_the_previous_pdf(tmp_path):
     tex.write_text("\\documentclass{article}\n\\begin{document}\nHola\n\\end{document}\n")
     compile_pdf(tex, pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
+
+
+def test_atomic_writes_leave_no_temporary_file_and_a_normal_mode(tmp_path):
+    import os
+
+    from nnreport.io import atomic_path, write_text
+
+    write_text(tmp_path / "a.txt", "hola")
+    assert (tmp_path / "a.txt").read_text() == "hola"
+    assert os.stat(tmp_path / "a.txt").st_mode & 0o044 == 0o044  # readable by others
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "b.txt") as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]

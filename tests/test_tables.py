@@ -23,7 +23,8 @@ def _summary(variants, n_seeds=1):
         "best_val_accuracy_mean": 0.91, "best_val_accuracy_std": 0.01,
         "best_epoch_mean": 12.0, "best_epoch_std": 1.0, "final_val_loss_mean": 0.3,
         "final_val_loss_std": 0.01, "min_val_loss_mean": 0.29, "min_val_loss_std": 0.01,
-        "train_seconds_mean": 20.0, "train_seconds_std": 1.0,
+        "train_seconds_mean": 20.0, "train_seconds_std": 1.0, "min_val_loss_epoch_mean": 9.0,
+        "min_val_loss_epoch_std": 1.0, "epochs_run_mean": 30.0, "epochs_run_std": 0.0,
         "diverged": v.name == "lr~0.01", "diverged_epoch": 4 if v.name == "lr~0.01" else None,
     } for v in variants])
 
@@ -41,3 +42,27 @@ def test_results_table_shows_mean_and_std_over_seeds(default_config):
     variants = expand_grid(default_config)
     text = results_table(_summary(variants, n_seeds=3), variants, default_config)
     assert r"$90.00 \pm 1.00$" in text
+
+
+def test_class_counts_table_counts_each_split():
+    import numpy as np
+
+    from nnreport.tables import class_counts_table
+
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    text = class_counts_table(labels, {"Entrenamiento": np.array([0, 1, 3]),
+                                       "Validación": np.array([4, 5])}, ["a_b", "b", "c"])
+    assert r"a\_b & 2 & 0 & 2 \\" in text
+    assert r"b & 0 & 0 & 0 \\" in text and r"c & 1 & 2 & 3 \\" in text
+    assert r"Total & 3 & 2 & 5 \\" in text
+
+
+def test_architecture_table_lists_layers_from_the_model():
+    from nnreport.models import build_model, describe
+    from nnreport.tables import architecture_table
+
+    model = build_model({"model": "mlp", "n1": 128, "n2": 64, "p": 0.2}, 784, 10)
+    text = architecture_table(describe(model, (28, 28)))
+    assert r"Lineal 784$\to$128 & 128 & 100\,480 \\" in text
+    assert r"Dropout ($p$ = 0.2) & 128 & 0 \\" in text
+    assert r"Total & & 109\,386 \\" in text

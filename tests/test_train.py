@@ -69,7 +69,8 @@ def test_summary_averages_seeds_in_the_given_order():
     runs = pd.DataFrame([
         {"variant": v, "seed": k, "experiment": "e", "status": "completed",
          "diverged_epoch": None, "final_val_accuracy": acc, "final_val_loss": 0.3,
-         "best_val_accuracy": acc, "best_epoch": 5, "min_val_loss": 0.3, "train_seconds": 2.0}
+         "best_val_accuracy": acc, "best_epoch": 5, "min_val_loss": 0.3, "min_val_loss_epoch": 4,
+         "epochs_run": 10, "train_seconds": 2.0}
         for v, k, acc in (("a", 0, 0.8), ("a", 1, 0.9), ("b", 0, 0.7))])
     out = summarise(runs, ["b", "a"])
     assert out["variant"].tolist() == ["b", "a"]

@@ -16,6 +16,14 @@ from conftest import ROOT, needs_fashion_mnist
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+# Every LaTeX special character in every user string: the report must print them as typed.
+HOSTILE_TITLE = "Informe & prueba: 100% de $ y #1_{x} ~ ^ \\fin"
+HOSTILE = {
+    "title": HOSTILE_TITLE,
+    "authors": [{"name": "Ana & Bruno_O'Neil", "affiliation": "Lab {A} #3 ~ 50% ^",
+                 "email": "a_b@example.org"}],
+    "abstract": "Texto con & % _ # $ { } ~ ^ \\ y nada más.",
+}
 
 
 def snakemake(workdir: Path, *args: str, config: Path | None = None) -> str:
@@ -57,27 +65,69 @@ def test_default_config_dry_run_lists_exactly_twelve_training_jobs(tmp_path):
 def tiny_run(tmp_path_factory):
     """The tiny study built once through the real workflow."""
     tmp = tmp_path_factory.mktemp("tiny")
-    config = make_workdir(tmp, TINY)
+    hostile = {**TINY, "report": {**TINY["report"], **HOSTILE}}
+    hostile["experiments"] = [dict(e) for e in TINY["experiments"]]
+    hostile["experiments"][1]["objective"] = "Variar \\(n_1\\) & ver 50% de $_#"
+    config = make_workdir(tmp, hostile)
     out = snakemake(tmp, "--cores", "2", "report/tiny.pdf", config=config)
     return tmp, config, out
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text as pdftotext extracts it, with whitespace runs made single spaces."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return " ".join(text.split())
 
 
 @needs_fashion_mnist
 def test_tiny_pipeline_builds_a_pdf_with_table_one_and_every_run(tiny_run):
     tmp, _, _ = tiny_run
-    pdf = tmp / "report" / "tiny.pdf"
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    assert "Tabla I." in text and "Tabla II." in text and "Figura 1." in text
+    text = pdf_text(tmp / "report" / "tiny.pdf")
+    assert "Tabla I. Lista de experimentos" in text and "Tabla II. Resultados" in text
+    assert "Figura 1. Curvas de aprendizaje" in text
     assert "??" not in text and "[?]" not in text
-    flat = " ".join(text.split())
     for label in ("base", "n1 = 16", "n1 = 64", "optimizador = SGD"):
-        assert label in flat, label
-    for section in ("INTRODUCCIÓN", "TEORÍA", "DATOS", "MODELOS", "RESULTADOS", "DISCUSIÓN",
-                    "CONCLUSIONES", "AGRADECIMIENTOS", "Apéndice A: Modelos",
-                    "Apéndice B: Datos"):
+        assert label in text, label
+    for section in ("Resumen", "I. INTRODUCCIÓN", "II. TEORÍA", "III. DATOS", "IV. MODELOS",
+                    "V. RESULTADOS", "VI. DISCUSIÓN", "VII. CONCLUSIONES",
+                    "VIII. AGRADECIMIENTOS", "Apéndice A: Modelos", "Apéndice B: Datos",
+                    "Apéndice C: Reproducibilidad"):
         assert section in text, section
-    assert "class MLP(nn.Module)" in text
+
+
+@needs_fashion_mnist
+def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
+    tmp, _, _ = tiny_run
+    text = pdf_text(tmp / "report" / "tiny.pdf")
+    # architecture from the model object, protocol and parameter count from the config and runs
+    assert "Lineal 784→32" in text and "Dropout (p = 0.2)" in text
+    assert "25 818 parámetros entrenables" in text
+    # written numbers: effects in percentage points, overfitting epoch, the best run
+    assert "puntos porcentuales respecto del base" in text
+    assert "es mínima en la época" in text and "La mejor corrida es" in text
+    # the model code, extracted from the package, with line numbers
+    assert "Código 1. Clase MLP" in text and "class MLP(nn.Module):" in text
+    # appendix B: samples and counts per class and split; provenance
+    assert "Figura 4. Imágenes de ejemplo" in text
+    assert "Tabla IV. Cantidad de imágenes por clase" in text and " 3000 " in text
+    assert re.search(r"versión [0-9a-f]{12}|sin repositorio git", text)
+    assert "Snakemake 9." in text and "PyTorch 2." in text
+    # bibliography, cited
+    for ref in ("Fashion-MNIST", "Adam: A method", "Dropout: A simple way", "PyTorch: An",
+                "Sustainable data analysis with Snakemake"):
+        assert ref in text, ref
+
+
+@needs_fashion_mnist
+def test_latex_hostile_strings_print_as_typed(tiny_run):
+    tmp, _, _ = tiny_run
+    text = pdf_text(tmp / "report" / "tiny.pdf")
+    assert HOSTILE_TITLE in text
+    assert "Ana & Bruno_O’Neil" in text or "Ana & Bruno_O'Neil" in text
+    assert "Lab {A} #3 ~ 50% ^" in text
+    assert "Texto con & % _ # $ { } ~ ^ \\ y nada más." in text
+    assert "Variar n1 & ver 50% de $_#" in text
 
 
 @needs_fashion_mnist
@@ -104,4 +154,24 @@ def test_changing_one_value_reruns_that_run_and_its_dependents_only(tiny_run):
     assert counts.pop("learning_curves") == 1
     assert "prepare_data" not in counts
     assert set(counts) <= {"aggregate", "confusion_matrix", "table_experiments", "table_results",
-                           "report", "all"}
+                           "report", "publish_report", "all"}
+
+
+@needs_fashion_mnist
+def test_an_unreferenced_figure_fails_the_build_and_keeps_the_previous_pdf(tiny_run):
+    tmp, config, _ = tiny_run
+    prose = tmp / "report" / "sections" / "apendice_datos.tex"
+    original = prose.read_text()
+    pdf = tmp / "report" / "tiny.pdf"
+    before = pdf.read_bytes()
+    prose.write_text(original.replace(r"La Fig.~\ref{fig:muestras} muestra", "Se muestran"))
+    try:
+        cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp), "--cores", "1",
+               "report/tiny.pdf", "--configfile", str(config)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "never referenced in the text: fig:muestras" in out
+        assert pdf.read_bytes() == before
+    finally:
+        prose.write_text(original)

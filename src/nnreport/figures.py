@@ -24,7 +24,33 @@ SPLIT_STYLE = {"train": "--", "val": "-"}
 SPLIT_NAME = {"train": "entrenamiento", "val": "validación"}
 
 
+class FigureError(ValueError):
+    """A figure breaks a rule of the report (an axis without a label)."""
+
+
+def unlabelled_axes(fig: plt.Figure) -> list[str]:
+    """Return a description of every plotted axis without a label.
+
+    An x axis shared with a labelled one (stacked panels) counts as labelled.
+    """
+    missing = []
+    plotted = [ax for ax in fig.axes
+               if ax.axison and ax.has_data() and ax.get_label() != "<colorbar>"]
+    for i, ax in enumerate(plotted, start=1):
+        if not ax.get_ylabel():
+            missing.append(f"panel {i}: y axis")
+        shared = ax.get_shared_x_axes().get_siblings(ax)
+        if not any(other.get_xlabel() for other in shared):
+            missing.append(f"panel {i}: x axis")
+    return missing
+
+
 def _save(fig: plt.Figure, path: str | Path) -> None:
+    missing = unlabelled_axes(fig)
+    if missing:
+        plt.close(fig)
+        raise FigureError(f"{path}: axes without a label ({', '.join(missing)}); every plotted "
+                          "axis needs its quantity and unit")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="pdf", bbox_inches="tight")
     plt.close(fig)
@@ -88,4 +114,24 @@ def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> 
         cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
         cbar.set_label("fracción de la clase verdadera (%)")
         fig.tight_layout()
+        _save(fig, path)
+
+
+def sample_images(images: np.ndarray, labels: np.ndarray, classes: list[str], path: str | Path,
+                  per_class: int = 8, seed: int = 0) -> None:
+    """Draw a grid of example images: one row per class, named on the left."""
+    rng = np.random.default_rng(seed)
+    k = len(classes)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(k, per_class, figsize=(COLUMN_WIDTH, 0.42 * k + 0.1),
+                                 gridspec_kw={"wspace": 0.05, "hspace": 0.08})
+        for c in range(k):
+            idx = np.flatnonzero(labels == c)
+            chosen = rng.choice(idx, size=min(per_class, len(idx)), replace=False)
+            for j, ax in enumerate(axes[c]):
+                if j < len(chosen):
+                    ax.imshow(images[chosen[j]], cmap="gray_r", vmin=0, vmax=255)
+                ax.axis("off")
+            axes[c, 0].text(-0.15, 0.5, classes[c], transform=axes[c, 0].transAxes,
+                            ha="right", va="center", fontsize=7)
         _save(fig, path)

@@ -19,6 +19,11 @@ KNOBS: dict[str, tuple[str, str]] = {
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
 
 
+def thousands(n: int) -> str:
+    """Return an integer with thin-space thousands separators for LaTeX: `60\\,000`."""
+    return f"{int(n):,}".replace(",", r"\,")
+
+
 def knob_header(knob: str) -> str:
     """Return the Table I column header of `knob`."""
     return KNOBS[knob][0] if knob in KNOBS else escape(knob)

@@ -55,11 +55,15 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
         "min_val_loss": float(val["loss"].min()),
         "min_val_loss_epoch": int(val.loc[val["loss"].idxmin(), "epoch"]),
         "train_seconds": float(run.get("train_seconds", val["seconds"].sum())),
+        "started_at": run.get("started_at"),
+        "finished_at": run.get("finished_at"),
+        "device_name": run.get("device_name"),
+        "threads": run.get("threads"),
     }
 
 
 SUMMARY_STATS = ["final_val_accuracy", "final_val_loss", "best_val_accuracy", "best_epoch",
-                 "min_val_loss", "train_seconds"]
+                 "min_val_loss", "min_val_loss_epoch", "epochs_run", "train_seconds"]
 
 
 def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -43,3 +44,28 @@ def build_model(hparams: dict, n_in: int, n_classes: int) -> nn.Module:
 def parameter_count(model: nn.Module) -> int:
     """Return the number of trainable parameters of `model`."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def describe(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
+    """Return the model's leaf layers in order: type, settings, output shape, parameters."""
+    rows, hooks = [], []
+
+    def record(module, _inputs, output):
+        settings = {k: getattr(module, k) for k in ("in_features", "out_features", "p",
+                                                     "negative_slope", "num_features")
+                    if hasattr(module, k)}
+        rows.append({"layer": type(module).__name__, "settings": settings,
+                     "shape": tuple(output.shape[1:]),
+                     "params": sum(p.numel() for p in module.parameters(recurse=False))})
+
+    for module in model.modules():
+        if not list(module.children()):
+            hooks.append(module.register_forward_hook(record))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *input_shape))
+    model.train(was_training)
+    for h in hooks:
+        h.remove()
+    return rows

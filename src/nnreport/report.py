@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import inspect
 import logging
 import re
 import shutil
@@ -11,32 +9,15 @@ import subprocess
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
-from nnreport import models
-from nnreport.grid import Variant
 from nnreport.io import atomic_path, write_text
-from nnreport.labels import format_value, knob_name, variant_label
+from nnreport.labels import thousands
 from nnreport.texescape import escape
 
 log = logging.getLogger(__name__)
 
-MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-          "septiembre", "octubre", "noviembre", "diciembre"]
-
-
 class LatexError(RuntimeError):
     """LaTeX failed; the message holds the relevant lines of its log."""
-
-
-def spanish_date(day: dt.date) -> str:
-    """Return `day` written in Spanish: `25 de noviembre de 2026`."""
-    return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
-
-
-def thousands(n: int) -> str:
-    """Return an integer with thin-space thousands separators for LaTeX: `60\\,000`."""
-    return f"{int(n):,}".replace(",", r"\,")
 
 
 def latex_env(*folders: str | Path) -> jinja2.Environment:
@@ -53,72 +34,6 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
     env.filters["tex"] = escape
     env.filters["thousands"] = thousands
     return env
-
-
-def model_sources(names: set[str]) -> list[dict]:
-    """Return the source code of every model class used, read from the package."""
-    out = []
-    for name in sorted(names):
-        cls = models.MODELS[name]
-        out.append({"name": cls.__name__, "key": name, "code": inspect.getsource(cls)})
-    return out
-
-
-def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
-                  base_run: dict, classes: list[str], figures: dict[str, str],
-                  best: dict) -> dict:
-    """Return everything the template and the author's prose may use, ready for LaTeX."""
-    rep = config.get("report", {})
-    stats = summary.set_index("variant")
-    base_acc = stats.loc["base", "final_val_accuracy_mean"]
-    runs = []
-    for v in variants:
-        s = stats.loc[v.name]
-        runs.append({
-            "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
-            "final_accuracy": 100 * s["final_val_accuracy_mean"],
-            "best_accuracy": 100 * s["best_val_accuracy_mean"],
-            "best_epoch": int(round(s["best_epoch_mean"])),
-            "delta_pp": 100 * (s["final_val_accuracy_mean"] - base_acc),
-            "seconds": s["train_seconds_mean"], "diverged": bool(s["diverged"]),
-        })
-    by_exp = {}
-    for r in runs:
-        by_exp.setdefault(r["experiment"], []).append(r)
-    experiments = []
-    for i, exp in enumerate(config["experiments"], start=1):
-        knob = next(iter(exp["vary"])) if exp.get("vary") else None
-        experiments.append({
-            "number": i, "id": exp["id"], "objective": escape(exp.get("objective", "")),
-            "knob": knob, "knob_name": knob_name(knob) if knob else None,
-            "figure": figures.get(exp["id"]), "runs": by_exp.get(exp["id"], []),
-        })
-    authors = [{k: escape(str(a[k])) if a.get(k) else None
-                for k in ("name", "affiliation", "email")} for a in rep.get("authors", [])]
-    date = rep.get("date")
-    base = config["base"]
-    return {
-        "report": {
-            "title": escape(rep.get("title", "")),
-            "authors": authors,
-            "date": escape(str(date)) if date else spanish_date(dt.date.today()),
-            "abstract": escape(rep.get("abstract", "")),
-        },
-        "study": config["study"],
-        "epochs": int(config["epochs"]),
-        "seeds": list(config.get("seeds", [0])),
-        "base": {k: format_value(k, v) for k, v in base.items() if k != "model"},
-        "base_raw": base,
-        "experiments": experiments,
-        "runs": runs,
-        "base_run": base_run,
-        "classes": [escape(c) for c in classes],
-        "n_train": base_run["normalisation"]["n_train"],
-        "n_val": base_run["normalisation"]["n_val"],
-        "best": best,
-        "model_sources": model_sources({base["model"]}),
-        "device": escape(base_run.get("device_name", "")),
-    }
 
 
 def render(template: str | Path, sections: str | Path, context: dict, out: str | Path) -> None:
@@ -143,8 +58,11 @@ def log_excerpt(log_text: str, limit: int = 20) -> str:
     return "\n".join(lines[:limit]) or "\n".join(log_text.splitlines()[-limit:])
 
 
-def compile_pdf(tex: str | Path, pdf: str | Path) -> None:
-    """Compile `tex` with latexmk in its own folder and move the PDF to `pdf` atomically."""
+def compile_pdf(tex: str | Path, pdf: str | Path | None = None) -> str:
+    """Compile `tex` with latexmk in its own folder; copy the PDF to `pdf` atomically.
+
+    Returns the LaTeX log. On failure `pdf` is left as it was.
+    """
     tex = Path(tex)
     if shutil.which("latexmk") is None:
         raise LatexError("latexmk is not installed; install it with `apt-get install latexmk "
@@ -158,5 +76,12 @@ def compile_pdf(tex: str | Path, pdf: str | Path) -> None:
     if proc.returncode != 0:
         raise LatexError(f"LaTeX failed on {tex} (full log: {log_path}):\n"
                          f"{log_excerpt(log_text)}")
-    with atomic_path(pdf) as tmp:
-        shutil.copyfile(tex.with_suffix(".pdf"), tmp)
+    if pdf is not None and Path(pdf).resolve() != tex.with_suffix(".pdf").resolve():
+        publish(tex.with_suffix(".pdf"), pdf)
+    return log_text
+
+
+def publish(src: str | Path, dst: str | Path) -> None:
+    """Copy `src` onto `dst` atomically: a reader never sees half a PDF."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)

@@ -66,7 +66,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1) ->
     model.to(device)
     log.info("run %s seed %d on %s (%d threads): %s, %d parameters", run["variant"], run["seed"],
              device_name(device), threads, run["hparams"], parameter_count(model))
-    t0 = time.perf_counter()
+    t0, started_at = time.perf_counter(), time.time()
     hist = train(model, train_split, val_split, run["hparams"], run["epochs"], run["seed"])
     _, _, pred = evaluate(model, val_split)
     info = {
@@ -75,6 +75,8 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1) ->
         "diverged_epoch": hist.diverged_epoch,
         "train_seconds": hist.seconds,
         "job_seconds": time.perf_counter() - t0,
+        "started_at": started_at,
+        "finished_at": time.time(),
         "device_name": device_name(device),
         "threads": threads,
         "parameters": parameter_count(model),

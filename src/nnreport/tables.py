@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from nnreport.grid import Variant, base_experiment
-from nnreport.labels import format_value, knob_header, variant_label
+from nnreport.labels import format_value, knob_header, thousands, variant_label
 from nnreport.texescape import escape
 
 NOT_A_COLUMN = {"model"}
@@ -71,4 +72,47 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
         ]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def class_counts_table(labels: np.ndarray, splits: dict[str, np.ndarray],
+                       classes: list[str]) -> str:
+    """Return a tabular of image counts per class (rows) and split (columns), with totals."""
+    counts = {name: np.bincount(labels[idx], minlength=len(classes))
+              for name, idx in splits.items()}
+    lines = [r"\begin{tabular}{l" + "r" * (len(splits) + 1) + "}", r"\hline\hline",
+             "Clase & " + " & ".join(splits) + r" & Total \\", r"\hline"]
+    for c, name in enumerate(classes):
+        row = [int(counts[s][c]) for s in splits]
+        lines.append(" & ".join([escape(name), *map(str, row), str(sum(row))]) + r" \\")
+    totals = [int(counts[s].sum()) for s in splits]
+    lines += [r"\hline", " & ".join(["Total", *map(str, totals), str(sum(totals))]) + r" \\",
+              r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def layer_name(layer: dict) -> str:
+    """Return a layer's name for the architecture table: `Lineal 784$\\to$128`, `Aplanado`."""
+    kind, s = layer["layer"], layer["settings"]
+    if kind == "Linear":
+        return f"Lineal {s['in_features']}$\\to${s['out_features']}"
+    if kind == "Dropout":
+        return f"Dropout ($p$ = {s['p']:g})"
+    if kind == "Flatten":
+        return "Aplanado"
+    if kind.startswith("BatchNorm"):
+        return f"BatchNorm ({s['num_features']})"
+    return escape(kind)
+
+
+def architecture_table(layers: list[dict]) -> str:
+    """Return a tabular of a model's layers: name, output shape and parameter count."""
+    lines = [r"\begin{tabular}{lcr}", r"\hline\hline",
+             r"Capa & Salida & Parámetros \\", r"\hline"]
+    for layer in layers:
+        shape = r" $\times$ ".join(str(d) for d in layer["shape"])
+        lines.append(f"{layer_name(layer)} & {shape} & {thousands(layer['params'])} \\\\")
+    total = sum(layer["params"] for layer in layers)
+    lines += [r"\hline", f"Total & & {thousands(total)} \\\\", r"\hline\hline",
+              r"\end{tabular}"]
     return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ BIBLIOGRAPHY = config["report"]["bibliography"]
 ENV = str(Path(workflow.basedir) / "environment.yml")
 TEMPLATE = Path(workflow.basedir) / "report" / "templates" / "informe.tex.j2"
 FIGURE_EXPERIMENTS = [e["id"] for e in config["experiments"] if e.get("vary")]
+TABLES = ["experiments", "results", "architecture", "counts"]
 VARIANT_PATTERN = "|".join(re.escape(v) for v in VARIANT_NAMES)
 EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"
 # A GPU job declares gpu=1 so several can share a GPU and SLURM can schedule them.

@@ -28,3 +28,16 @@ rule confusion_matrix:
         f"{LOGS}/figures/confusion_matrix.log",
     script:
         "../scripts/confusion_matrix.py"
+
+
+rule sample_images:
+    input:
+        data=DATA_FILE,
+    output:
+        f"{BUILD}/figures/samples.pdf",
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/samples.log",
+    script:
+        "../scripts/sample_images.py"

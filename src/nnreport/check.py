@@ -1,0 +1,77 @@
+"""The report check: what a demanding reader verifies, run by the build on every report."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+class ReportCheckError(RuntimeError):
+    """The report breaks a rule a reader relies on; the message lists every problem."""
+
+
+_LABEL = re.compile(r"\\label\{((?:fig|tab):[^}]+)\}")
+_REF = re.compile(r"\\(?:ref|autoref|cref|Cref|eqref|pageref)\{([^}]+)\}")
+_UNDEFINED = re.compile(
+    r"(?:LaTeX|Package natbib) Warning: (Reference|Citation) `([^']+)' on page \d+ undefined")
+
+
+def strip_comments(tex: str) -> str:
+    """Return `tex` without its % comments (an escaped \\% stays)."""
+    return re.sub(r"(?<!\\)%.*", "", tex)
+
+
+def unreferenced_floats(tex: str) -> list[str]:
+    """Return the labels of figures and tables that the text never references."""
+    tex = strip_comments(tex)
+    refs = {name.strip() for group in _REF.findall(tex) for name in group.split(",")}
+    return [label for label in _LABEL.findall(tex) if label not in refs]
+
+
+def undefined_in_log(log_text: str) -> list[str]:
+    """Return 'Reference x' / 'Citation y' for every undefined one in a LaTeX log."""
+    found = [f"{kind} '{name}'" for kind, name in _UNDEFINED.findall(log_text)]
+    return list(dict.fromkeys(found))
+
+
+def check_tex(tex: str, source: str) -> list[str]:
+    """Return warnings about `tex`, raising ReportCheckError for unreferenced floats."""
+    missing = unreferenced_floats(tex)
+    if missing:
+        raise ReportCheckError(
+            f"{source}: never referenced in the text: {', '.join(missing)}. Reference each "
+            "figure and table in the prose (report/sections/*.tex), e.g. "
+            f"'La Fig.~\\ref{{{missing[0]}}} muestra ...', or remove it.")
+    warnings = []
+    labels = set(_LABEL.findall(strip_comments(tex)))
+    if not any(lab.startswith("fig:confusion") for lab in labels):
+        warnings.append("the report has no confusion matrix (label fig:confusion_matrix)")
+    if "tab:resultados" not in labels:
+        warnings.append("the report has no summary table of results (label tab:resultados)")
+    return warnings
+
+
+def check_log(log_text: str, source: str) -> None:
+    """Raise ReportCheckError if the LaTeX log has undefined references or citations."""
+    undefined = undefined_in_log(log_text)
+    if undefined:
+        raise ReportCheckError(
+            f"{source}: undefined after compiling: {', '.join(undefined)}. Check the spelling of "
+            "each \\ref and \\cite against the labels of the template and report/refs.bib.")
+
+
+def rising_validation_loss(metrics: pd.DataFrame, fraction: float = 1 / 3) -> list[str]:
+    """Return the variants whose validation loss rose in more than `fraction` of their epochs."""
+    out = []
+    val = metrics[metrics["split"] == "val"]
+    for (variant, seed), df in val.groupby(["variant", "seed"], sort=False):
+        loss = df.sort_values("epoch")["loss"].to_numpy()
+        rises = int((loss[1:] > loss[:-1]).sum())
+        if len(loss) > 1 and rises > fraction * len(loss):
+            out.append(f"{variant} (seed {seed}): validation loss rose in {rises} of "
+                       f"{len(loss)} epochs, a sign of overfitting or a too-high learning rate")
+    return out

@@ -1,0 +1,58 @@
+import pandas as pd
+import pytest
+
+from nnreport.check import (
+    ReportCheckError,
+    check_log,
+    check_tex,
+    rising_validation_loss,
+    undefined_in_log,
+    unreferenced_floats,
+)
+
+TEX = r"""
+\begin{figure}\caption{a}\label{fig:learning_curves_n1}\end{figure}
+\begin{figure}\caption{b}\label{fig:confusion_matrix}\end{figure}
+\begin{table}\caption{c}\label{tab:resultados}\end{table}
+Ver la Fig.~\ref{fig:learning_curves_n1} y la Tabla~\ref{tab:resultados}.
+% un comentario no cuenta: \ref{fig:confusion_matrix}
+"""
+
+
+def test_unreferenced_floats_ignore_comments():
+    assert unreferenced_floats(TEX) == ["fig:confusion_matrix"]
+    assert unreferenced_floats(TEX + r"\ref{fig:confusion_matrix}") == []
+
+
+def test_an_unreferenced_figure_fails_with_its_label_and_a_fix():
+    with pytest.raises(ReportCheckError, match=r"informe.tex: never referenced in the text: "
+                                               r"fig:confusion_matrix\. Reference each"):
+        check_tex(TEX, "informe.tex")
+
+
+def test_missing_confusion_matrix_and_summary_table_are_warnings():
+    tex = "\\begin{figure}\\label{fig:x}\\end{figure} \\ref{fig:x}"
+    warnings = check_tex(tex, "t.tex")
+    assert any("no confusion matrix" in w for w in warnings)
+    assert any("no summary table" in w for w in warnings)
+    assert check_tex(TEX + r"\ref{fig:confusion_matrix}", "t.tex") == []
+
+
+def test_undefined_references_and_citations_in_the_log_fail():
+    log = ("LaTeX Warning: Reference `fig:nada' on page 2 undefined on input line 40.\n"
+           "Package natbib Warning: Citation `lecun98' on page 1 undefined on input line 7.\n"
+           "LaTeX Warning: Reference `fig:nada' on page 3 undefined on input line 90.\n")
+    assert undefined_in_log(log) == ["Reference 'fig:nada'", "Citation 'lecun98'"]
+    with pytest.raises(ReportCheckError, match="Reference 'fig:nada', Citation 'lecun98'"):
+        check_log(log, "informe.log")
+    check_log("LaTeX Warning: Float too large\n", "informe.log")
+
+
+def test_rising_validation_loss_is_reported_per_variant():
+    rows = []
+    for variant, losses in (("good", [1.0, 0.8, 0.7, 0.65, 0.6, 0.58]),
+                            ("bad", [1.0, 0.9, 0.95, 1.0, 1.1, 1.2])):
+        rows += [{"variant": variant, "seed": 0, "epoch": e, "split": "val", "loss": v}
+                 for e, v in enumerate(losses, start=1)]
+    out = rising_validation_loss(pd.DataFrame(rows))
+    assert len(out) == 1 and out[0].startswith("bad (seed 0): validation loss rose in 4 of 6")

@@ -1,0 +1,55 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from nnreport.figures import (  # noqa: E402
+    FigureError,
+    _save,
+    confusion_matrix,
+    learning_curves,
+    sample_images,
+    unlabelled_axes,
+)
+
+
+def _metrics(seed, scale=1.0):
+    return pd.DataFrame([{"seed": seed, "epoch": e, "split": s, "loss": scale / e,
+                          "accuracy": 1 - scale / (e + 1)}
+                         for e in range(1, 6) for s in ("train", "val")])
+
+
+def test_learning_curves_write_a_pdf(tmp_path):
+    curves = [("base", pd.concat([_metrics(0), _metrics(1, 1.1)])), ("$n_1$ = 64", _metrics(0))]
+    learning_curves(curves, tmp_path / "lc.pdf")
+    assert (tmp_path / "lc.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_confusion_matrix_and_samples_write_pdfs(tmp_path):
+    confusion_matrix(np.eye(3) * 100, ["a", "b", "c"], tmp_path / "cm.pdf")
+    images = np.random.default_rng(0).integers(0, 255, (30, 28, 28)).astype(np.uint8)
+    sample_images(images, np.arange(30) % 3, ["a", "b", "c"], tmp_path / "s.pdf", per_class=4)
+    assert (tmp_path / "cm.pdf").stat().st_size > 0 and (tmp_path / "s.pdf").stat().st_size > 0
+
+
+def test_stacked_panels_share_the_bottom_x_label():
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True)
+    top.plot([1, 2])
+    bottom.plot([1, 2])
+    top.set_ylabel("pérdida")
+    bottom.set_ylabel("precisión (%)")
+    bottom.set_xlabel("época")
+    assert unlabelled_axes(fig) == []
+    plt.close(fig)
+
+
+def test_a_plotted_axis_without_label_fails_with_the_file_name(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    ax.set_xlabel("época")
+    with pytest.raises(FigureError, match=r"bad.pdf: axes without a label \(panel 1: y axis\)"):
+        _save(fig, tmp_path / "bad.pdf")
+    assert not (tmp_path / "bad.pdf").exists()

@@ -1,0 +1,29 @@
+import subprocess
+
+import pandas as pd
+
+from nnreport.provenance import git_state, provenance, versions
+
+
+def test_git_state_reports_commit_and_dirty_tree(tmp_path):
+    assert git_state(tmp_path) == {"commit": None, "dirty": None}
+    run = {"cwd": tmp_path, "check": True, "capture_output": True}
+    subprocess.run(["git", "init", "-q"], **run)
+    (tmp_path / "a").write_text("1")
+    subprocess.run(["git", "add", "a"], **run)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a"],
+                   **run)
+    state = git_state(tmp_path)
+    assert len(state["commit"]) == 40 and state["dirty"] is False
+    (tmp_path / "a").write_text("2")
+    assert git_state(tmp_path)["dirty"] is True
+
+
+def test_provenance_sums_times_and_spans_the_grid(tmp_path):
+    runs = pd.DataFrame({"train_seconds": [10.0, 20.0], "started_at": [100.0, 105.0],
+                         "finished_at": [111.0, 130.0], "device_name": ["cpu", "cpu"],
+                         "threads": [1, 1]})
+    p = provenance({"a": 1}, runs, tmp_path)
+    assert p["total_train_seconds"] == 30.0 and p["grid_wall_seconds"] == 30.0
+    assert p["devices"] == ["cpu"] and p["threads"] == [1] and p["n_runs"] == 2
+    assert set(versions()) >= {"python", "torch", "numpy", "snakemake"}
