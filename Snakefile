@@ -7,6 +7,9 @@ from nnreport.grid import coerce_numbers
 min_version("9.0")
 
 
+report: "workflow/report/workflow.rst"
+
+
 configfile: "config.yaml"
 
 

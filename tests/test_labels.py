@@ -1,6 +1,6 @@
 import pytest
 
-from nnreport.labels import format_value, power_of_ten, variant_label
+from nnreport.labels import format_value, plain, power_of_ten, variant_label
 from nnreport.texescape import escape, escape_plain
 
 
@@ -17,6 +17,11 @@ def test_values_are_written_as_in_the_reference_table():
     assert format_value("p", 0.0) == "0.0"
     assert format_value("p", 0.25) == "0.25"
     assert format_value("batch_size", 512) == "512"
+
+
+def test_plain_labels_drop_tex_markup():
+    assert plain("$n_1$ = 64") == "n1 = 64"
+    assert plain(r"learning-rate = $5 \times 10^{-4}$") == "learning-rate = 5 × 10^-4"
 
 
 def test_variant_labels():

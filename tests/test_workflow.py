@@ -120,6 +120,17 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
 
 
 @needs_fashion_mnist
+def test_html_gallery_shows_every_figure_with_its_runs(tiny_run):
+    tmp, config, _ = tiny_run
+    snakemake(tmp, "--report", "report/tiny.html", config=config)
+    html = (tmp / "report" / "tiny.html").read_text()
+    for name in ("learning_curves_n1.pdf", "learning_curves_optimizer.pdf",
+                 "confusion_matrix.pdf", "samples.pdf"):
+        assert name in html, name
+    assert '"corridas": "n1 = 32 (base), n1 = 16, n1 = 64"' in html
+
+
+@needs_fashion_mnist
 def test_latex_hostile_strings_print_as_typed(tiny_run):
     tmp, _, _ = tiny_run
     text = pdf_text(tmp / "report" / "tiny.pdf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from nnreport.texescape import escape
@@ -57,6 +58,12 @@ def format_value(knob: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}" if value != int(value) else f"{value:.1f}"
     return escape(str(value))
+
+
+def plain(label: str) -> str:
+    """Return a label without TeX markup, for HTML: `$n_1$ = 64` -> `n1 = 64`."""
+    text = label.replace(r"\times", "×").replace("$", "")
+    return re.sub(r"[_{}\\]", "", text)
 
 
 def variant_label(knob: str | None, value: Any) -> str:

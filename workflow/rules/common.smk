@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from nnreport.grid import expand_grid, run_config
-from nnreport.labels import variant_label
+from nnreport.labels import plain, variant_label
 
 STUDY = config["study"]
 VARIANTS = expand_grid(config)
@@ -53,6 +53,12 @@ def get_experiment_labels(wildcards):
     knob = variants[0].knob
     base = f"{variant_label(knob, config['base'][knob])} (base)"
     return [base] + [variant_label(v.knob, v.value) for v in variants]
+
+
+def get_learning_curves_report_labels(wildcards):
+    """Labels of a learning-curve figure in the HTML report: the experiment and its runs."""
+    return {"experimento": wildcards.experiment,
+            "corridas": ", ".join(plain(label) for label in get_experiment_labels(wildcards))}
 
 
 def get_experiment_metrics(wildcards):

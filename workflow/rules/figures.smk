@@ -2,7 +2,12 @@ rule learning_curves:
     input:
         get_experiment_metrics,
     output:
-        f"{BUILD}/figures/learning_curves_{{experiment}}.pdf",
+        report(
+            f"{BUILD}/figures/learning_curves_{{experiment}}.pdf",
+            caption="../report/learning_curves.rst",
+            category="Curvas de aprendizaje",
+            labels=get_learning_curves_report_labels,
+        ),
     params:
         variants=get_experiment_variants,
         labels=get_experiment_labels,
@@ -20,7 +25,12 @@ rule confusion_matrix:
         predictions=run_files("predictions.parquet"),
         data=DATA_FILE,
     output:
-        figure=f"{BUILD}/figures/confusion_matrix.pdf",
+        figure=report(
+            f"{BUILD}/figures/confusion_matrix.pdf",
+            caption="../report/confusion_matrix.rst",
+            category="Evaluación",
+            labels={"figura": "matriz de confusión"},
+        ),
         summary=f"{RESULTS}/confusion.json",
     conda:
         ENV
@@ -34,7 +44,12 @@ rule sample_images:
     input:
         data=DATA_FILE,
     output:
-        f"{BUILD}/figures/samples.pdf",
+        report(
+            f"{BUILD}/figures/samples.pdf",
+            caption="../report/samples.rst",
+            category="Datos",
+            labels={"figura": "imágenes de ejemplo"},
+        ),
     conda:
         ENV
     log:
