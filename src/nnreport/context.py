@@ -9,7 +9,7 @@ import pandas as pd
 
 from nnreport import models
 from nnreport.grid import Variant
-from nnreport.labels import format_value, knob_name, variant_label
+from nnreport.labels import format_value, knob_name, power_of_ten, variant_label
 from nnreport.texescape import escape
 
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
@@ -37,6 +37,29 @@ def model_sources(names: set[str]) -> list[dict]:
     """Return the source code of every model class used, read from the package."""
     return [{"name": models.MODELS[n].__name__, "key": n,
              "code": inspect.getsource(models.MODELS[n])} for n in sorted(names)]
+
+
+def optimizer_settings(hparams: dict) -> dict:
+    """Return the base optimiser's settings as PyTorch applies them (defaults included)."""
+    import torch
+
+    from nnreport.train import make_optimizer
+
+    opt = make_optimizer(hparams, [torch.zeros(1, requires_grad=True)])
+    d = opt.defaults
+    out = {"name": format_value("optimizer", hparams["optimizer"]),
+           "lr": format_value("lr", d["lr"]), "weight_decay": d.get("weight_decay", 0.0)}
+    settings = []
+    if "betas" in d:
+        settings += [f"$\\beta_1 = {d['betas'][0]:g}$", f"$\\beta_2 = {d['betas'][1]:g}$"]
+    if "eps" in d:
+        settings.append(f"$\\epsilon = {power_of_ten(d['eps'])}$")
+    if "momentum" in d:
+        settings.append(f"momento {d['momentum']:g}")
+    if d.get("weight_decay"):
+        settings.append(f"decaimiento de pesos {format_value('lr', d['weight_decay'])}")
+    out["description"] = out["name"] + (f" ({', '.join(settings)})" if settings else "")
+    return out
 
 
 def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
@@ -96,6 +119,7 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "epochs": int(config["epochs"]),
         "seeds": list(config.get("seeds", [0])),
         "base": {k: format_value(k, v) for k, v in base.items() if k != "model"},
+        "optimizer": optimizer_settings(base),
         "experiments": experiments,
         "runs": runs,
         "base_result": by_name["base"],
