@@ -10,7 +10,11 @@ min_version("9.0")
 report: "workflow/report/workflow.rst"
 
 
-configfile: "config.yaml"
+# config.yaml is the default study; a study given with --configfile replaces it (not merged).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 
 coerce_numbers(config)

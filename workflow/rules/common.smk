@@ -11,7 +11,8 @@ VARIANTS = expand_grid(config)
 VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
 DATASET = config["dataset"]["name"]
-DATA_FILE = f"data/{DATASET}.npz"
+# One packed copy per study: two studies with different splits never overwrite each other.
+DATA_FILE = f"data/{STUDY}/{DATASET}.npz"
 RESULTS = f"results/{STUDY}"
 RUNS = f"{RESULTS}/runs"
 BUILD = f"report/build/{STUDY}"

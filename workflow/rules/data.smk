@@ -2,10 +2,10 @@ rule prepare_data:
     output:
         DATA_FILE,
     params:
-        dataset=config["dataset"],
+        dataset=dict(sorted(config["dataset"].items())),
     conda:
         ENV
     log:
-        f"logs/data/{DATASET}.log",
+        f"{LOGS}/data/{DATASET}.log",
     script:
         "../scripts/prepare_data.py"
