@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -136,22 +136,24 @@ class Dataset:
     images: np.ndarray  # (N, 28, 28) uint8
     labels: np.ndarray  # (N,) int64
     train_idx: np.ndarray  # (n_train,) int64
-    val_idx: np.ndarray  # (n_val,) int64
+    val_idx: np.ndarray  # (n_val,) int64: validation, or "dev" when a test set is held out
     classes: list[str]
     source: str
+    test_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # held out
 
     def save(self, path: str | Path) -> None:
         """Write the dataset to one uncompressed .npz file, atomically."""
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, images=self.images, labels=self.labels, train_idx=self.train_idx,
-                     val_idx=self.val_idx, classes=np.array(self.classes), source=self.source)
+                     val_idx=self.val_idx, test_idx=self.test_idx,
+                     classes=np.array(self.classes), source=self.source)
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
         """Read a dataset written by `save`."""
         with np.load(path) as z:
             return cls(z["images"], z["labels"], z["train_idx"], z["val_idx"],
-                       [str(c) for c in z["classes"]], str(z["source"]))
+                       [str(c) for c in z["classes"]], str(z["source"]), z["test_idx"])
 
 
 def split(n: int, n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,9 +165,31 @@ def split(n: int, n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(perm[:n_train]), np.sort(perm[n_train : n_train + n_val])
 
 
-def prepare_fashion_mnist(root: str | None, download_dir: str | None, n_train: int,
-                          n_val: int, split_seed: int) -> Dataset:
-    """Return FashionMNIST's 70,000 images pooled and split at random into train/validation."""
+def make_splits(n_train_file: int, n_test_file: int, n_train: int | None, n_val: int,
+                split_seed: int, holdout_test: bool) -> tuple[np.ndarray, ...]:
+    """Return (train, val, test) indices into the train file's images followed by the test's.
+
+    Pooled (holdout_test false): all images are pooled and split at random into train and
+    validation; no test set. Held out: train and validation (dev) are drawn from the train
+    file and the test file is the test set.
+    """
+    if holdout_test:
+        n_train = n_train_file - n_val if n_train is None else n_train
+        train_idx, val_idx = split(n_train_file, n_train, n_val, split_seed)
+        test_idx = np.arange(n_train_file, n_train_file + n_test_file)
+        return train_idx, val_idx, test_idx
+    total = n_train_file + n_test_file
+    n_train = total - n_val if n_train is None else n_train
+    return (*split(total, n_train, n_val, split_seed), np.zeros(0, np.int64))
+
+
+def prepare_fashion_mnist(root: str | None, download_dir: str | None, n_train: int | None,
+                          n_val: int, split_seed: int, holdout_test: bool = False,
+                          split: str | None = None) -> Dataset:
+    """Return FashionMNIST's 70,000 images with a seeded train/validation(/test) split."""
+    if split is not None:
+        raise DataError(f"dataset: split '{split}' applies to EMNIST only; remove it for "
+                        f"FashionMNIST")
     folder = locate_fashion_mnist(root, download_dir)
     log.info("FashionMNIST from %s", folder)
     x1, y1 = load_idx_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -174,15 +198,17 @@ def prepare_fashion_mnist(root: str | None, download_dir: str | None, n_train: i
                            FASHION_MNIST_MD5)
     images = np.concatenate([x1, x2])
     labels = np.concatenate([y1, y2]).astype(np.int64)
-    train_idx, val_idx = split(len(images), n_train, n_val, split_seed)
-    return Dataset(images, labels, train_idx, val_idx, FASHION_MNIST_CLASSES, str(folder))
-
-
-DATASETS = {"fashion_mnist": prepare_fashion_mnist}
+    train_idx, val_idx, test_idx = make_splits(len(x1), len(x2), n_train, n_val, split_seed,
+                                               holdout_test)
+    return Dataset(images, labels, train_idx, val_idx, FASHION_MNIST_CLASSES, str(folder),
+                   test_idx)
 
 
 def prepare(name: str, **kwargs) -> Dataset:
     """Return the named dataset, prepared by its loader."""
-    if name not in DATASETS:
-        raise DataError(f"dataset: name '{name}' is unknown; use one of {sorted(DATASETS)}")
-    return DATASETS[name](**kwargs)
+    from nnreport.emnist import prepare_emnist
+
+    loaders = {"fashion_mnist": prepare_fashion_mnist, "emnist": prepare_emnist}
+    if name not in loaders:
+        raise DataError(f"dataset: name '{name}' is unknown; use one of {sorted(loaders)}")
+    return loaders[name](**kwargs)
