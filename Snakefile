@@ -29,6 +29,7 @@ wildcard_constraints:
     variant=VARIANT_PATTERN,
     seed=r"\d+",
     experiment=EXPERIMENT_PATTERN,
+    model=MODEL_PATTERN,
 
 
 include: "workflow/rules/data.smk"
@@ -36,6 +37,17 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
+
+
+if MODEL_STUDY:
+
+    include: "workflow/rules/models.smk"
+
+else:
+
+    include: "workflow/rules/experiments.smk"
+
+
 include: "workflow/rules/report.smk"
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import re
+import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +38,38 @@ def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> Path:
     else:
         path.write_bytes(raw)
     return path
+
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+def snakemake(workdir: Path, *args: str, config: Path | None = None) -> str:
+    """Run the real Snakemake on the repository's Snakefile in `workdir`; return its output."""
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
+    if config:
+        cmd += ["--configfile", str(config)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table that Snakemake prints."""
+    table = output.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+            if m[1] != "total"}
+
+
+def make_workdir(tmp: Path, config: dict) -> Path:
+    """A working folder with the author's prose, the bibliography and `config`."""
+    shutil.copytree(ROOT / "report" / "sections", tmp / "report" / "sections")
+    shutil.copy(ROOT / "report" / "refs.bib", tmp / "report" / "refs.bib")
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text as pdftotext extracts it, with whitespace runs made single spaces."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return " ".join(text.split())

@@ -78,3 +78,37 @@ def test_summary_averages_seeds_in_the_given_order():
     assert a["final_val_accuracy_mean"] == pytest.approx(0.85)
     assert a["final_val_accuracy_std"] == pytest.approx(0.0707107, rel=1e-5)
     assert a["n_seeds"] == 2 and not a["diverged"]
+
+
+def test_lr_schedule_is_applied_per_epoch():
+    hp = {**HP, "lr_schedule": "exponential", "lr_gamma": 0.5}
+    hist = train(build_model(hp, 784, 3), _blobs(), _blobs(seed=1), hp, epochs=3, seed=0)
+    lrs = pd.DataFrame(hist.rows).query("split == 'val'")["lr"].tolist()
+    assert lrs == pytest.approx([1e-2, 5e-3, 2.5e-3])
+
+
+def test_early_stopping_restores_the_best_weights():
+    torch.manual_seed(0)
+    val = _blobs(seed=1)
+    val.y = val.y[torch.randperm(len(val.y), generator=torch.Generator().manual_seed(0))]
+    hp = {**HP, "lr": 3e-2, "early_stopping_patience": 2}
+    model = build_model(hp, 784, 3)
+    hist = train(model, _blobs(), val, hp, epochs=30, seed=0)
+    val_rows = pd.DataFrame(hist.rows).query("split == 'val'")
+    assert len(val_rows) == model.best_epoch + 2 < 30
+    from nnreport.train import evaluate
+
+    loss, _, _ = evaluate(model, val)
+    assert loss == pytest.approx(val_rows["loss"].min(), rel=1e-5)
+
+
+def test_mlp_accepts_hidden_sizes_activation_and_batchnorm():
+    model = build_model({"hidden": [32, 16, 8], "activation": "gelu", "batchnorm": True,
+                         "p": 0.1}, 784, 47)
+    kinds = [type(m).__name__ for m in model.layers]
+    assert kinds == ["Flatten", "Linear", "BatchNorm1d", "GELU", "Dropout", "Linear",
+                     "BatchNorm1d", "GELU", "Dropout", "Linear", "BatchNorm1d", "GELU",
+                     "Dropout", "Linear"]
+    assert model(torch.zeros(4, 28, 28)).shape == (4, 47)
+    with pytest.raises(ValueError, match="activation: 'swish' is unknown; use one of relu"):
+        build_model({"activation": "swish"}, 784, 10)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, needs_fashion_mnist
+from conftest import (
+    ROOT,
+    SNAKEMAKE,
+    job_counts,
+    make_workdir,
+    needs_fashion_mnist,
+    pdf_text,
+    snakemake,
+)
 
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
 # Every LaTeX special character in every user string: the report must print them as typed.
 HOSTILE_TITLE = "Informe & prueba: 100% de $ y #1_{x} ~ ^ \\fin"
@@ -25,32 +29,6 @@ HOSTILE = {
     "abstract": "Texto con & % _ # $ { } ~ ^ \\ y nada más.",
 }
 
-
-def snakemake(workdir: Path, *args: str, config: Path | None = None) -> str:
-    """Run the real Snakemake on the repository's Snakefile in `workdir`; return its output."""
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
-    if config:
-        cmd += ["--configfile", str(config)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
-    return out
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """Parse the 'Job stats' table that Snakemake prints."""
-    table = output.split("Job stats:", 1)[1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-            if m[1] != "total"}
-
-
-def make_workdir(tmp: Path, config: dict) -> Path:
-    """A working folder with the author's prose, the bibliography and `config`."""
-    shutil.copytree(ROOT / "report" / "sections", tmp / "report" / "sections")
-    shutil.copy(ROOT / "report" / "refs.bib", tmp / "report" / "refs.bib")
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-    return path
 
 
 def test_default_config_dry_run_lists_exactly_twelve_training_jobs(tmp_path):
@@ -71,13 +49,6 @@ def tiny_run(tmp_path_factory):
     config = make_workdir(tmp, hostile)
     out = snakemake(tmp, "--cores", "2", "report/tiny.pdf", config=config)
     return tmp, config, out
-
-
-def pdf_text(pdf: Path) -> str:
-    """The PDF's text as pdftotext extracts it, with whitespace runs made single spaces."""
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    return " ".join(text.split())
 
 
 @needs_fashion_mnist

@@ -188,8 +188,7 @@ def prepare_fashion_mnist(root: str | None, download_dir: str | None, n_train: i
                           split: str | None = None) -> Dataset:
     """Return FashionMNIST's 70,000 images with a seeded train/validation(/test) split."""
     if split is not None:
-        raise DataError(f"dataset: split '{split}' applies to EMNIST only; remove it for "
-                        f"FashionMNIST")
+        log.warning("dataset: split '%s' applies to EMNIST only; FashionMNIST ignores it", split)
     folder = locate_fashion_mnist(root, download_dir)
     log.info("FashionMNIST from %s", folder)
     x1, y1 = load_idx_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",

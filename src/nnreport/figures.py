@@ -62,7 +62,8 @@ def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np
     return mean.index.to_numpy(), mean.to_numpy(), std.to_numpy()
 
 
-def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path) -> None:
+def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
+                    val_name: str = "validación") -> None:
     """Draw loss and accuracy against epoch for several runs on shared axes.
 
     `curves` holds (label, metrics) pairs, the base first; metrics has one row per
@@ -87,11 +88,14 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path) ->
         ax_acc.xaxis.get_major_locator().set_params(integer=True)
         handles = [Line2D([], [], color=c, lw=1.5, label=lab)
                    for (lab, _), c in zip(curves, colors, strict=False)]
-        handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=SPLIT_NAME[s])
+        names = {**SPLIT_NAME, "val": val_name}
+        handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=names[s])
                     for s, ls in SPLIT_STYLE.items()]
         # Two columns filled top to bottom: the runs on the left, the line styles on the right.
-        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
-                   frameon=False, columnspacing=2.0, handlelength=2.2)
+        long_labels = max(len(lab) for lab, _ in curves) > 28
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   ncol=1 if long_labels else 2, frameon=False, columnspacing=2.0,
+                   handlelength=2.2)
         fig.tight_layout(h_pad=0.6)
         _save(fig, path)
 
@@ -99,15 +103,19 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path) ->
 def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> None:
     """Draw a confusion matrix given in % of each true class (rows sum to 100)."""
     k = len(classes)
+    many = k > 15  # e.g. EMNIST's 47 classes: no numbers in the cells, smaller ticks
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.3))
+        fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH, 6.0) if many else (COLUMN_WIDTH, 3.3))
         im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=100)
-        for i in range(k):
+        if many:
+            ax.tick_params(labelsize=5)
+        for i in range(0 if many else k):
             for j in range(k):
                 if norm[i, j] >= 0.5:
                     ax.text(j, i, f"{norm[i, j]:.0f}", ha="center", va="center", fontsize=5,
                             color="white" if norm[i, j] > 55 else "black")
-        ax.set_xticks(range(k), classes, rotation=60, ha="right", rotation_mode="anchor")
+        ax.set_xticks(range(k), classes, rotation=0 if many else 60, ha="center" if many else
+                      "right", rotation_mode="anchor")
         ax.set_yticks(range(k), classes)
         ax.set_xlabel("clase predicha")
         ax.set_ylabel("clase verdadera")
@@ -134,4 +142,20 @@ def sample_images(images: np.ndarray, labels: np.ndarray, classes: list[str], pa
                 ax.axis("off")
             axes[c, 0].text(-0.15, 0.5, classes[c], transform=axes[c, 0].transAxes,
                             ha="right", va="center", fontsize=7)
+        _save(fig, path)
+
+
+def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Path) -> None:
+    """Draw test accuracy against the noise's standard deviation, one curve per model."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.6))
+        for i, (model, label) in enumerate(labels.items()):
+            g = noise[noise["model"] == model].groupby("sigma")["accuracy"]
+            mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+            ax.errorbar(mean.index, 100 * mean, yerr=100 * std, marker="o", ms=3, lw=1.1,
+                        capsize=2, color=f"C{i}", label=label)
+        ax.set_xlabel(r"desvío estándar del ruido $\sigma$ (píxeles en [0, 1])")
+        ax.set_ylabel("precisión en test (%)")
+        ax.legend(frameon=False)
+        fig.tight_layout()
         _save(fig, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ class Variant:
     knob: str | None  # the varied hyper-parameter (None for the base)
     value: Any  # its value in this variant (None for the base)
     hparams: dict[str, Any] = field(default_factory=dict)  # full resolved hyper-parameters
+    backend: str = "torch"  # "torch" or "numpy" (the from-scratch MLP)
+    source: str | None = None  # a model whose selected hyper-parameters this one starts from
+    overrides: dict[str, Any] = field(default_factory=dict)  # a search candidate's changes
 
 
 def value_token(value: Any) -> str:
@@ -74,7 +78,12 @@ def base_experiment(config: dict) -> dict:
 
 
 def expand_grid(config: dict) -> list[Variant]:
-    """Return the study's variants in Table I order: base first, then each experiment's values."""
+    """Return the study's variants in Table I order: base first, then each experiment's values.
+
+    A model study (a `models` list) gives its models' runs instead.
+    """
+    if is_model_study(config):
+        return expand_models(config)
     base = dict(config["base"])
     variants = [Variant(BASE, base_experiment(config)["id"], None, None, base)]
     seen = {BASE: "base"}
@@ -110,6 +119,47 @@ def expand_grid(config: dict) -> list[Variant]:
     return variants
 
 
+def is_model_study(config: dict) -> bool:
+    """Return whether `config` declares models (M0, M1, ...) rather than Table I experiments."""
+    return "models" in config
+
+
+def candidates(model: dict) -> list[dict]:
+    """Return the hyper-parameter changes of each candidate of a model's declared search."""
+    search = model.get("search") or {}
+    if not search:
+        return [{}]
+    if model.get("search_mode", "grid") == "grid":
+        keys = list(search)
+        return [dict(zip(keys, combo, strict=True))
+                for combo in itertools.product(*(search[k] for k in keys))]
+    out = [{}]  # one at a time: the model's own hyper-parameters, then one change each
+    for knob, values in search.items():
+        out += [{knob: v} for v in values if v != model.get("hparams", {}).get(knob)]
+    return out
+
+
+def expand_models(config: dict) -> list[Variant]:
+    """Return the runs of a model study: one per model, or one per candidate of its search."""
+    variants, ids = [], set()
+    for i, model in enumerate(config["models"]):
+        if model["id"] in ids:
+            raise ValueError(f"config: models[{i}].id '{model['id']}' is used twice; give each "
+                             "model its own id")
+        ids.add(model["id"])
+        source = model.get("from")
+        if source is not None and source not in ids:
+            raise ValueError(f"config: models[{i}].from names '{source}', which is not a model "
+                             f"declared before it ({', '.join(sorted(ids - {model['id']}))})")
+        cands = candidates(model)
+        for k, change in enumerate(cands, start=1):
+            name = model["id"] if len(cands) == 1 else f"{model['id']}-{k}"
+            variants.append(Variant(name, model["id"], None, None,
+                                    {**model.get("hparams", {}), **change},
+                                    model.get("backend", "torch"), source, change))
+    return variants
+
+
 def variants_by_name(config: dict) -> dict[str, Variant]:
     """Return the study's variants keyed by name."""
     return {v.name: v for v in expand_grid(config)}
@@ -130,6 +180,9 @@ def run_config(config: dict, variant: str, seed: int) -> dict:
         "max_train": config.get("max_train"),
         "max_val": config.get("max_val"),
         "hparams": dict(v.hparams),
+        "backend": v.backend,
+        "source": v.source,
+        "overrides": dict(v.overrides),
     }
     run["hash"] = config_hash(run)
     return run

@@ -16,8 +16,19 @@ KNOBS: dict[str, tuple[str, str]] = {
     "optimizer": ("Optimizador", "optimizador"),
     "batch_size": ("Batch-size", "batch-size"),
     "lr": ("learning-rate", "learning-rate"),
+    "hidden": ("Capas ocultas", "capas ocultas"),
+    "activation": ("Activación", "activación"),
+    "batchnorm": ("BatchNorm", "BatchNorm"),
+    "lr_schedule": ("Schedule", "schedule"),
+    "weight_decay": ("L2", "L2"),
+    "momentum": ("Momento", "momento"),
+    "early_stopping_patience": ("Paciencia", "paciencia"),
 }
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
+NAMES = {  # values shown with their usual spelling
+    "relu": "ReLU", "leaky_relu": "LeakyReLU", "silu": "SiLU", "gelu": "GELU", "tanh": "tanh",
+    "constant": "constante", "linear": "lineal", "exponential": "exponencial",
+}
 
 
 def thousands(n: int) -> str:
@@ -53,8 +64,14 @@ def format_value(knob: str, value: Any) -> str:
     """Return `value` of `knob` for a table cell or a label (`$10^{-3}$`, `Adam`, `0.2`)."""
     if knob == "optimizer":
         return OPTIMIZERS.get(str(value).lower(), escape(str(value)))
-    if knob == "lr":
+    if knob in ("lr", "weight_decay"):
         return f"${power_of_ten(float(value))}$"
+    if isinstance(value, bool):
+        return "sí" if value else "no"
+    if isinstance(value, list | tuple):
+        return "--".join(str(v) for v in value)
+    if isinstance(value, str) and value in NAMES:
+        return NAMES[value]
     if isinstance(value, float):
         return f"{value:g}" if value != int(value) else f"{value:.1f}"
     return escape(str(value))
@@ -71,3 +88,17 @@ def variant_label(knob: str | None, value: Any) -> str:
     if knob is None:
         return "base"
     return f"{knob_name(knob)} = {format_value(knob, value)}"
+
+
+def run_changes(variant) -> str:
+    """Return what a search candidate changes: `capas ocultas = 256--128, schedule = lineal`."""
+    changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
+    return changes or "sin cambios"
+
+
+def run_label(variant) -> str:
+    """Return the label of any run: a Table I variant, or a model with its search changes."""
+    if variant.knob is not None or variant.name == "base":
+        return variant_label(variant.knob, variant.value)
+    changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
+    return f"{variant.experiment} ({changes})" if changes else variant.experiment

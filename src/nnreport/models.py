@@ -2,42 +2,54 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "silu": nn.SiLU, "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+}
+
 
 class MLP(nn.Module):
-    """MLP 784 -> n1 -> n2 -> 10 with ReLU and dropout p after each hidden layer."""
+    """MLP 784 -> hidden... -> classes: each hidden layer is Linear, [BatchNorm], activation,
+    [Dropout p]. `n1`, `n2` give two hidden layers; `hidden` gives any list of sizes."""
 
-    def __init__(self, n1: int = 128, n2: int = 64, p: float = 0.2, n_in: int = 784,
-                 n_classes: int = 10):
+    def __init__(self, n1: int = 128, n2: int = 64, p: float = 0.0, n_in: int = 784,
+                 n_classes: int = 10, hidden: list[int] | None = None,
+                 activation: str = "relu", batchnorm: bool = False):
         super().__init__()
-        self.flatten = nn.Flatten()  # (B, 28, 28) -> (B, 784)
-        self.layers = nn.Sequential(
-            nn.Linear(n_in, n1),  # (B, n1)
-            nn.ReLU(),
-            nn.Dropout(p),
-            nn.Linear(n1, n2),  # (B, n2)
-            nn.ReLU(),
-            nn.Dropout(p),
-            nn.Linear(n2, n_classes),  # (B, 10) logits; softmax lives in the loss
-        )
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation: '{activation}' is unknown; use one of "
+                             f"{', '.join(ACTIVATIONS)}")
+        layers: list[nn.Module] = [nn.Flatten()]  # (B, 28, 28) -> (B, 784)
+        sizes = [n_in, *(hidden if hidden else [n1, n2])]
+        for n_prev, n_next in zip(sizes[:-1], sizes[1:], strict=True):
+            layers.append(nn.Linear(n_prev, n_next))  # (B, n_next)
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(n_next))
+            layers.append(ACTIVATIONS[activation]())
+            if p > 0:
+                layers.append(nn.Dropout(p))
+        layers.append(nn.Linear(sizes[-1], n_classes))  # (B, classes) logits; softmax in the loss
+        self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.layers(self.flatten(x))
+        return self.layers(x)
 
 
 MODELS: dict[str, type[nn.Module]] = {"mlp": MLP}
-# Hyper-parameters that belong to the optimiser and the loop, not to the model's constructor.
-TRAINING_KEYS = {"model", "optimizer", "lr", "batch_size", "momentum", "weight_decay"}
 
 
 def build_model(hparams: dict, n_in: int, n_classes: int) -> nn.Module:
-    """Return a freshly initialised model named by `hparams['model']`."""
-    name = hparams["model"]
+    """Return a freshly initialised model named by `hparams['model']` (default `mlp`)."""
+    name = hparams.get("model", "mlp")
     if name not in MODELS:
-        raise ValueError(f"base.model: '{name}' is unknown; use one of {sorted(MODELS)}")
-    kwargs = {k: v for k, v in hparams.items() if k not in TRAINING_KEYS}
+        raise ValueError(f"model: '{name}' is unknown; use one of {sorted(MODELS)}")
+    accepted = inspect.signature(MODELS[name]).parameters
+    kwargs = {k: v for k, v in hparams.items() if k in accepted and v is not None}
     return MODELS[name](**kwargs, n_in=n_in, n_classes=n_classes)
 
 

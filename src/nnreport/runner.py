@@ -1,4 +1,4 @@
-"""One training job: load the data onto the device, train, and write the run's files."""
+"""One training job: load the data onto the device, train with the run's back-end, write files."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import os
 import platform
 import time
 
+import numpy as np
 import pandas as pd
 import torch
 
 from nnreport.data import Dataset
+from nnreport.history import History
 from nnreport.io import atomic_path, write_json
 from nnreport.metrics import write_metrics
-from nnreport.models import build_model, parameter_count
-from nnreport.train import Split, evaluate, train
 
 log = logging.getLogger(__name__)
 
@@ -36,62 +36,123 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-def to_splits(data: Dataset, run: dict, device: torch.device) -> tuple[Split, Split, dict]:
-    """Return normalised (train, val) splits on `device` and the normalisation used."""
+def split_indices(data: Dataset, run: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (train, val) indices of a run, cut to max_train / max_val when set."""
     train_idx = data.train_idx[: run["max_train"]] if run.get("max_train") else data.train_idx
     val_idx = data.val_idx[: run["max_val"]] if run.get("max_val") else data.val_idx
-    images = torch.from_numpy(data.images).to(device)  # (N, 28, 28) uint8
-    labels = torch.from_numpy(data.labels.astype("int64")).to(device)  # (N,)
-    flat = images.reshape(len(images), -1)  # (N, 784)
-    t_idx = torch.from_numpy(train_idx).to(device)
-    v_idx = torch.from_numpy(val_idx).to(device)
-    train_px = flat[t_idx].float() / 255.0
-    mean, std = train_px.mean().item(), train_px.std().item()
-
-    def norm(x):
-        return (x.float() / 255.0 - mean) / std
-
-    splits = Split(norm(flat[t_idx]), labels[t_idx]), Split(norm(flat[v_idx]), labels[v_idx])
-    return *splits, {"mean": mean, "std": std, "n_train": len(train_idx), "n_val": len(val_idx)}
+    return train_idx, val_idx
 
 
-def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1) -> dict:
-    """Train one run and write metrics, model, predictions and run.json; return run.json."""
+def normalisation(data: Dataset, train_idx: np.ndarray) -> dict:
+    """Return the mean and std of the training pixels (in [0, 1]) used to normalise every split."""
+    px = data.images[train_idx].astype(np.float64) / 255.0
+    return {"mean": float(px.mean()), "std": float(px.std())}
+
+
+def normalise(images: np.ndarray, norm: dict) -> np.ndarray:
+    """Return uint8 images (N, 28, 28) as normalised float32 vectors (N, 784)."""
+    x = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    return (x - np.float32(norm["mean"])) / np.float32(norm["std"])
+
+
+def to_splits(data: Dataset, run: dict, device: torch.device):
+    """Return normalised (train, val) splits on `device` and the normalisation used."""
+    from nnreport.train import Split
+
+    train_idx, val_idx = split_indices(data, run)
+    norm = normalisation(data, train_idx)
+    splits = [Split(torch.from_numpy(normalise(data.images[idx], norm)).to(device),
+                    torch.from_numpy(data.labels[idx].astype(np.int64)).to(device))
+              for idx in (train_idx, val_idx)]
+    return *splits, {**norm, "n_train": len(train_idx), "n_val": len(val_idx)}
+
+
+def _train_torch(run: dict, data: Dataset, threads: int) -> tuple:
+    from nnreport.models import build_model, parameter_count
+    from nnreport.train import evaluate, train
+
     torch.set_num_threads(threads)
     device = resolve_device(run["device"])
-    data = Dataset.load(data_path)
     train_split, val_split, norm = to_splits(data, run, device)
     torch.manual_seed(run["seed"])
     model = build_model(run["hparams"], n_in=train_split.x.shape[1], n_classes=len(data.classes))
     model.to(device)
-    log.info("run %s seed %d on %s (%d threads): %s, %d parameters", run["variant"], run["seed"],
-             device_name(device), threads, run["hparams"], parameter_count(model))
-    t0, started_at = time.perf_counter(), time.time()
+    log.info("run %s seed %d, PyTorch on %s (%d threads): %s, %d parameters", run["variant"],
+             run["seed"], device_name(device), threads, run["hparams"], parameter_count(model))
     hist = train(model, train_split, val_split, run["hparams"], run["epochs"], run["seed"])
-    _, _, pred = evaluate(model, val_split)
+    val_loss, val_acc, pred = evaluate(model, val_split)
+    state = {"state_dict": model.state_dict(), "hparams": run["hparams"], "backend": "torch"}
+    return (hist, model.best_epoch, val_loss, val_acc, pred.cpu().numpy(),
+            val_split.y.cpu().numpy(), state, norm, device_name(device), parameter_count(model))
+
+
+def _train_numpy(run: dict, data: Dataset) -> tuple:
+    from nnreport.scratch import backend
+    from nnreport.scratch.train import build_mlp, evaluate, predict, train
+
+    xp = backend.get_xp(run["device"])
+    train_idx, val_idx = split_indices(data, run)
+    norm = {**normalisation(data, train_idx), "n_train": len(train_idx), "n_val": len(val_idx)}
+    arrays = [xp.asarray(a) for a in (normalise(data.images[train_idx], norm),
+                                      data.labels[train_idx], normalise(data.images[val_idx], norm),
+                                      data.labels[val_idx])]
+    model = build_mlp(run["hparams"], arrays[0].shape[1], len(data.classes), run["seed"], xp)
+    n_params = sum(int(p.data.size) for p in model.parameters())
+    name = "CuPy (GPU)" if xp.__name__ == "cupy" else platform.processor() or platform.machine()
+    log.info("run %s seed %d, from scratch on %s with %s: %s, %d parameters", run["variant"],
+             run["seed"], name, xp.__name__, run["hparams"], n_params)
+    hist = train(model, *arrays, run["hparams"], run["epochs"], run["seed"], xp)
+    val_loss, val_acc = evaluate(model, arrays[2], arrays[3], xp)
+    pred = backend.to_numpy(predict(model, arrays[2], xp))
+    state = {"state_dict": {k: backend.to_numpy(v) for k, v in model.state_dict().items()},
+             "hparams": run["hparams"], "backend": "numpy", "sizes": list(model.sizes)}
+    return (hist, model.best_epoch, val_loss, val_acc, pred, data.labels[val_idx], state, norm,
+            name, n_params)
+
+
+def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
+            selection: dict | None = None) -> dict:
+    """Train one run and write metrics, model, predictions and run.json; return run.json.
+
+    `selection` is the selection file of the model this run starts from (`from: M1`): its
+    chosen hyper-parameters come first, the run's own ones override them.
+    """
+    if selection is not None:
+        run = {**run, "hparams": {**selection["hparams"], **run["hparams"]},
+               "source_variant": selection["variant"]}
+    data = Dataset.load(data_path)
+    t0, started_at = time.perf_counter(), time.time()
+    if run.get("backend", "torch") == "numpy":
+        result = _train_numpy(run, data)
+    else:
+        result = _train_torch(run, data, threads)
+    hist, best_epoch, val_loss, val_acc, pred, true, state, norm, dev_name, n_params = result
+    hist: History
     info = {
         **run,
         "status": hist.status,
         "diverged_epoch": hist.diverged_epoch,
+        "best_epoch": best_epoch,
+        "val_loss": val_loss,  # of the model as returned (best weights when early stopping)
+        "val_accuracy": val_acc,
         "train_seconds": hist.seconds,
         "job_seconds": time.perf_counter() - t0,
         "started_at": started_at,
         "finished_at": time.time(),
-        "device_name": device_name(device),
+        "device_name": dev_name,
         "threads": threads,
-        "parameters": parameter_count(model),
+        "parameters": n_params,
         "normalisation": norm,
         "torch": torch.__version__,
+        "numpy": np.__version__,
         "python": platform.python_version(),
         "host": platform.node(),
         "pid": os.getpid(),
     }
     with atomic_path(out["model"]) as tmp:
-        torch.save({"state_dict": model.state_dict(), "hparams": run["hparams"],
-                    "normalisation": norm}, tmp)
-    preds = pd.DataFrame({"true": val_split.y.cpu().numpy(), "pred": pred.cpu().numpy()})
+        torch.save({**state, "normalisation": norm}, tmp)
     with atomic_path(out["predictions"]) as tmp:
-        preds.to_parquet(tmp, index=False)
+        pd.DataFrame({"true": true, "pred": pred}).to_parquet(tmp, index=False)
     write_metrics(out["metrics"], hist.rows, info)
     write_json(out["run"], info)
     return info

@@ -116,3 +116,49 @@ def architecture_table(layers: list[dict]) -> str:
     lines += [r"\hline", f"Total & & {thousands(total)} \\\\", r"\hline\hline",
               r"\end{tabular}"]
     return "\n".join(lines) + "\n"
+
+
+BACKENDS = {"numpy": "NumPy (desde cero)", "torch": "PyTorch"}
+
+
+def models_table(models: list[dict], selections: list[dict], evaluations: list[dict]) -> str:
+    """Return the tabular of final models: implementation, layers, dev and test scores."""
+    chosen = {s["model"]: s for s in selections}
+    scores = {e["model"]: e for e in evaluations}
+    lines = [r"\begin{tabular}{lllcccc}", r"\hline\hline",
+             r" & & & \multicolumn{2}{c}{Dev} & \multicolumn{2}{c}{Test} \\",
+             r"Modelo & Implementación & Capas ocultas & Precisión (\%) & Pérdida & "
+             r"Precisión (\%) & Pérdida \\", r"\hline"]
+    for m in models:
+        e, hp = scores[m["id"]], chosen[m["id"]]["hparams"]
+        hidden = hp.get("hidden") or [hp.get("n1"), hp.get("n2")]
+        cells = [escape(m["id"]), BACKENDS[m.get("backend", "torch")],
+                 format_value("hidden", hidden),
+                 f"{100 * e['dev_accuracy']:.2f}", f"{e['dev_loss']:.4f}",
+                 f"{100 * e['test_accuracy']:.2f}", f"{e['test_loss']:.4f}"]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -> str:
+    """Return the tabular of every searched model's candidates, the chosen one marked."""
+    chosen = {s["model"]: s["variant"] for s in selections}
+    lines = [r"\begin{tabular}{llccc}", r"\hline\hline",
+             r"Modelo & Candidato & Precisión dev (\%) & Época mejor & Elegido \\", r"\hline"]
+    for m in models:
+        own = [r for r in runs if r["experiment"] == m["id"]]
+        if len({r["variant"] for r in own}) < 2:
+            continue
+        frame = pd.DataFrame([{"variant": r["variant"], "acc": r["val_accuracy"],
+                               "epoch": r.get("best_epoch") or 0,
+                               "changes": r.get("overrides") or {}} for r in own])
+        for name, g in frame.groupby("variant", sort=False):
+            changes = ", ".join(variant_label(k, v) for k, v in g["changes"].iloc[0].items())
+            cells = [escape(m["id"]), f"{escape(name)}: {changes or 'sin cambios'}",
+                     f"{100 * g['acc'].mean():.2f}", f"{g['epoch'].mean():.0f}",
+                     "sí" if chosen.get(m["id"]) == name else ""]
+            lines.append(" & ".join(cells) + r" \\")
+        lines.append(r"\hline")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnreport.history import History
+from nnreport.schedules import epoch_lr
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,24 @@ def evaluate(model: nn.Module, split: Split,
 
 def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict, epochs: int,
           seed: int) -> History:
-    """Train `model` for `epochs` epochs; return the per-epoch history of both splits."""
+    """Train `model` for `epochs` epochs; return the per-epoch history of both splits.
+
+    The learning rate follows `lr_schedule`; with `early_stopping_patience` > 0 training stops
+    once the validation loss has not improved for that many epochs and the best weights are
+    restored. `model.best_epoch` is the epoch of minimal validation loss either way.
+    """
     device = train_split.x.device
     gen = torch.Generator(device=device).manual_seed(seed)
     opt = make_optimizer(hparams, model.parameters())
     bs, n = int(hparams["batch_size"]), len(train_split.y)
+    patience = int(hparams.get("early_stopping_patience") or 0)
+    best_loss, best_state, model.best_epoch = math.inf, None, 0
     hist, start = History(), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
+        lr = epoch_lr(hparams, epoch, epochs)
+        for group in opt.param_groups:
+            group["lr"] = lr
         model.train()
         perm = torch.randperm(n, device=device, generator=gen)  # (N,)
         loss_sum = torch.zeros((), device=device)
@@ -83,7 +94,6 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n
         val_loss, val_acc, _ = evaluate(model, val_split)
         seconds = time.perf_counter() - t0
-        lr = opt.param_groups[0]["lr"]
         for split_name, loss_v, acc in (("train", train_loss, train_acc),
                                         ("val", val_loss, val_acc)):
             hist.rows.append({"epoch": epoch, "split": split_name, "loss": loss_v,
@@ -94,5 +104,15 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
             hist.status, hist.diverged_epoch = "diverged", epoch
             log.warning("loss is not finite at epoch %d: run diverged, training stopped", epoch)
             break
+        if val_loss < best_loss:
+            best_loss, model.best_epoch = val_loss, epoch
+            if patience:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif patience and epoch - model.best_epoch >= patience:
+            log.info("early stopping at epoch %d: best validation loss at epoch %d", epoch,
+                     model.best_epoch)
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     hist.seconds = time.perf_counter() - start
     return hist

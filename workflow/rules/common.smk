@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from nnreport.grid import expand_grid, run_config
-from nnreport.labels import plain, variant_label
+from nnreport.grid import expand_grid, is_model_study, run_config
+from nnreport.labels import plain, run_changes, variant_label
 
 STUDY = config["study"]
 VARIANTS = expand_grid(config)
@@ -22,10 +22,20 @@ SECTIONS = config["report"]["sections"]
 BIBLIOGRAPHY = config["report"]["bibliography"]
 # The software of all rules (used with --use-conda) is the project's one environment.
 ENV = str(Path(workflow.basedir) / "environment.yml")
-TEMPLATE = Path(workflow.basedir) / "report" / "templates" / "informe.tex.j2"
-FIGURE_EXPERIMENTS = [e["id"] for e in config["experiments"] if e.get("vary")]
-TABLES = ["experiments", "results", "architecture", "counts"]
+# A Table I study (base + experiments) or a model study (models M0, M1, ... with searches).
+MODEL_STUDY = is_model_study(config)
+TEMPLATE_NAME = config["report"].get("template") or ("tp" if MODEL_STUDY else "informe")
+TEMPLATE = Path(workflow.basedir) / "report" / "templates" / f"{TEMPLATE_NAME}.tex.j2"
+if MODEL_STUDY:
+    MODEL_IDS = [m["id"] for m in config["models"]]
+    # models with a search get a figure comparing their candidates
+    FIGURE_EXPERIMENTS = [m for m in MODEL_IDS if sum(v.experiment == m for v in VARIANTS) > 1]
+    TABLES = ["models", "search", "counts"]
+else:
+    FIGURE_EXPERIMENTS = [e["id"] for e in config["experiments"] if e.get("vary")]
+    TABLES = ["experiments", "results", "architecture", "counts"]
 VARIANT_PATTERN = "|".join(re.escape(v) for v in VARIANT_NAMES)
+MODEL_PATTERN = "|".join(re.escape(m) for m in MODEL_IDS) if MODEL_STUDY else "(?!)"
 EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"
 # A GPU job declares gpu=1 so several can share a GPU and SLURM can schedule them.
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
@@ -43,14 +53,16 @@ def get_run_params(wildcards):
 
 
 def get_experiment_variants(wildcards):
-    """The base and the variants of one experiment, in Table I order."""
-    return ["base"] + [v.name for v in VARIANTS if v.experiment == wildcards.experiment
-                       and v.knob is not None]
+    """The base and the variants of one experiment (or the candidates of one model)."""
+    own = [v.name for v in VARIANTS if v.experiment == wildcards.experiment and v.name != "base"]
+    return own if MODEL_STUDY else ["base"] + own
 
 
 def get_experiment_labels(wildcards):
     """Legend labels of the base (with its value of the knob) and the variants of one experiment."""
     variants = [v for v in VARIANTS if v.experiment == wildcards.experiment]
+    if MODEL_STUDY:  # the figure is the model's: name only what each candidate changes
+        return [run_changes(v) for v in variants]
     knob = variants[0].knob
     base = f"{variant_label(knob, config['base'][knob])} (base)"
     return [base] + [variant_label(v.knob, v.value) for v in variants]
@@ -74,5 +86,27 @@ def get_section_files(wildcards):
 
 def get_report_config(wildcards):
     """The parts of the config that the report shows."""
-    keys = ("study", "dataset", "epochs", "seeds", "base", "experiments", "report")
-    return {k: config[k] for k in keys}
+    keys = ("study", "dataset", "epochs", "seeds", "base", "experiments", "models", "noise",
+            "report", "max_train", "max_val", "max_test")
+    return {k: config[k] for k in keys if k in config}
+
+
+def get_train_selection(wildcards):
+    """The selection file of the model a run starts from (`from: M1`), if any."""
+    source = next(v.source for v in VARIANTS if v.name == wildcards.variant)
+    return [f"{RESULTS}/selection/{source}.json"] if source else []
+
+
+def get_model_variants(wildcards):
+    """The runs (candidates) of one model of a model study."""
+    return [v.name for v in VARIANTS if v.experiment == wildcards.model]
+
+
+def get_model_run_files(wildcards):
+    """run.json of every candidate and seed of one model."""
+    return run_files("run.json", get_model_variants(wildcards))
+
+
+def get_model_files(wildcards):
+    """model.pt of every candidate and seed of one model."""
+    return run_files("model.pt", get_model_variants(wildcards))

@@ -18,28 +18,6 @@ rule learning_curves:
     script:
         "../scripts/learning_curves.py"
 
-
-rule confusion_matrix:
-    input:
-        runs=f"{RESULTS}/runs.parquet",
-        predictions=run_files("predictions.parquet"),
-        data=DATA_FILE,
-    output:
-        figure=report(
-            f"{BUILD}/figures/confusion_matrix.pdf",
-            caption="../report/confusion_matrix.rst",
-            category="Evaluación",
-            labels={"figura": "matriz de confusión"},
-        ),
-        summary=f"{RESULTS}/confusion.json",
-    conda:
-        ENV
-    log:
-        f"{LOGS}/figures/confusion_matrix.log",
-    script:
-        "../scripts/confusion_matrix.py"
-
-
 rule sample_images:
     input:
         data=DATA_FILE,

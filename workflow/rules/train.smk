@@ -1,6 +1,7 @@
 rule train:
     input:
         data=DATA_FILE,
+        selection=get_train_selection,
     output:
         metrics=f"{RUNS}/{{variant}}/seed{{seed}}/metrics.parquet",
         model=f"{RUNS}/{{variant}}/seed{{seed}}/model.pt",

@@ -7,6 +7,10 @@ from nnreport.tables import class_counts_table
 
 to_file(snakemake.log[0])
 data = Dataset.load(snakemake.input.data)
-splits = {"Entrenamiento": data.train_idx[: snakemake.params.max_train],
-          "Validación": data.val_idx[: snakemake.params.max_val]}
+p = snakemake.params
+has_test = len(data.test_idx) > 0
+splits = {"Entrenamiento": data.train_idx[: p.max_train],
+          "Dev" if has_test else "Validación": data.val_idx[: p.max_val]}
+if has_test:
+    splits["Test"] = data.test_idx[: p.max_test]
 write_text(snakemake.output[0], class_counts_table(data.labels, splits, data.classes))

@@ -6,9 +6,15 @@ import os
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = str(snakemake.threads)
 
+import json  # noqa: E402
+
 from nnreport.logs import to_file  # noqa: E402
 from nnreport.runner import run_job  # noqa: E402
 
 to_file(snakemake.log[0])
+selection = None
+if snakemake.input.selection:  # the model this run starts from (`from: M1`) and its choice
+    with open(snakemake.input.selection[0]) as f:
+        selection = json.load(f)
 run_job(dict(snakemake.params.run), snakemake.input.data, dict(snakemake.output.items()),
-        threads=snakemake.threads)
+        threads=snakemake.threads, selection=selection)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from nnreport.schedules import lr_at  # noqa: F401 - part of this module's API
 from nnreport.scratch.layers import Parameter
-
-SCHEDULES = ("constant", "linear", "exponential")
 
 
 class Optimizer:
@@ -84,25 +83,3 @@ class Adam(Optimizer):
             v += (1 - self.beta2) * (g * g)
             denom = v**0.5 / bc2_sqrt + self.eps
             p.data -= (self.lr / bc1) * (m / denom)
-
-
-def lr_at(epoch: int, base_lr: float, schedule: str, epochs: int, *,
-          final_fraction: float = 0.01, gamma: float = 0.95) -> float:
-    """Return the learning rate of 1-based `epoch` under `schedule` (a pure function)."""
-    if not 1 <= epoch <= epochs:
-        raise ValueError(f"epoch: {epoch} is outside 1..{epochs}")
-    if schedule == "constant":
-        return base_lr
-    if schedule == "linear":
-        if not 0 < final_fraction <= 1:
-            raise ValueError(f"lr_final_fraction: {final_fraction} must be in (0, 1]; "
-                             "0 would make the last epoch's learning rate 0, an epoch that "
-                             "changes nothing")
-        if epochs == 1:
-            return base_lr
-        return base_lr * (1 - (1 - final_fraction) * (epoch - 1) / (epochs - 1))
-    if schedule == "exponential":
-        if not 0 < gamma <= 1:
-            raise ValueError(f"lr_gamma: {gamma} must be in (0, 1]")
-        return base_lr * gamma ** (epoch - 1)
-    raise ValueError(f"lr_schedule: '{schedule}' is unknown; use one of {', '.join(SCHEDULES)}")

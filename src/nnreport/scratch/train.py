@@ -10,8 +10,9 @@ from types import ModuleType
 import numpy as np
 
 from nnreport.history import History
+from nnreport.schedules import epoch_lr
 from nnreport.scratch.layers import MLP, SoftmaxCrossEntropy
-from nnreport.scratch.optim import SGD, Adam, Optimizer, lr_at
+from nnreport.scratch.optim import SGD, Adam, Optimizer
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,6 @@ def make_optimizer(hparams: dict, params) -> Optimizer:
                      "use adam or sgd")
 
 
-def _epoch_lr(hparams: dict, epoch: int, epochs: int) -> float:
-    """Return the learning rate of `epoch` under the run's schedule."""
-    return lr_at(epoch, float(hparams["lr"]), str(_get(hparams, "lr_schedule", "constant")), epochs,
-                 final_fraction=float(_get(hparams, "lr_final_fraction", 0.01)),
-                 gamma=float(_get(hparams, "lr_gamma", 0.95)))
-
-
 def predict(model: MLP, x, xp: ModuleType, batch: int = 8192):
     """Return the predicted labels (N,) of inputs x (N, n_in), on x's device."""
     return xp.concatenate([model.forward(x[i : i + batch]).argmax(axis=1)  # (b,)
@@ -93,7 +87,7 @@ def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
     hist, start = History(), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        opt.lr = _epoch_lr(hparams, epoch, epochs)
+        opt.lr = epoch_lr(hparams, epoch, epochs)
         perm = xp.asarray(rng.permutation(n))  # (N,)
         loss_sum = xp.zeros((), dtype=xp.float64)
         correct = xp.zeros((), dtype=xp.int64)

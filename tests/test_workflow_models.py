@@ -1,0 +1,76 @@
+"""The model study (M0-M3, robustness to noise) through the real workflow, on FashionMNIST."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, job_counts, make_workdir, needs_fashion_mnist, pdf_text, snakemake
+
+TINY_MODELS = yaml.safe_load((ROOT / "configs" / "tiny_models.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def models_run(tmp_path_factory):
+    """The tiny model study built once through the real workflow."""
+    tmp = tmp_path_factory.mktemp("models")
+    config = make_workdir(tmp, TINY_MODELS)
+    snakemake(tmp, "--cores", "2", "report/tiny_models.pdf", config=config)
+    return tmp, config
+
+
+def test_emnist_study_dry_run_plans_m0_to_m3(tmp_path):
+    make_workdir(tmp_path, yaml.safe_load((ROOT / "configs" / "emnist.yaml").read_text()))
+    counts = job_counts(snakemake(tmp_path, "-n", "report/emnist.pdf"))
+    # M0, M1's 3 x 2 grid, M2, and M3's base plus 3 activations, BatchNorm and Dropout
+    assert counts["train"] == 1 + 6 + 1 + 6
+    assert counts["select_model"] == 4 and counts["evaluate_model"] == 4
+
+
+@needs_fashion_mnist
+def test_model_study_report_shows_the_four_models_and_robustness(models_run):
+    tmp, _ = models_run
+    text = pdf_text(tmp / "report" / "tiny_models.pdf")
+    assert "??" not in text and "[?]" not in text
+    for section in ("1 Introducción", "2 Exploración y preprocesamiento de datos", "3 Modelos",
+                    "4 Resultados", "5 Robustez frente al ruido", "6 Conclusiones"):
+        assert section in text, section
+    for model in ("M0", "M1", "M2", "M3"):
+        assert f"{model} obtiene" in text, model
+    assert "Precisión en test de cada modelo final cuando se agrega a las imágenes ruido" in text
+    assert "Precisión y pérdida (entropía cruzada) de cada modelo final" in text
+    assert "Código 2: Clase MLP (NumPy/CuPy)" in text
+
+
+@needs_fashion_mnist
+def test_m2_retrains_m1s_choice_in_pytorch(models_run):
+    tmp, _ = models_run
+    results = tmp / "results" / "tiny_models"
+    choice = json.loads((results / "selection" / "M1.json").read_text())
+    m2 = json.loads((results / "runs" / "M2" / "seed0" / "run.json").read_text())
+    assert m2["backend"] == "torch" and m2["source_variant"] == choice["variant"]
+    assert m2["hparams"]["hidden"] == choice["hparams"]["hidden"]
+    assert m2["hparams"]["lr_schedule"] == choice["hparams"]["lr_schedule"]
+    m0 = json.loads((results / "runs" / "M0" / "seed0" / "run.json").read_text())
+    assert m0["backend"] == "numpy"
+    noise = pd.read_parquet(results / "final" / "M0" / "noise.parquet")
+    assert noise["sigma"].tolist() == TINY_MODELS["noise"]["sigmas"]
+
+
+@needs_fashion_mnist
+def test_changing_m1s_search_retrains_m2(models_run):
+    tmp, config = models_run
+    changed = yaml.safe_load(config.read_text())
+    changed["models"][1]["search"]["lr_schedule"] = ["linear", "constant"]
+    other = tmp / "changed.yaml"
+    other.write_text(yaml.safe_dump(changed, allow_unicode=True, sort_keys=False))
+    out = snakemake(tmp, "-n", "report/tiny_models.pdf", config=other)
+    trained = set(re.findall(r"wildcards: variant=([\w-]+), seed=0", out))
+    # M1's changed candidates train, and so do M2 and M3, which start from M1's choice
+    assert {"M1-2", "M1-4", "M2", "M3-1"} <= trained
+    assert "M0" not in trained and "M1-1" not in trained  # unchanged runs stay
+    assert job_counts(out)["select_model"] >= 1

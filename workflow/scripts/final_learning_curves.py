@@ -1,0 +1,20 @@
+"""Adapter: each model's chosen candidate -> one learning-curve figure comparing them."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from nnreport.figures import learning_curves
+from nnreport.io import read_json
+from nnreport.logs import to_file
+from nnreport.metrics import read_metrics
+
+to_file(snakemake.log[0])
+chosen = {read_json(p)["variant"]: read_json(p)["model"]
+          for p in snakemake.input.selections}
+frames = {}
+for path in snakemake.input.metrics:
+    if Path(path).parts[-3] in chosen:
+        frames.setdefault(chosen[Path(path).parts[-3]], []).append(read_metrics(path)[0])
+curves = [(model, pd.concat(frames[model])) for model in snakemake.params.models]
+learning_curves(curves, snakemake.output[0], val_name="dev")

@@ -1,0 +1,10 @@
+"""Adapter: every final model's noise curve -> the robustness figure."""
+
+import pandas as pd
+
+from nnreport.figures import noise_robustness
+from nnreport.logs import to_file
+
+to_file(snakemake.log[0])
+noise = pd.concat(pd.read_parquet(p) for p in snakemake.input)
+noise_robustness(noise, {m: m for m in snakemake.params.models}, snakemake.output[0])

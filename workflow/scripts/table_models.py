@@ -1,0 +1,10 @@
+"""Adapter: final evaluations -> the table of dev and test accuracy and loss per model."""
+
+from nnreport.io import read_json, write_text
+from nnreport.logs import to_file
+from nnreport.tables import models_table
+
+to_file(snakemake.log[0])
+evaluations = [read_json(p) for p in snakemake.input.evaluations]
+selections = [read_json(p) for p in snakemake.input.selections]
+write_text(snakemake.output[0], models_table(snakemake.params.models, selections, evaluations))

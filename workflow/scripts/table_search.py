@@ -1,0 +1,10 @@
+"""Adapter: the candidates of every searched model -> the search table."""
+
+from nnreport.io import read_json, write_text
+from nnreport.logs import to_file
+from nnreport.tables import search_table
+
+to_file(snakemake.log[0])
+selections = [read_json(p) for p in snakemake.input.selections]
+runs = [read_json(p) for p in snakemake.input.runs]
+write_text(snakemake.output[0], search_table(snakemake.params.models, selections, runs))
