@@ -1,8 +1,11 @@
 # From config.yaml to report/informe.pdf: data -> train -> aggregate -> figures, tables -> report.
 # Run: snakemake --cores 4 report/informe.pdf      (see README.md for more targets)
+import sys
+
 from snakemake.utils import min_version, validate
 
 from nnreport.grid import coerce_numbers
+from nnreport.validation import ConfigError, validate_config
 
 min_version("9.0")
 
@@ -18,6 +21,13 @@ if not workflow.overwrite_configfiles:
 
 
 coerce_numbers(config)
+# Every problem of the config in one short message (file, path, value, fix), no traceback;
+# then Snakemake's own validation, which also fills in the schema's defaults.
+try:
+    validate_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
+                    workflow.configfiles, workflow.config_settings.config)
+except ConfigError as e:
+    sys.exit(f"{e}")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -158,3 +158,18 @@ def test_an_unreferenced_figure_fails_the_build_and_keeps_the_previous_pdf(tiny_
         assert pdf.read_bytes() == before
     finally:
         prose.write_text(original)
+
+
+def test_a_broken_config_stops_before_any_job_with_a_short_message(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["base"]["optimizer"] = "adamm"
+    config["experiments"][1]["vary"] = {"n1": [64], "p": [0.5]}
+    make_workdir(tmp_path, config)
+    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "config.yaml: base.optimizer is 'adamm'; allowed: adam, adamw, sgd, rmsprop; " \
+           "did you mean 'adam'?" in proc.stderr
+    assert "config.yaml: experiments[1].vary changes n1 and p; vary one knob" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "results").exists()

@@ -1,13 +1,17 @@
 # Names and input functions shared by all rules; scripts never read `config` - each
 # hyper-parameter reaches its job through `params:`, so a changed value reruns exactly its runs.
 import re
+import sys
 from pathlib import Path
 
 from nnreport.grid import expand_grid, is_model_study, run_config
 from nnreport.labels import plain, run_changes, variant_label
 
 STUDY = config["study"]
-VARIANTS = expand_grid(config)
+try:
+    VARIANTS = expand_grid(config)
+except ValueError as e:  # e.g. a model's `from` naming no earlier model
+    sys.exit(f"{(workflow.configfiles or ['config.yaml'])[-1]}: {e}")
 VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
 DATASET = config["dataset"]["name"]

@@ -1,0 +1,297 @@
+import pytest
+import yaml
+
+from conftest import ROOT
+from nnreport.validation import ConfigError, format_path, validate_config
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def problems(config: dict, sources: tuple = ("config.yaml",), overrides=None) -> list[str]:
+    """The lines of the ConfigError that validating `config` raises."""
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config, SCHEMA, sources, overrides)
+    assert str(caught.value) == "\n".join(caught.value.problems)
+    return caught.value.problems
+
+
+def only_problem(config: dict) -> str:
+    """The one line of the ConfigError that validating `config` raises."""
+    (line,) = problems(config)
+    return line
+
+
+@pytest.mark.parametrize(("path", "text"), [
+    (["experiments", 3, "vary"], "experiments[3].vary"),
+    (["base", "lr"], "base.lr"),
+    (["report", "authors", 0, "email"], "report.authors[0].email"),
+    (["experiments", 3, "vary", "p", 0], "experiments[3].vary.p[0]"),
+    ([], ""),
+])
+def test_format_path_reads_like_yaml(path, text):
+    assert format_path(path) == text
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml"])
+def test_the_repository_configs_are_valid(name):
+    config = yaml.safe_load((ROOT / name).read_text())
+    validate_config(config, SCHEMA, [str(ROOT / name)])
+
+
+def test_a_config_error_is_a_value_error_with_one_problem_per_line():
+    error = ConfigError(["a.yaml: x is 1; must be > 1", "a.yaml: y is missing; add it"])
+    assert isinstance(error, ValueError)
+    assert str(error) == "a.yaml: x is 1; must be > 1\na.yaml: y is missing; add it"
+
+
+def test_unknown_top_level_key_suggests_the_known_one(default_config):
+    default_config["epoch"] = 3
+    assert only_problem(default_config) == (
+        "config.yaml: epoch is not a key of the top level; known keys: study, dataset, epochs, "
+        "seeds, device, max_train, max_val, max_test, noise, models, base, experiments, "
+        "report; did you mean 'epochs'?")
+
+
+def test_unknown_nested_key_suggests_the_known_one(default_config):
+    default_config["report"]["autors"] = [{"name": "X"}]
+    line = only_problem(default_config)
+    assert line.startswith("config.yaml: report.autors is not a key of report; known keys: pdf,")
+    assert line.endswith("; did you mean 'authors'?")
+
+
+def test_unknown_key_without_a_close_name_says_to_remove_it(default_config):
+    default_config["report"]["authors"][0]["phone"] = "555"
+    assert only_problem(default_config) == (
+        "config.yaml: report.authors[0].phone is not a key of report.authors[0]; known keys: "
+        "name, affiliation, email; remove it or fix its spelling")
+
+
+def test_a_quoted_number_names_its_type_and_shows_it_unquoted(default_config):
+    default_config["base"]["batch_size"] = "256"
+    assert only_problem(default_config) == (
+        "config.yaml: base.batch_size is '256' (a string); expected an integer, e.g. 256 "
+        "(without quotes)")
+
+
+def test_an_unknown_option_lists_the_allowed_ones_and_the_closest(default_config):
+    default_config["base"]["optimizer"] = "adamm"
+    assert only_problem(default_config) == (
+        "config.yaml: base.optimizer is 'adamm'; allowed: adam, adamw, sgd, rmsprop; "
+        "did you mean 'adam'?")
+
+
+@pytest.mark.parametrize(("key", "value", "line"), [
+    ("p", 1.2, "base.p is 1.2; must be in [0, 1)"),
+    ("p", -0.1, "base.p is -0.1; must be in [0, 1)"),
+    ("lr", 0, "base.lr is 0; must be > 0"),
+    ("batch_size", 0, "base.batch_size is 0; must be ≥ 1"),
+])
+def test_out_of_range_values_state_the_range(default_config, key, value, line):
+    default_config["base"][key] = value
+    assert only_problem(default_config) == f"config.yaml: {line}"
+
+
+def test_zero_epochs_is_out_of_range(default_config):
+    default_config["epochs"] = 0
+    assert only_problem(default_config) == "config.yaml: epochs is 0; must be ≥ 1"
+
+
+def test_an_empty_seed_list_asks_for_one_seed(default_config):
+    default_config["seeds"] = []
+    assert only_problem(default_config) == (
+        "config.yaml: seeds is []; give at least 1 value, e.g. seeds: [0]")
+
+
+def test_repeated_seeds_name_the_repeated_one(default_config):
+    default_config["seeds"] = [0, 1, 1]
+    assert only_problem(default_config) == (
+        "config.yaml: seeds is [0, 1, 1]; values must be unique but 1 is repeated; "
+        "remove the duplicate")
+
+
+def test_a_missing_required_key_is_named_with_its_siblings(default_config):
+    del default_config["base"]["lr"]
+    assert problems(default_config) == [
+        "config.yaml: base.lr is missing; add it (base needs model, optimizer, batch_size, lr)",
+        "config.yaml: experiments[6].vary.lr varies 'lr', which base does not set; base sets: "
+        "model, n1, n2, p, optimizer, batch_size; add base.lr first"]
+
+
+def test_a_study_name_with_spaces_gets_a_usable_name(default_config):
+    default_config["study"] = "my study!"
+    assert only_problem(default_config) == (
+        "config.yaml: study is 'my study!'; use only letters, digits, _, ., - (' ', '!' not "
+        "allowed); did you mean 'my_study'?")
+
+
+def test_an_empty_value_is_called_empty(default_config):
+    default_config["base"]["lr"] = None
+    assert only_problem(default_config) == (
+        "config.yaml: base.lr is empty (null); expected a number, e.g. 0.001")
+
+
+def test_a_long_value_is_shortened(default_config):
+    default_config["report"]["title"] = ["x" * 100]
+    line = only_problem(default_config)
+    assert line.startswith("config.yaml: report.title is ['xxxx") and "..." in line
+    assert len(line) < 150
+
+
+def test_an_experiment_varying_two_knobs_is_split(default_config):
+    default_config["experiments"][3]["vary"] = {"n1": [32], "p": [0.5]}
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[3].vary changes n1 and p; vary one knob per experiment "
+        "(split it into two experiments)")
+
+
+def test_an_experiment_varying_no_knob_is_reported(default_config):
+    default_config["experiments"][3]["vary"] = {}
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[3].vary is empty; vary one knob, e.g. vary: {n1: [64, 256]}, "
+        "or delete vary for the base experiment")
+
+
+def test_a_second_experiment_without_vary_names_the_first(default_config):
+    del default_config["experiments"][2]["vary"]
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[2] ('n2') has no vary, like experiments[0] ('base'); only the "
+        "base experiment may omit vary; give it one, e.g. vary: {n1: [64, 256]}")
+
+
+def test_a_study_without_base_experiment_is_reported(default_config):
+    del default_config["experiments"][0]
+    assert only_problem(default_config) == (
+        "config.yaml: experiments has no base experiment; exactly one experiment must have no "
+        "vary, e.g. - id: base")
+
+
+def test_varying_a_knob_base_does_not_set_suggests_one(default_config):
+    default_config["experiments"][1]["vary"] = {"nn1": [64]}
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[1].vary.nn1 varies 'nn1', which base does not set; base sets: "
+        "model, n1, n2, p, optimizer, batch_size, lr; did you mean 'n1'?")
+
+
+def test_varying_a_schema_knob_missing_from_base_asks_to_set_it(default_config):
+    default_config["experiments"][1]["vary"] = {"momentum": [0.9]}
+    assert only_problem(default_config).endswith("; add base.momentum first")
+
+
+@pytest.mark.parametrize(("knob", "value", "line"), [
+    ("p", 1.5, "experiments[3].vary.p[0] is 1.5; must be in [0, 1)"),
+    ("optimizer", "adamm", "experiments[3].vary.optimizer[0] is 'adamm'; allowed: adam, adamw, "
+                           "sgd, rmsprop; did you mean 'adam'?"),
+    ("lr", -1, "experiments[3].vary.lr[0] is -1; must be > 0"),
+    ("batch_size", "big", "experiments[3].vary.batch_size[0] is 'big' (a string); expected an "
+                          "integer, e.g. 1"),
+])
+def test_varied_values_obey_the_schema_of_their_base_key(default_config, knob, value, line):
+    default_config["experiments"][3]["vary"] = {knob: [value]}
+    assert only_problem(default_config) == f"config.yaml: {line}"
+
+
+def test_a_varied_value_equal_to_the_base_is_reported(default_config):
+    default_config["experiments"][1]["vary"] = {"n1": [64, 128]}
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[1].vary.n1[1] is 128, the same as base.n1; the base run "
+        "already covers it, remove it")
+
+
+def test_a_duplicate_variant_names_both_experiments(default_config):
+    default_config["experiments"].append({"id": "again", "vary": {"n1": [256]}})
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[7].vary.n1[0] is 256, already run by experiment 'n1' "
+        "(experiments[1].vary.n1[1]); remove it from 'again' or from 'n1'")
+
+
+def test_a_value_repeated_within_one_experiment_is_reported(default_config):
+    default_config["experiments"][1]["vary"] = {"n1": [64, 256, 64]}
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[1].vary.n1[2] is 64, already run by experiments[1].vary.n1[0]; "
+        "remove it from 'n1'")
+
+
+def test_duplicate_experiment_ids_are_reported(default_config):
+    default_config["experiments"][2]["id"] = "n1"
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[2].id is 'n1', the id of experiments[1] too; give each "
+        "experiment its own id")
+
+
+def test_yaml_1_1_exponents_are_numbers_but_words_are_not(default_config):
+    default_config["base"]["lr"] = "1e-3"
+    default_config["experiments"][6]["vary"] = {"lr": ["1e-2", "1E-4"]}
+    validate_config(default_config, SCHEMA, ["config.yaml"])
+    default_config["experiments"][6]["vary"] = {"lr": ["1e-2", "fast"]}
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[6].vary.lr[1] is 'fast' (a string); expected a number, "
+        "e.g. 0.001")
+
+
+def test_every_problem_is_reported_in_file_order(default_config):
+    default_config["report"]["autors"] = []
+    default_config["base"]["lr"] = "fast"
+    default_config["experiments"][3]["vary"] = {"n1": [32], "p": [1.5]}
+    default_config["epochs"] = 0
+    lines = problems(default_config)
+    assert [line.split()[1] for line in lines] == [
+        "epochs", "base.lr", "experiments[3].vary", "experiments[3].vary.p[0]", "report.autors"]
+    assert all(line.startswith("config.yaml: ") for line in lines)
+
+
+def test_the_last_file_that_defines_the_key_is_named(tmp_path, default_config):
+    first, second = tmp_path / "config.yaml", tmp_path / "patch.yaml"
+    first.write_text(yaml.safe_dump(default_config))
+    second.write_text("base: {lr: 0}\n")
+    default_config["base"]["lr"] = 0
+    default_config["base"]["p"] = 2
+    default_config["epoch"] = 1
+    lines = problems(default_config, [str(first), str(second)])
+    assert lines == [f"{first}: base.p is 2; must be in [0, 1)",
+                     f"{second}: base.lr is 0; must be > 0",
+                     f"{second}: epoch is not a key of the top level; known keys: study, "
+                     f"dataset, epochs, seeds, device, max_train, max_val, max_test, noise, "
+                     f"models, base, experiments, report; did you mean 'epochs'?"]
+
+
+def test_files_inside_the_working_directory_are_named_relative(tmp_path, monkeypatch,
+                                                                default_config):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "study.yaml").write_text("epochs: 0\n")
+    monkeypatch.chdir(tmp_path)
+    default_config["epochs"] = 0
+    assert problems(default_config, [tmp_path / "configs" / "study.yaml"]) == [
+        "configs/study.yaml: epochs is 0; must be ≥ 1"]
+
+
+def test_values_given_with_dash_dash_config_are_named_so(default_config):
+    default_config["max_train"] = "abc"
+    default_config["epochs"] = 0
+    assert problems(default_config, ["config.yaml"], {"max_train": "abc"}) == [
+        "config.yaml: epochs is 0; must be ≥ 1",
+        "--config: max_train is 'abc' (a string); expected an integer or null (empty), e.g. 1"]
+
+
+def test_the_schema_may_be_given_as_a_mapping(default_config):
+    schema = yaml.safe_load(SCHEMA.read_text())
+    default_config["device"] = "metal"
+    with pytest.raises(ConfigError, match=r"^config\.yaml: device is 'metal'; allowed: auto, cpu, "
+                                          r"cuda; pick one of those$"):
+        validate_config(default_config, schema, ["config.yaml"])
+
+
+def test_the_caller_config_is_not_changed(default_config):
+    default_config["base"]["lr"] = "1e-3"
+    validate_config(default_config, SCHEMA, ["config.yaml"])
+    assert default_config["base"]["lr"] == "1e-3"
+
+
+def test_an_empty_vary_is_not_taken_for_a_second_base(default_config):
+    default_config["experiments"][1]["vary"] = None
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[1].vary is empty (null); expected a mapping")
+
+
+def test_a_missing_base_is_reported_once_not_per_varied_knob(default_config):
+    default_config["base"] = None
+    assert only_problem(default_config) == "config.yaml: base is empty (null); expected a mapping"
