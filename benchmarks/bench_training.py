@@ -88,7 +88,7 @@ def step_gemms(sizes: list[int], batch: int) -> list[tuple[str, tuple, tuple, bo
 
 
 def gemm_rate(lib: str, sizes: list[int], batch: int, device: str,
-              seconds: float = 0.3) -> tuple[float, list[tuple[str, str, float]]]:
+              seconds: float = 1.0) -> tuple[float, list[tuple[str, str, float]]]:
     """Return (GFLOP/s of the whole step's GEMM mix, per-GEMM (name, shape, GFLOP/s))."""
     rng = np.random.default_rng(0)
     ops, per_op, mix_flop = [], [], 0
@@ -104,7 +104,7 @@ def gemm_rate(lib: str, sizes: list[int], batch: int, device: str,
             fn = (lambda a=a, b=b: a @ b)  # noqa: E731
         flop = 2 * a.shape[0] * a.shape[1] * b.shape[1]
         shape = f"({a.shape[0]}x{a.shape[1]})@({b.shape[0]}x{b.shape[1]})"
-        per_op.append((name, shape, flop / _time_per_call(fn, device, seconds / 4) / 1e9))
+        per_op.append((name, shape, flop / _time_per_call(fn, device, seconds / 8) / 1e9))
         ops.append(fn)
         mix_flop += flop
 

@@ -1,5 +1,5 @@
-"""A workflow killed for real (SIGKILL) leaves nothing that looks finished, and a rerun
-retrains the killed run only."""
+"""A workflow killed for real (SIGKILL) leaves nothing that looks finished, a rerun retrains
+the killed run only, and a second invocation on a running folder is refused."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ def test_a_killed_training_job_is_retrained_alone(tmp_path):
                                           if p.parent.name != done[0].parent.parent.name)
 
         assert wait_for(second_run_training, timeout=300), "the second run never started"
+        # a second invocation on the same folder is refused while the first one runs
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert second.returncode != 0
+        assert "Directory cannot be locked" in second.stdout + second.stderr
+        assert proc.poll() is None  # the first one goes on untouched
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
