@@ -34,7 +34,8 @@ def test_results_table_has_one_row_per_run_with_labels(default_config):
     text = results_table(_summary(variants), variants, default_config)
     assert r"1 & base & 90.00 & 91.00 & 12 & 0.3000 & 0.2900 & 20.0 \\" in text
     assert r"2 & $n_1$ = 256 & 90.00" in text
-    assert "learning-rate = $10^{-2}$ (divergió en la época 4)" in text
+    assert (r"7 & learning-rate = $10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
+            r"20.0 \\") in text
     assert text.count(r"\\") == 12 + 1
 
 

@@ -46,6 +46,8 @@ def tiny_run(tmp_path_factory):
     hostile = {**TINY, "report": {**TINY["report"], **HOSTILE}}
     hostile["experiments"] = [dict(e) for e in TINY["experiments"]]
     hostile["experiments"][1]["objective"] = "Variar \\(n_1\\) & ver 50% de $_#"
+    # a run that diverges at once: the grid and the report must still complete
+    hostile["experiments"].append({"id": "lr", "objective": "Divergir.", "vary": {"lr": [1e30]}})
     config = make_workdir(tmp, hostile)
     out = snakemake(tmp, "--cores", "2", "report/tiny.pdf", config=config)
     return tmp, config, out
@@ -81,7 +83,7 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     # the model code, extracted from the package, with line numbers
     assert "Código 1. Clase MLP" in text and "class MLP(nn.Module):" in text
     # appendix B: samples and counts per class and split; provenance
-    assert "Figura 4. Imágenes de ejemplo" in text
+    assert re.search(r"Figura \d\. Imágenes de ejemplo", text)
     assert "Tabla IV. Cantidad de imágenes por clase" in text and " 3000 " in text
     assert re.search(r"versión [0-9a-f]{12}|sin repositorio git", text)
     assert "Snakemake 9." in text and "PyTorch 2." in text
@@ -103,6 +105,14 @@ def test_html_gallery_shows_every_figure_with_its_runs(tiny_run):
 
 
 @needs_fashion_mnist
+def test_a_diverged_run_is_reported_as_such(tiny_run):
+    tmp, _, _ = tiny_run
+    text = pdf_text(tmp / "report" / "tiny.pdf")
+    assert "learning-rate = 1030 divergió en la época 1" in text  # the results table
+    assert "La variante learning-rate = 1030 divergió en la época 1." in text  # the prose
+
+
+@needs_fashion_mnist
 def test_latex_hostile_strings_print_as_typed(tiny_run):
     tmp, _, _ = tiny_run
     text = pdf_text(tmp / "report" / "tiny.pdf")
@@ -121,7 +131,8 @@ def test_tiny_pipeline_writes_long_format_metrics(tiny_run):
     assert set(df.columns) >= {"variant", "seed", "epoch", "split", "loss", "accuracy", "lr",
                                "seconds"}
     summary = pd.read_parquet(tmp / "results" / "tiny" / "summary.parquet")
-    assert summary["variant"].tolist() == ["base", "n1~16", "n1~64", "optimizer~sgd"]
+    assert summary["variant"].tolist() == ["base", "n1~16", "n1~64", "optimizer~sgd", "lr~1e+30"]
+    assert summary.set_index("variant").loc["lr~1e+30", "diverged_epoch"] == 1
 
 
 @needs_fashion_mnist

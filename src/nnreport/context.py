@@ -69,7 +69,9 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
     runs = []
     for v in variants:
         s = stats.loc[v.name]
-        min_epoch, last = int(round(s["min_val_loss_epoch_mean"])), int(s["epochs_run_mean"])
+        last = int(s["epochs_run_mean"])
+        min_epoch = last if pd.isna(s["min_val_loss_epoch_mean"]) else int(
+            round(s["min_val_loss_epoch_mean"]))
         runs.append({
             "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
             "final_accuracy": 100 * s["final_val_accuracy_mean"],

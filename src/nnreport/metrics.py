@@ -39,6 +39,7 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
     val = df[df["split"] == "val"].sort_values("epoch")
     train = df[df["split"] == "train"].sort_values("epoch")
     best = val.loc[val["accuracy"].idxmax()]
+    finite = val[val["loss"].abs() < float("inf")]  # a diverged run ends in NaN or inf
     return {
         "variant": run["variant"],
         "seed": run["seed"],
@@ -52,8 +53,9 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
         "final_train_loss": float(train["loss"].iloc[-1]),
         "best_val_accuracy": float(best["accuracy"]),
         "best_epoch": int(best["epoch"]),
-        "min_val_loss": float(val["loss"].min()),
-        "min_val_loss_epoch": int(val.loc[val["loss"].idxmin(), "epoch"]),
+        "min_val_loss": float(finite["loss"].min()) if len(finite) else float("nan"),
+        "min_val_loss_epoch": (int(finite.loc[finite["loss"].idxmin(), "epoch"])
+                               if len(finite) else float("nan")),
         "train_seconds": float(run.get("train_seconds", val["seconds"].sum())),
         "started_at": run.get("started_at"),
         "finished_at": run.get("finished_at"),

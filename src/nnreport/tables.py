@@ -58,8 +58,12 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
         v = by_name[row.variant]
         n = int(row.n_seeds)
         label = variant_label(v.knob, v.value)
-        if row.diverged:
-            label += f" (divergió en la época {int(row.diverged_epoch)})"
+        if row.diverged:  # its numbers are meaningless: say so instead
+            cells = [str(exp_number[v.experiment]), label,
+                     rf"\multicolumn{{5}}{{c}}{{divergió en la época {int(row.diverged_epoch)}}}",
+                     _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f")]
+            lines.append(" & ".join(cells) + r" \\")
+            continue
         cells = [
             str(exp_number[v.experiment]),
             label,
