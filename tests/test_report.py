@@ -67,3 +67,31 @@ def test_atomic_writes_leave_no_temporary_file_and_a_normal_mode(tmp_path):
         tmp.write_text("half")
         raise RuntimeError("killed")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_a_full_disk_names_the_path_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from nnreport.io import OutputError, write_text
+
+    write_text(tmp_path / "table.tex", "previous")
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OutputError, match=r"cannot write .*table.tex: No space left on device; "
+                                          r"free some space on that disk"):
+        write_text(tmp_path / "table.tex", "new")
+    assert (tmp_path / "table.tex").read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.tex"]
+
+
+def test_an_output_under_a_file_names_the_path(tmp_path):
+    from nnreport.io import OutputError, write_text
+
+    (tmp_path / "results").write_text("a file where a folder should be")
+    with pytest.raises(OutputError, match=r"cannot write .*results/x.json: .*make the folder "
+                                          r"writable"):
+        write_text(tmp_path / "results" / "x.json", "{}")

@@ -184,3 +184,26 @@ def test_a_broken_config_stops_before_any_job_with_a_short_message(tmp_path):
     assert "config.yaml: experiments[1].vary changes n1 and p; vary one knob" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
+
+
+@needs_fashion_mnist
+def test_a_truncated_dataset_file_is_one_clear_line_not_a_traceback(tmp_path):
+    from conftest import DEBIAN_FASHION
+
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    for src in DEBIAN_FASHION.glob("*.gz"):
+        (folder / src.name).symlink_to(src)
+    broken = folder / "train-images-idx3-ubyte.gz"
+    broken.unlink()
+    broken.write_bytes((DEBIAN_FASHION / broken.name).read_bytes()[:1_000_000])
+    config = {**TINY, "dataset": {**TINY["dataset"], "root": str(folder)}}
+    make_workdir(tmp_path, config)
+    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                           "--cores", "1", "report/tiny.pdf"], capture_output=True, text=True,
+                          timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    assert (f"{broken}: cannot read (Compressed file ended before the end-of-stream marker was "
+            "reached); the file is corrupt or truncated, replace it with a fresh copy") in out
+    assert "Traceback" not in out

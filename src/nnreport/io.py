@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+class OutputError(OSError):
+    """An output could not be written (full disk, unwritable folder); names the path."""
+
+    def __init__(self, path: Path, error: OSError):
+        fix = ("free some space on that disk" if error.errno == errno.ENOSPC
+               else "make the folder writable or run from a folder you can write to")
+        super().__init__(error.errno, f"cannot write {path}: {error.strerror}; {fix}. Nothing "
+                         "already finished was changed")
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def _umask() -> int:
@@ -21,14 +36,19 @@ def _umask() -> int:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OutputError(path, e) from e
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(path, e) from e
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 
 def to_file(path: str) -> None:
@@ -14,3 +15,24 @@ def to_file(path: str) -> None:
     stderr.setLevel(logging.WARNING)
     stderr.setFormatter(fmt)
     logging.basicConfig(level=logging.INFO, handlers=[file_handler, stderr], force=True)
+    sys.excepthook = _short_errors
+
+
+def _expected() -> tuple[type[BaseException], ...]:
+    """The errors whose message says all a user needs: no traceback for them."""
+    from nnreport.check import ReportCheckError
+    from nnreport.data import DataError
+    from nnreport.figures import FigureError
+    from nnreport.io import OutputError
+    from nnreport.report import LatexError
+
+    return DataError, OutputError, LatexError, ReportCheckError, FigureError
+
+
+def _short_errors(kind, error, tb) -> None:
+    """Log an expected error as its message alone; anything else with its traceback."""
+    if issubclass(kind, _expected()):
+        logging.getLogger("nnreport").error("%s", error)
+        sys.stderr.flush()
+    else:
+        logging.getLogger("nnreport").error("unexpected error", exc_info=(kind, error, tb))
