@@ -1,17 +1,13 @@
-"""Training speed of the base MLP: DataLoader loop, the project's trainers, the GEMM rate.
-
-Run from the repository's root (not a test; about 2-4 minutes at one thread):
+"""Training speed of the base MLP: DataLoader loops, the project's trainers, the GEMM rate.
 
     .venv/bin/python benchmarks/bench_training.py [--epochs 2] [--repeats 3] [--threads 1]
-                                                  [--out benchmarks/results.md]
 
-In one process and on the full FashionMNIST (60,000 training, 10,000 validation images) it
-trains the base config of config.yaml (MLP 784-128-64-10, ReLU, dropout 0.2, Adam lr 1e-3,
-batch 256) with (a) the typical torchvision DataLoader + ToTensor loop, (b) the project's trainer
-`nnreport.train.train` fed as `nnreport.runner.run_job` feeds it, and (c) the from-scratch NumPy
-back-end `nnreport.scratch.train.train`; it times torch.mm and numpy's @ at the matrix shapes of
-one training step, and prints (and writes as Markdown) epochs/s, samples/s, GFLOP/s, the fraction
-of the GEMM rate reached and the speed-ups. benchmarks/README.md explains every number.
+In one process, on the full FashionMNIST split, it trains config.yaml's base config with the
+typical torchvision DataLoader loops (a, a0), the project's trainer nnreport.train.train fed as
+nnreport.runner.run_job feeds it (b; b0 at p=0) and the from-scratch NumPy back-end (c); it
+times torch.mm and NumPy's @ at one training step's matrix shapes and prints, and writes to
+--out as Markdown, s/epoch, samples/s, GFLOP/s and the fraction of the GEMM rate reached.
+benchmarks/README.md explains every number. A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -64,13 +60,9 @@ SEED = 0
 
 
 def flop_per_sample(sizes: list[int]) -> tuple[int, int]:
-    """Return (training FLOP, evaluation FLOP) per sample of an MLP with layer `sizes`.
+    """Return (training, evaluation) FLOP per sample: (6P - 2*n0*n1, 2P), P the multiply-adds.
 
-    P = sum of n_in * n_out over the layers (multiply-adds of one forward pass); 2 FLOP per
-    multiply-add. Forward 2P; backward 2P for the weight gradients plus 2(P - n0*n1) for the
-    input gradients of every layer but the first (nothing needs dL/dx of the images).
-    Training = 6P - 2*n0*n1; evaluation = 2P. Biases, activations, dropout, the loss and the
-    optimiser are O(P / batch) or O(activations) and are not counted.
+    Forward 2P; backward 2P for dW plus 2(P - n0*n1) for dX of every layer but the first.
     """
     p = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
     return 6 * p - 2 * sizes[0] * sizes[1], 2 * p
@@ -116,20 +108,19 @@ def gemm_rate(lib: str, sizes: list[int], batch: int, device: str,
 
 
 def _sync(device: str) -> None:
+    """Wait for the GPU's queued work (a no-op on the CPU)."""
     if device == "cuda":
         torch.cuda.synchronize()
 
 
 def _time_per_call(fn, device: str, seconds: float) -> float:
     """Return the median seconds per call of fn over 5 blocks of about `seconds` / 5 each."""
-    for _ in range(20):
-        fn()
-    _sync(device)
+    fn()  # warm-up (and, on a GPU, the BLAS handle)
     t0, calls = time.perf_counter(), 0
     while time.perf_counter() - t0 < 0.05:
         fn()
+        _sync(device)
         calls += 1
-    _sync(device)
     per_block = max(1, int(calls * seconds / 5 / 0.05))
     times = []
     for _ in range(5):
@@ -150,10 +141,8 @@ class ArrayFashionMNIST(datasets.FashionMNIST):
 
 
 def dataloader_epochs(data, norm: dict | None, device: str):
-    """Return a function(epochs) running the tutorial loop (train, then test) on a fresh model.
-
-    With `norm`, the transform is ToTensor + Normalize(mean, std); without, ToTensor alone.
-    """
+    """Return a function(epochs) running the tutorial loop (train, then test) on a fresh model;
+    the transform is ToTensor, then Normalize(mean, std) when `norm` is given."""
     tf = transforms.ToTensor()
     if norm is not None:
         tf = transforms.Compose([tf, transforms.Normalize((norm["mean"],), (norm["std"],))])
@@ -291,7 +280,10 @@ def main(args: argparse.Namespace) -> None:
     gemm = {}
     gemm["torch"], gemm["torch_ops"] = gemm_rate("torch", sizes, bs, device)
     gemm["numpy"], gemm["numpy_ops"] = gemm_rate("numpy", sizes, bs, "cpu")
-    xp = get_xp(device)
+    try:
+        xp = get_xp(device)  # CuPy on a GPU, NumPy on the CPU
+    except RuntimeError:  # a GPU without CuPy: the from-scratch back-end runs on the CPU
+        xp = np
     scratch_rate = gemm["numpy"] if xp is np else gemm["torch"]
     cases = [  # (label, run, GEMM rate it is held against, index of the case it is compared to)
         ("(a) DataLoader, ToTensor+Normalize", dataloader_epochs(data, norm, device),
@@ -301,7 +293,8 @@ def main(args: argparse.Namespace) -> None:
         ("(b) nnreport.train.train", trainer_epochs(splits, device, BASE), gemm["torch"], 0),
         ("(b0) nnreport.train.train, p=0", trainer_epochs(splits, device, {**BASE, "p": 0.0}),
          gemm["torch"], 0),
-        ("(c) scratch NumPy, no dropout", scratch_epochs(splits, xp), scratch_rate, 3),
+        (f"(c) scratch {'NumPy' if xp is np else 'CuPy'}, no dropout",
+         scratch_epochs(splits, xp), scratch_rate, 3),
     ]
     rows = []
     for label, run, rate, ref in cases:

@@ -112,3 +112,20 @@ def test_mlp_accepts_hidden_sizes_activation_and_batchnorm():
     assert model(torch.zeros(4, 28, 28)).shape == (4, 47)
     with pytest.raises(ValueError, match="activation: 'swish' is unknown; use one of relu"):
         build_model({"activation": "swish"}, 784, 10)
+
+
+def test_the_cheap_dropout_drops_p_of_the_units_and_rescales_the_rest():
+    from nnreport.models import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.2)
+    x = torch.ones(256, 512, requires_grad=True)
+    y = drop(x)
+    kept = (y > 0).float().mean().item()
+    assert abs(kept - 0.8) < 0.005  # 131,072 draws: the std of the fraction is about 0.0011
+    assert set(y.unique().tolist()) == {0.0, 1.25}
+    y.sum().backward()
+    assert set(x.grad.unique().tolist()) == {0.0, 1.25}
+    assert torch.equal(drop.eval()(x), x)  # identity in evaluation
+    per_column = (drop.train()(torch.ones(20000, 8)) > 0).float().mean(0)
+    assert torch.all((per_column - 0.8).abs() < 0.02)  # every position is dropped alike

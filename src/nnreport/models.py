@@ -13,6 +13,26 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout with a cheaper mask on the CPU: 16 random bits per element, thresholded by
+    float arithmetic (drop probability round(p * 65536) / 65536: 0.2 -> 0.19999695).
+
+    PyTorch's bernoulli_ mask costs about 175 ms of a 0.68 s epoch of the base MLP on one CPU
+    core; this one about 95 ms. CUDA keeps PyTorch's fused kernel.
+    """
+
+    def forward(self, x):
+        if not self.training or self.p in (0, 1) or x.device.type != "cpu":
+            return super().forward(x)
+        n = x.numel()
+        # the full int64 range: random_() alone leaves the top bit 0 (a quarter never dropped)
+        words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
+        bits = words.view(torch.int16)[:n].view_as(x).to(x.dtype)  # (B, h) in [-32768, 32767]
+        threshold = round(self.p * 65536) - 32768  # drop where bits < threshold
+        mask = bits.sub_(threshold - 1).clamp_(0, 1).mul_(1 / (1 - self.p))  # 0 or 1/(1-p)
+        return x * mask
+
+
 class MLP(nn.Module):
     """MLP 784 -> hidden... -> classes: each hidden layer is Linear, [BatchNorm], activation,
     [Dropout p]. `n1`, `n2` give two hidden layers; `hidden` gives any list of sizes."""
@@ -32,7 +52,7 @@ class MLP(nn.Module):
                 layers.append(nn.BatchNorm1d(n_next))
             layers.append(ACTIVATIONS[activation]())
             if p > 0:
-                layers.append(nn.Dropout(p))
+                layers.append(Dropout(p))
         layers.append(nn.Linear(sizes[-1], n_classes))  # (B, classes) logits; softmax in the loss
         self.layers = nn.Sequential(*layers)
 

@@ -36,7 +36,8 @@ def make_optimizer(hparams: dict, params) -> torch.optim.Optimizer:
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                               fused=True)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise ValueError(f"optimizer: '{name}' is unknown; use adam, adamw, sgd or rmsprop")
