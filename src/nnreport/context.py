@@ -33,6 +33,29 @@ def duration(seconds: float | None) -> str:
     return f"{s // 3600}\\,h {s % 3600 // 60:02d}\\,min"
 
 
+def report_metadata(rep: dict) -> dict:
+    """Return the report's title, authors, date and abstract, LaTeX-escaped."""
+    authors = [{k: escape(str(a[k])) if a.get(k) else None
+                for k in ("name", "affiliation", "email")} for a in rep.get("authors", [])]
+    date = rep.get("date")
+    return {"title": escape(rep.get("title", "")), "authors": authors,
+            "date": escape(str(date)) if date else spanish_date(dt.date.today()),
+            "abstract": escape(rep.get("abstract", ""))}
+
+
+def provenance_context(provenance: dict) -> dict:
+    """Return the provenance ready for the report: short commit, escaped devices, durations."""
+    git = provenance["git"]
+    return {
+        **provenance,
+        "commit": git["commit"][:12] if git["commit"] else "sin repositorio git",
+        "dirty": git["dirty"],
+        "devices": [escape(d) for d in provenance["devices"]],
+        "total_train": duration(provenance["total_train_seconds"]),
+        "grid_wall": duration(provenance["grid_wall_seconds"]),
+    }
+
+
 def model_sources(names: set[str]) -> list[dict]:
     """Return the source code of every model class used, read from the package."""
     return [{"name": models.MODELS[n].__name__, "key": n,
@@ -106,17 +129,8 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         })
     ranked = sorted((r for r in runs if not r["diverged"]), key=lambda r: -r["final_accuracy"])
     best = {**confusion, **by_name[confusion["variant"]], "accuracy": confusion["accuracy"]}
-    authors = [{k: escape(str(a[k])) if a.get(k) else None
-                for k in ("name", "affiliation", "email")} for a in rep.get("authors", [])]
-    date = rep.get("date")
-    git = provenance["git"]
     return {
-        "report": {
-            "title": escape(rep.get("title", "")),
-            "authors": authors,
-            "date": escape(str(date)) if date else spanish_date(dt.date.today()),
-            "abstract": escape(rep.get("abstract", "")),
-        },
+        "report": report_metadata(rep),
         "study": escape(config["study"]),
         "epochs": int(config["epochs"]),
         "seeds": list(config.get("seeds", [0])),
@@ -134,12 +148,5 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "n_val": base_run["normalisation"]["n_val"],
         "best": best,
         "model_sources": model_sources({base["model"]}),
-        "provenance": {
-            **provenance,
-            "commit": git["commit"][:12] if git["commit"] else "sin repositorio git",
-            "dirty": git["dirty"],
-            "devices": [escape(d) for d in provenance["devices"]],
-            "total_train": duration(provenance["total_train_seconds"]),
-            "grid_wall": duration(provenance["grid_wall_seconds"]),
-        },
+        "provenance": provenance_context(provenance),
     }

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 
 import pandas as pd
 
 from nnreport import models as torch_models
-from nnreport.context import duration, spanish_date
+from nnreport.context import provenance_context, report_metadata
 from nnreport.labels import format_value, run_label
 from nnreport.scratch import layers as scratch_layers
 from nnreport.tables import BACKENDS
@@ -63,18 +62,10 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
         })
     best = max(entries, key=lambda e: e["dev_accuracy"])
     robust = min(entries, key=lambda e: e["noise_drop"])
-    git = provenance["git"]
     dataset = config["dataset"]
     first_run = runs[0]
     return {
-        "report": {
-            "title": escape(rep.get("title", "")),
-            "authors": [{k: escape(str(a[k])) if a.get(k) else None
-                         for k in ("name", "affiliation", "email")}
-                        for a in rep.get("authors", [])],
-            "date": escape(str(rep["date"])) if rep.get("date") else spanish_date(dt.date.today()),
-            "abstract": escape(rep.get("abstract", "")),
-        },
+        "report": report_metadata(rep),
         "dataset": {"name": dataset_name(dataset), "key": dataset["name"],
                     "n_classes": len(confusion["classes"]),
                     "classes": [escape(c) for c in confusion["classes"]],
@@ -97,12 +88,5 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
             {"name": "MLP", "key": "NumPy/CuPy",
              "code": inspect.getsource(scratch_layers.MLP)},
         ],
-        "provenance": {
-            **provenance,
-            "commit": git["commit"][:12] if git["commit"] else "sin repositorio git",
-            "dirty": git["dirty"],
-            "devices": [escape(d) for d in provenance["devices"]],
-            "total_train": duration(provenance["total_train_seconds"]),
-            "grid_wall": duration(provenance["grid_wall_seconds"]),
-        },
+        "provenance": provenance_context(provenance),
     }

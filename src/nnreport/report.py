@@ -85,3 +85,19 @@ def publish(src: str | Path, dst: str | Path) -> None:
     """Copy `src` onto `dst` atomically: a reader never sees half a PDF."""
     with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
+              bibliography: str | Path, metrics) -> None:
+    """Render the report, run the report check, compile it next to `tex` and check the log.
+
+    Unreferenced floats and undefined references fail; the softer findings are warnings.
+    """
+    from nnreport.check import check_log, check_tex, rising_validation_loss
+
+    tex = Path(tex)
+    render(template, sections, context, tex)
+    for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
+        log.warning("report check: %s", warning)
+    shutil.copyfile(bibliography, tex.parent / "refs.bib")
+    check_log(compile_pdf(tex), str(tex.with_suffix(".log")))

@@ -1,22 +1,18 @@
 """Adapter: a model study's results -> informe.tex (article template) -> checked PDF."""
 
-import logging
-import shutil
 from pathlib import Path
 
 import pandas as pd
 
-from nnreport.check import check_log, check_tex, rising_validation_loss
 from nnreport.context_models import build_models_context
 from nnreport.grid import expand_grid
 from nnreport.io import read_json
 from nnreport.logs import to_file
 from nnreport.metrics import read_metrics
 from nnreport.provenance import provenance
-from nnreport.report import compile_pdf, render
+from nnreport.report import build_pdf
 
 to_file(snakemake.log[0])
-log = logging.getLogger("report")
 config = snakemake.params.config
 build = Path(snakemake.output[0]).parent
 template = Path(snakemake.input.template)
@@ -32,9 +28,5 @@ context = build_models_context(
     pd.concat(pd.read_parquet(p) for p in snakemake.input.noise), runs, epochs_run,
     read_json(snakemake.input.confusion), figures, provenance(config, runs_table,
                                                              template.parent))
-tex = build / "informe.tex"
-render(template, snakemake.params.sections, context, tex)
-for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
-    log.warning("report check: %s", warning)
-shutil.copyfile(snakemake.input.bibliography, build / "refs.bib")
-check_log(compile_pdf(tex), str(tex.with_suffix(".log")))
+build_pdf(template, snakemake.params.sections, context, build / "informe.tex",
+          snakemake.input.bibliography, metrics)
