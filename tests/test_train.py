@@ -129,3 +129,18 @@ def test_the_cheap_dropout_drops_p_of_the_units_and_rescales_the_rest():
     assert torch.equal(drop.eval()(x), x)  # identity in evaluation
     per_column = (drop.train()(torch.ones(20000, 8)) > 0).float().mean(0)
     assert torch.all((per_column - 0.8).abs() < 0.02)  # every position is dropped alike
+
+
+def test_normalisation_from_the_histogram_is_exact():
+    import numpy as np
+
+    from nnreport.data import Dataset
+    from nnreport.runner import normalisation
+
+    images = np.random.default_rng(0).integers(0, 256, (300, 28, 28)).astype(np.uint8)
+    data = Dataset(images, np.zeros(300, np.int64), np.arange(0, 300, 3), np.arange(1, 300, 3),
+                   ["a"], "test")
+    px = images[data.train_idx].astype(np.float64) / 255
+    norm = normalisation(data, data.train_idx)
+    assert norm["mean"] == pytest.approx(px.mean(), rel=1e-12)
+    assert norm["std"] == pytest.approx(px.std(), rel=1e-12)

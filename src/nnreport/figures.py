@@ -159,3 +159,21 @@ def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Pa
         ax.legend(frameon=False)
         fig.tight_layout()
         _save(fig, path)
+
+
+def confusion_outputs(predictions: pd.DataFrame, data_path: str | Path, figure: str | Path,
+                      summary: str | Path, info: dict) -> None:
+    """Draw the confusion matrix of `predictions` (true, pred) and write its summary JSON.
+
+    The class names come from the packed dataset; `info` names the run it belongs to.
+    """
+    from nnreport.evaluation import confusion, confusion_summary
+    from nnreport.io import write_json
+
+    with np.load(data_path) as z:
+        classes = [str(c) for c in z["classes"]]
+    matrix = confusion(predictions["true"].to_numpy(), predictions["pred"].to_numpy(),
+                       len(classes))
+    confusion_matrix(matrix, classes, figure)
+    write_json(summary, {**info, "classes": classes, "matrix": matrix.round(4).tolist(),
+                         **confusion_summary(matrix, classes)})

@@ -2,26 +2,17 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from nnreport.evaluation import best_run, confusion, confusion_summary
-from nnreport.figures import confusion_matrix
-from nnreport.io import write_json
+from nnreport.evaluation import best_run
+from nnreport.figures import confusion_outputs
 from nnreport.logs import to_file
 
 to_file(snakemake.log[0])
-runs = pd.read_parquet(snakemake.input.runs)
-best = best_run(runs)
+best = best_run(pd.read_parquet(snakemake.input.runs))
 pred_path = next(p for p in snakemake.input.predictions
                  if Path(p).parts[-3:-1] == (best["variant"], f"seed{best['seed']}"))
-preds = pd.read_parquet(pred_path)
-with np.load(snakemake.input.data) as z:
-    classes = [str(c) for c in z["classes"]]
-matrix = confusion(preds["true"].to_numpy(), preds["pred"].to_numpy(), len(classes))
-confusion_matrix(matrix, classes, snakemake.output.figure)
-write_json(snakemake.output.summary, {
-    "variant": best["variant"], "seed": int(best["seed"]),
-    "accuracy": 100 * float(best["final_val_accuracy"]), "classes": classes,
-    "matrix": matrix.round(4).tolist(), **confusion_summary(matrix, classes),
-})
+confusion_outputs(pd.read_parquet(pred_path), snakemake.input.data, snakemake.output.figure,
+                  snakemake.output.summary,
+                  {"variant": best["variant"], "seed": int(best["seed"]),
+                   "accuracy": 100 * float(best["final_val_accuracy"])})

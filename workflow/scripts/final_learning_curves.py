@@ -10,8 +10,8 @@ from nnreport.logs import to_file
 from nnreport.metrics import read_metrics
 
 to_file(snakemake.log[0])
-chosen = {read_json(p)["variant"]: read_json(p)["model"]
-          for p in snakemake.input.selections}
+selections = [read_json(p) for p in snakemake.input.selections]
+chosen = {s["variant"]: s["model"] for s in selections}
 frames = {}
 for path in snakemake.input.metrics:
     if Path(path).parts[-3] in chosen:

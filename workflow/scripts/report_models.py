@@ -17,8 +17,9 @@ config = snakemake.params.config
 build = Path(snakemake.output[0]).parent
 template = Path(snakemake.input.template)
 runs_table = pd.read_parquet(snakemake.input.runs)
-metrics = pd.concat(read_metrics(p)[0] for p in snakemake.input.metrics)
-runs = [read_metrics(p)[1] for p in snakemake.input.metrics]
+pairs = [read_metrics(p) for p in snakemake.input.metrics]  # (frame, run config) per run
+metrics = pd.concat(frame for frame, _ in pairs)
+runs = [run for _, run in pairs]
 figures = {Path(f).stem.removeprefix("learning_curves_"): str(Path(f).relative_to(build))
            for f in snakemake.input.figures}
 epochs_run = runs_table.groupby("variant")["epochs_run"].max().astype(int).to_dict()
