@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import yaml
 
@@ -57,3 +58,42 @@ def test_a_killed_training_job_is_retrained_alone(tmp_path):
     out = snakemake(tmp_path, "-n", "report/tiny.pdf", config=path)
     assert job_counts(out)["train"] == 1
     assert "variant=batch_size~1," in out
+
+
+def _latexmk_running_in(folder) -> bool:
+    """Whether a latexmk (or pdflatex) process works in `folder` right now."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text().strip()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if name in ("latexmk", "pdflatex", "bibtex") and cwd == str(folder):
+            return True
+    return False
+
+
+@needs_fashion_mnist
+def test_a_latex_step_killed_midway_leaves_the_previous_pdf(tmp_path):
+    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+    config["epochs"] = 1
+    path = make_workdir(tmp_path, config)
+    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+    pdf = tmp_path / "report" / "tiny.pdf"
+    before = pdf.read_bytes()
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
+           "--forcerun", "report", "report/tiny.pdf", "--configfile", str(path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    build = (tmp_path / "report" / "build" / "tiny").resolve()
+    try:
+        assert wait_for(lambda: _latexmk_running_in(build), timeout=300), "LaTeX never ran"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert pdf.read_bytes() == before  # the published report is untouched
+    snakemake(tmp_path, "--unlock", config=path)
+    snakemake(tmp_path, "--cores", "1", "report/tiny.pdf", config=path)  # and it builds again
+    assert pdf.read_bytes().startswith(b"%PDF")
