@@ -1,8 +1,13 @@
-"""What a training run produced, shared by the PyTorch and the from-scratch back-ends."""
+"""What a training run produced, and the end-of-epoch bookkeeping shared by the PyTorch and the
+from-scratch back-ends."""
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -13,3 +18,39 @@ class History:
     status: str = "completed"  # or "diverged"
     diverged_epoch: int | None = None
     seconds: float = 0.0
+
+    def end_epoch(self, epoch: int, epochs: int, train: tuple[float, float],
+                  val: tuple[float, float], lr: float, seconds: float) -> bool:
+        """Record an epoch's (loss, accuracy) of both splits and log it; return False when a
+        loss is not finite (the run diverged and must stop)."""
+        for split, (loss, acc) in (("train", train), ("val", val)):
+            self.rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": acc,
+                              "lr": lr, "seconds": seconds})
+        log.info("epoch %3d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.2fs",
+                 epoch, epochs, *train, *val, lr, seconds)
+        if math.isfinite(train[0]) and math.isfinite(val[0]):
+            return True
+        self.status, self.diverged_epoch = "diverged", epoch
+        log.warning("loss is not finite at epoch %d: run diverged, training stopped", epoch)
+        return False
+
+
+@dataclass
+class EarlyStopping:
+    """Follows the lowest validation loss; says when `patience` epochs passed without a new one
+    (patience 0: never)."""
+
+    patience: int
+    best_epoch: int | None = None
+    best_loss: float = math.inf
+
+    def update(self, val_loss: float, epoch: int) -> str:
+        """Return "improved" (a new lowest loss), "stop" (patience ran out) or "wait"."""
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_epoch = val_loss, epoch
+            return "improved"
+        if self.patience and epoch - self.best_epoch >= self.patience:
+            log.info("early stopping at epoch %d: best validation loss at epoch %d", epoch,
+                     self.best_epoch)
+            return "stop"
+        return "wait"

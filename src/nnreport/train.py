@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnreport.history import History
+from nnreport.history import EarlyStopping, History
 from nnreport.schedules import epoch_lr
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
     opt = make_optimizer(hparams, model.parameters())
     bs, n = int(hparams["batch_size"]), len(train_split.y)
     patience = int(hparams.get("early_stopping_patience") or 0)
-    best_loss, best_state, model.best_epoch = math.inf, None, 0
+    stopper, best_state, model.best_epoch = EarlyStopping(patience, best_epoch=0), None, 0
     hist, start = History(), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
@@ -98,23 +97,14 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n
         val_loss, val_acc, _ = evaluate(model, val_split)
         seconds = time.perf_counter() - t0
-        for split_name, loss_v, acc in (("train", train_loss, train_acc),
-                                        ("val", val_loss, val_acc)):
-            hist.rows.append({"epoch": epoch, "split": split_name, "loss": loss_v,
-                              "accuracy": acc, "lr": lr, "seconds": seconds})
-        log.info("epoch %3d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.2fs",
-                 epoch, epochs, train_loss, train_acc, val_loss, val_acc, seconds)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            hist.status, hist.diverged_epoch = "diverged", epoch
-            log.warning("loss is not finite at epoch %d: run diverged, training stopped", epoch)
+        if not hist.end_epoch(epoch, epochs, (train_loss, train_acc), (val_loss, val_acc), lr,
+                              seconds):
             break
-        if val_loss < best_loss:
-            best_loss, model.best_epoch = val_loss, epoch
-            if patience:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif patience and epoch - model.best_epoch >= patience:
-            log.info("early stopping at epoch %d: best validation loss at epoch %d", epoch,
-                     model.best_epoch)
+        verdict = stopper.update(val_loss, epoch)
+        model.best_epoch = stopper.best_epoch
+        if verdict == "improved" and patience:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif verdict == "stop":
             break
     if best_state is not None:
         model.load_state_dict(best_state)

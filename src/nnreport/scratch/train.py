@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from types import ModuleType
 
 import numpy as np
 
-from nnreport.history import History
+from nnreport.history import EarlyStopping, History
 from nnreport.schedules import epoch_lr
 from nnreport.scratch.layers import MLP, SoftmaxCrossEntropy
 from nnreport.scratch.optim import SGD, Adam, Optimizer
@@ -83,7 +82,7 @@ def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
     loss_fn = SoftmaxCrossEntropy(xp)
     bs, n = int(hparams["batch_size"]), len(train_y)
     patience = int(_get(hparams, "early_stopping_patience", 0))
-    best_loss, best_state, model.best_epoch = math.inf, None, None
+    stopper, best_state, model.best_epoch = EarlyStopping(patience), None, None
     hist, start = History(), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
@@ -104,26 +103,18 @@ def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
         train_loss, train_acc = float(loss_sum) / n, int(correct) / n
         val_loss, val_acc = evaluate(model, val_x, val_y, xp)
         seconds = time.perf_counter() - t0
-        for split_name, loss_v, acc in (("train", train_loss, train_acc),
-                                        ("val", val_loss, val_acc)):
-            hist.rows.append({"epoch": epoch, "split": split_name, "loss": loss_v,
-                              "accuracy": acc, "lr": opt.lr, "seconds": seconds})
-        log.info("epoch %3d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.2fs",
-                 epoch, epochs, train_loss, train_acc, val_loss, val_acc, opt.lr, seconds)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            hist.status, hist.diverged_epoch = "diverged", epoch
-            log.warning("loss is not finite at epoch %d: run diverged, training stopped", epoch)
+        if not hist.end_epoch(epoch, epochs, (train_loss, train_acc), (val_loss, val_acc),
+                              opt.lr, seconds):
             break
-        if val_loss < best_loss:
-            best_loss, model.best_epoch = val_loss, epoch
-            best_state = model.state_dict() if patience > 0 else None
-        elif patience > 0 and epoch - model.best_epoch >= patience:
-            log.info("early stopping at epoch %d: val loss has not improved for %d epochs",
-                     epoch, patience)
+        verdict = stopper.update(val_loss, epoch)
+        model.best_epoch = stopper.best_epoch
+        if verdict == "improved" and patience > 0:
+            best_state = model.state_dict()
+        elif verdict == "stop":
             break
     if best_state is not None:
         model.load_state_dict(best_state)
         log.info("restored the weights of epoch %d (lowest val loss %.4f)", model.best_epoch,
-                 best_loss)
+                 stopper.best_loss)
     hist.seconds = time.perf_counter() - start
     return hist
