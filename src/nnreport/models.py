@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 import torch
 from torch import nn
@@ -13,24 +14,32 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-class Dropout(nn.Dropout):
-    """nn.Dropout with a cheaper mask on the CPU: 16 random bits per element, thresholded by
-    float arithmetic (drop probability round(p * 65536) / 65536: 0.2 -> 0.19999695).
+def dropout_mask(shape: tuple[int, ...], p: float, device: torch.device,
+                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Return a dropout mask of `shape`: 0 with probability p, else 1 / (1 - p).
 
-    PyTorch's bernoulli_ mask costs about 175 ms of a 0.68 s epoch of the base MLP on one CPU
-    core; this one about 95 ms. CUDA keeps PyTorch's fused kernel.
+    On the CPU: 16 random bits per element, thresholded by float arithmetic (drop probability
+    round(p * 65536) / 65536: 0.2 -> 0.19999695). PyTorch's bernoulli_ costs about 175 ms of a
+    0.68 s epoch of the base MLP on one CPU core; this mask about 95 ms. CUDA: bernoulli_.
     """
+    if device.type != "cpu":
+        return torch.empty(shape, device=device, dtype=dtype).bernoulli_(1 - p).div_(1 - p)
+    n = math.prod(shape)
+    # the full int64 range: random_() alone leaves the top bit 0 (a quarter never dropped)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
+    bits = words.view(torch.int16)[:n].view(shape).to(dtype)  # in [-32768, 32767]
+    threshold = round(p * 65536) - 32768  # drop where bits < threshold
+    return bits.sub_(threshold - 1).clamp_(0, 1).mul_(1 / (1 - p))  # 0 or 1/(1-p)
+
+
+class Dropout(nn.Dropout):
+    """nn.Dropout with the cheaper CPU mask of `dropout_mask`; CUDA keeps PyTorch's fused
+    kernel."""
 
     def forward(self, x):
         if not self.training or self.p in (0, 1) or x.device.type != "cpu":
             return super().forward(x)
-        n = x.numel()
-        # the full int64 range: random_() alone leaves the top bit 0 (a quarter never dropped)
-        words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
-        bits = words.view(torch.int16)[:n].view_as(x).to(x.dtype)  # (B, h) in [-32768, 32767]
-        threshold = round(self.p * 65536) - 32768  # drop where bits < threshold
-        mask = bits.sub_(threshold - 1).clamp_(0, 1).mul_(1 / (1 - self.p))  # 0 or 1/(1-p)
-        return x * mask
+        return x * dropout_mask(x.shape, self.p, x.device, x.dtype)
 
 
 class MLP(nn.Module):

@@ -6,6 +6,7 @@ import logging
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,11 +30,22 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def cpu_name() -> str:
+    """Return the CPU's model name (from /proc/cpuinfo on Linux), else its architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_name(device: torch.device) -> str:
     """Return a human name of `device` (the GPU model, or the CPU's)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine()
+    return cpu_name()
 
 
 def split_indices(data: Dataset, run: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +58,11 @@ def split_indices(data: Dataset, run: dict) -> tuple[np.ndarray, np.ndarray]:
 def normalisation(data: Dataset, train_idx: np.ndarray) -> dict:
     """Return the mean and std of the training pixels (in [0, 1]) used to normalise every split.
 
-    Exact, from the histogram of the uint8 values: no float copy of the images is made.
+    Exact, from the histogram of the uint8 values: no float copy of the images is made
+    (torch.bincount: 0.04 s for 47 M pixels, np.bincount 0.7 s).
     """
-    counts = np.bincount(data.images[train_idx].ravel(), minlength=256).astype(np.float64)
+    pixels = torch.from_numpy(data.images[train_idx]).view(-1)  # (N * 784,) uint8
+    counts = torch.bincount(pixels, minlength=256).numpy().astype(np.float64)
     values = np.arange(256) / 255.0
     mean = (counts * values).sum() / counts.sum()
     var = (counts * (values - mean) ** 2).sum() / counts.sum()
@@ -62,13 +76,15 @@ def normalise(images: np.ndarray, norm: dict) -> np.ndarray:
 
 
 def to_splits(data: Dataset, run: dict, device: torch.device):
-    """Return normalised (train, val) splits on `device` and the normalisation used."""
+    """Return the (train, val) splits on `device` (uint8 pixels, normalised batch by batch) and
+    the normalisation used."""
     from nnreport.train import Split
 
     train_idx, val_idx = split_indices(data, run)
     norm = normalisation(data, train_idx)
-    splits = [Split(torch.from_numpy(normalise(data.images[idx], norm)).to(device),
-                    torch.from_numpy(data.labels[idx].astype(np.int64)).to(device))
+    scale, shift = 1 / (255 * norm["std"]), -norm["mean"] / norm["std"]  # (x / 255 - mean) / std
+    splits = [Split(torch.from_numpy(data.images[idx].reshape(len(idx), -1)).to(device),
+                    torch.from_numpy(data.labels[idx].astype(np.int64)).to(device), scale, shift)
               for idx in (train_idx, val_idx)]
     return *splits, {**norm, "n_train": len(train_idx), "n_val": len(val_idx)}
 

@@ -1,0 +1,114 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nnreport.backprop import AutogradStep, BackpropStep, training_step
+from nnreport.models import ACTIVATIONS, build_model
+from nnreport.train import Split, train
+
+
+def _grads_both_ways(hp: dict, seed: int = 0):
+    """Return ((loss, correct, grads) of BackpropStep, the same of autograd) in float64."""
+    torch.manual_seed(seed)
+    x = torch.randn(32, 784, dtype=torch.float64)
+    y = torch.randint(0, 10, (32,))
+    out = []
+    for autograd in (False, True):
+        torch.manual_seed(1)
+        model = build_model(hp, 784, 10).double().train()
+        step = training_step(model, autograd=autograd)
+        torch.manual_seed(2)  # the dropout masks draw from here: the same numbers both ways
+        loss, correct = step(x, y)
+        out.append((loss, correct, [p.grad.clone() for p in model.parameters()]))
+    return out
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("p", [0.0, 0.25])
+def test_hand_written_gradients_equal_autograd_in_float64(activation, p):
+    hp = {"hidden": [24, 16, 12], "activation": activation, "p": p}
+    (loss, correct, grads), (loss_ag, correct_ag, grads_ag) = _grads_both_ways(hp)
+    assert loss.item() == pytest.approx(loss_ag.item(), rel=1e-12)
+    assert correct.item() == correct_ag.item()
+    assert len(grads) == len(grads_ag) == 8
+    for g, g_ag in zip(grads, grads_ag, strict=True):
+        assert g.abs().sum() > 0
+        torch.testing.assert_close(g, g_ag, rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_really_changes_the_gradients():
+    hp = {"hidden": [24, 16], "p": 0.5}
+    (_, _, with_drop), _ = _grads_both_ways(hp)
+    (_, _, without), _ = _grads_both_ways({**hp, "p": 0.0})
+    assert not torch.allclose(with_drop[0], without[0])
+    zero_rows = (with_drop[2] == 0).all(1).sum().item()  # units dropped in the whole batch: rare
+    assert zero_rows < 16
+
+
+def test_models_it_does_not_cover_fall_back_to_autograd():
+    assert isinstance(training_step(build_model({"n1": 8, "n2": 4}, 784, 10)), BackpropStep)
+    bn = build_model({"n1": 8, "n2": 4, "batchnorm": True}, 784, 10)
+    assert isinstance(training_step(bn), AutogradStep)
+    forced = training_step(build_model({"n1": 8, "n2": 4}, 784, 10), autograd=True)
+    assert isinstance(forced, AutogradStep)
+    assert isinstance(training_step(torch.nn.Sequential(torch.nn.Linear(4, 2))), AutogradStep)
+
+
+def test_training_is_the_same_with_either_step():
+    g = torch.Generator().manual_seed(0)
+    centers = torch.randn(3, 784, generator=g) * 2
+    y = torch.randint(0, 3, (600,), generator=g)
+    data = Split(centers[y] + torch.randn(600, 784, generator=g), y)
+    val = Split(data.x[:200] + 0.5, y[:200])
+    hp = {"n1": 32, "n2": 16, "p": 0.2, "optimizer": "adam", "batch_size": 64, "lr": 1e-3}
+    hists = []
+    for autograd in (False, True):
+        torch.manual_seed(0)
+        hists.append(pd.DataFrame(train(build_model(hp, 784, 3), data, val, hp, 3, 0,
+                                        autograd=autograd).rows))
+    np.testing.assert_allclose(hists[0]["loss"], hists[1]["loss"], rtol=1e-4)
+    np.testing.assert_allclose(hists[0]["accuracy"], hists[1]["accuracy"], atol=1 / 200)
+
+
+def test_uint8_split_gives_the_normalised_inputs():
+    from nnreport.data import Dataset
+    from nnreport.runner import normalise, to_splits
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (50, 28, 28)).astype(np.uint8)
+    data = Dataset(images, rng.integers(0, 10, 50), np.arange(40), np.arange(40, 50),
+                   [str(i) for i in range(10)], "test")
+    train_split, val_split, norm = to_splits(data, {"device": "cpu"}, torch.device("cpu"))
+    assert train_split.x.dtype == torch.uint8 and train_split.x.shape == (40, 784)
+    rows = torch.tensor([3, 0, 39])
+    expected = normalise(images[rows.numpy()], norm)
+    torch.testing.assert_close(train_split.inputs(rows), torch.from_numpy(expected),
+                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(val_split.inputs(slice(2, 5)),
+                               torch.from_numpy(normalise(images[42:45], norm)),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_the_direct_fused_adam_step_equals_opt_step_bit_for_bit(name):
+    from nnreport.train import FusedAdamStep, make_optimizer
+
+    hp = {"n1": 16, "n2": 8, "p": 0.1, "optimizer": name, "lr": 1e-2, "weight_decay": 1e-3}
+    models, x, y = [], torch.randn(64, 784), torch.randint(0, 10, (64,))
+    for direct in (False, True):
+        torch.manual_seed(0)
+        model = build_model(hp, 784, 10)
+        opt = make_optimizer(hp, model.parameters())
+        step = training_step(model)
+        assert FusedAdamStep.covers(opt)
+        opt_step = FusedAdamStep(opt) if direct else opt.step
+        for k in range(5):
+            opt.param_groups[0]["lr"] = 1e-2 / (k + 1)  # a schedule changes it between steps
+            step(x, y)
+            opt_step()
+        models.append(model)
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert not FusedAdamStep.covers(make_optimizer({"optimizer": "sgd", "lr": 0.1},
+                                                   models[0].parameters()))
