@@ -7,7 +7,7 @@ from snakemake.utils import min_version, validate
 from nnreport.grid import coerce_numbers
 from nnreport.validation import ConfigError, validate_config
 
-min_version("9.0")
+min_version("9.17")  # a rule's priority may be a function
 
 
 report: "workflow/report/workflow.rst"

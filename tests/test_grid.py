@@ -65,3 +65,15 @@ def test_yaml_1_1_exponents_are_read_as_numbers(default_config):
     coerce_numbers(default_config)
     assert default_config["base"]["lr"] == 1e-3 and default_config["base"]["optimizer"] == "adam"
     assert default_config["experiments"][-1]["vary"]["lr"] == [1e-2, 1e-4]
+
+
+def test_training_cost_orders_runs_by_their_work():
+    from nnreport.grid import training_cost
+
+    base = {"n1": 128, "n2": 64, "batch_size": 256}
+    assert training_cost(base, 30) == pytest.approx(30 * (1 + 2e7 / 256 / 327_552))
+    assert training_cost(base, 10) == pytest.approx(training_cost(base, 30) / 3)
+    assert training_cost({**base, "n1": 256}, 30) > training_cost(base, 30)
+    assert training_cost({**base, "batch_size": 64}, 30) > training_cost(base, 30)
+    assert training_cost({"hidden": [512, 256, 128]}, 1) > training_cost({"hidden": [64]}, 1)
+    assert training_cost({}, 1) == training_cost(base, 1)  # `from:` runs: the defaults

@@ -39,6 +39,33 @@ def test_default_config_dry_run_lists_exactly_twelve_training_jobs(tmp_path):
     assert counts["learning_curves"] == 6 and counts["report"] == 1
 
 
+def test_training_jobs_never_outnumber_the_cpus_and_the_longest_start_first(tmp_path):
+    import os
+
+    make_workdir(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))
+    cpus = len(os.sched_getaffinity(0))
+    out = snakemake(tmp_path, "-n", "--cores", str(4 * cpus), "report/informe.pdf")
+    jobs = train_jobs(out)
+    assert len(jobs) == 12
+    # 4 cores per CPU: each training job claims 4 of them, so at most `cpus` train at once,
+    # each computing with 1 thread
+    assert {j["threads"] for j in jobs} == {"4"}
+    assert all("math_threads=1" in j["resources"] for j in jobs)
+    priority = {j["wildcards"].split(",")[0].split("=")[1]: float(j["priority"]) for j in jobs}
+    assert max(priority, key=priority.get) == "n1~256"
+    assert min(priority, key=priority.get) == "n1~64"
+    assert priority["batch_size~128"] > priority["base"] > priority["batch_size~512"]
+    one_core = train_jobs(snakemake(tmp_path, "-n", "--cores", "1", "report/informe.pdf"))
+    assert all("threads" not in j and "math_threads=1" in j["resources"] for j in one_core)
+
+
+def train_jobs(dry_run: str) -> list[dict[str, str]]:
+    """The wildcards, priority, threads (when not 1) and resources of each train job listed."""
+    keys = r"^\s+(wildcards|priority|threads|resources): (.*)$"
+    return [dict(re.findall(keys, block.split("\n[")[0], re.M))
+            for block in dry_run.split("rule train:")[1:]]
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The tiny study built once through the real workflow."""

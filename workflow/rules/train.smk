@@ -9,9 +9,11 @@ rule train:
         run=f"{RUNS}/{{variant}}/seed{{seed}}/run.json",
     params:
         run=get_run_params,
-    threads: 1
+    threads: TRAIN_THREADS
+    priority: get_train_priority
     resources:
         gpu=GPUS_PER_JOB,
+        math_threads=get_math_threads,
     conda:
         ENV
     log:

@@ -2,9 +2,10 @@
 
 import os
 
-# Limit every math library to the job's threads before any of them loads.
+# Limit every math library to the job's share of the CPUs before any of them loads.
+THREADS = snakemake.resources.math_threads
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[var] = str(snakemake.threads)
+    os.environ[var] = str(THREADS)
 
 import json  # noqa: E402
 
@@ -17,4 +18,4 @@ if snakemake.input.selection:  # the model this run starts from (`from: M1`) and
     with open(snakemake.input.selection[0]) as f:
         selection = json.load(f)
 run_job(dict(snakemake.params.run), snakemake.input.data, dict(snakemake.output.items()),
-        threads=snakemake.threads, selection=selection)
+        threads=THREADS, selection=selection)
