@@ -27,3 +27,13 @@ def test_provenance_sums_times_and_spans_the_grid(tmp_path):
     assert p["total_train_seconds"] == 30.0 and p["grid_wall_seconds"] == 30.0
     assert p["devices"] == ["cpu"] and p["threads"] == [1] and p["n_runs"] == 2
     assert set(versions()) >= {"python", "torch", "numpy", "snakemake"}
+
+
+def test_the_tf32_state_is_that_of_the_gpu_runs(tmp_path):
+    from nnreport.provenance import tf32_states
+
+    runs = pd.DataFrame({"device_type": ["cpu", "cuda", "cuda"], "tf32": [False, True, True]})
+    assert tf32_states(runs) == [True]
+    assert tf32_states(runs.assign(tf32=[False, False, True])) == [False, True]
+    assert tf32_states(runs.assign(device_type="cpu")) == []  # TF32 only exists on a GPU
+    assert tf32_states(pd.DataFrame({"threads": [1]})) == []  # runs from before the switch

@@ -48,7 +48,7 @@ def test_unknown_top_level_key_suggests_the_known_one(default_config):
     default_config["epoch"] = 3
     assert only_problem(default_config) == (
         "config.yaml: epoch is not a key of the top level; known keys: study, dataset, epochs, "
-        "seeds, device, max_train, max_val, max_test, noise, models, base, experiments, "
+        "seeds, device, tf32, max_train, max_val, max_test, noise, models, base, experiments, "
         "report; did you mean 'epochs'?")
 
 
@@ -250,7 +250,7 @@ def test_the_last_file_that_defines_the_key_is_named(tmp_path, default_config):
     assert lines == [f"{first}: base.p is 2; must be in [0, 1)",
                      f"{second}: base.lr is 0; must be > 0",
                      f"{second}: epoch is not a key of the top level; known keys: study, "
-                     f"dataset, epochs, seeds, device, max_train, max_val, max_test, noise, "
+                     f"dataset, epochs, seeds, device, tf32, max_train, max_val, max_test, noise, "
                      f"models, base, experiments, report; did you mean 'epochs'?"]
 
 
@@ -295,3 +295,17 @@ def test_an_empty_vary_is_not_taken_for_a_second_base(default_config):
 def test_a_missing_base_is_reported_once_not_per_varied_knob(default_config):
     default_config["base"] = None
     assert only_problem(default_config) == "config.yaml: base is empty (null); expected a mapping"
+
+
+def test_tf32_is_a_boolean_switch_that_only_reruns_when_on(default_config):
+    from nnreport.grid import run_config
+
+    default_config["tf32"] = "yes"
+    line = only_problem(default_config)
+    assert line == "config.yaml: tf32 is 'yes' (a string); expected true or false"
+    default_config["tf32"] = False
+    off = run_config(default_config, "base", 0)
+    assert "tf32" not in off  # the runs of a config without the key keep their params
+    default_config["tf32"] = True
+    on = run_config(default_config, "base", 0)
+    assert on["tf32"] is True and on["hash"] != off["hash"]

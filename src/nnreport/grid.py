@@ -184,6 +184,8 @@ def run_config(config: dict, variant: str, seed: int) -> dict:
         "source": v.source,
         "overrides": dict(v.overrides),
     }
+    if config.get("tf32"):  # only when on: runs trained before the switch existed stay valid
+        run["tf32"] = True
     run["hash"] = config_hash(run)
     return run
 

@@ -37,6 +37,15 @@ def versions() -> dict:
     return out
 
 
+def tf32_states(runs: pd.DataFrame) -> list[bool]:
+    """Return whether the GPU runs multiplied float32 matrices with TF32 (each state that
+    occurs, sorted; [] when no run trained on a GPU)."""
+    if "device_type" not in runs or "tf32" not in runs:  # runs trained before these were kept
+        return []
+    on_gpu = runs[runs["device_type"] == "cuda"]
+    return sorted(bool(t) for t in on_gpu["tf32"].dropna().unique())
+
+
 def provenance(config: dict, runs: pd.DataFrame, repo: str | Path) -> dict:
     """Return everything a reader needs to reproduce the report's numbers."""
     wall = None
@@ -48,6 +57,7 @@ def provenance(config: dict, runs: pd.DataFrame, repo: str | Path) -> dict:
         "versions": versions(),
         "devices": sorted(runs["device_name"].dropna().unique().tolist()),
         "threads": sorted(int(t) for t in runs["threads"].dropna().unique()),
+        "tf32": tf32_states(runs),
         "n_runs": len(runs),
         "total_train_seconds": float(runs["train_seconds"].sum()),
         "grid_wall_seconds": wall,

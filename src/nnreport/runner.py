@@ -95,6 +95,7 @@ def _train_torch(run: dict, data: Dataset, threads: int) -> tuple:
 
     torch.set_num_threads(threads)
     device = resolve_device(run["device"])
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(run.get("tf32"))
     train_split, val_split, norm = to_splits(data, run, device)
     torch.manual_seed(run["seed"])
     model = build_model(run["hparams"], n_in=train_split.x.shape[1], n_classes=len(data.classes))
@@ -105,7 +106,8 @@ def _train_torch(run: dict, data: Dataset, threads: int) -> tuple:
     val_loss, val_acc, pred = evaluate(model, val_split)
     state = {"state_dict": model.state_dict(), "hparams": run["hparams"], "backend": "torch"}
     return (hist, model.best_epoch, val_loss, val_acc, pred.cpu().numpy(),
-            val_split.y.cpu().numpy(), state, norm, device_name(device), parameter_count(model))
+            val_split.y.cpu().numpy(), state, norm, (device_name(device), device.type),
+            parameter_count(model))
 
 
 def _train_numpy(run: dict, data: Dataset) -> tuple:
@@ -120,16 +122,16 @@ def _train_numpy(run: dict, data: Dataset) -> tuple:
                                       data.labels[val_idx])]
     model = build_mlp(run["hparams"], arrays[0].shape[1], len(data.classes), run["seed"], xp)
     n_params = sum(int(p.data.size) for p in model.parameters())
-    name = "CuPy (GPU)" if xp.__name__ == "cupy" else platform.processor() or platform.machine()
+    device = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
     log.info("run %s seed %d, from scratch on %s with %s: %s, %d parameters", run["variant"],
-             run["seed"], name, xp.__name__, run["hparams"], n_params)
+             run["seed"], device[0], xp.__name__, run["hparams"], n_params)
     hist = train(model, *arrays, run["hparams"], run["epochs"], run["seed"], xp)
     val_loss, val_acc = evaluate(model, arrays[2], arrays[3], xp)
     pred = backend.to_numpy(predict(model, arrays[2], xp))
     state = {"state_dict": {k: backend.to_numpy(v) for k, v in model.state_dict().items()},
              "hparams": run["hparams"], "backend": "numpy", "sizes": list(model.sizes)}
     return (hist, model.best_epoch, val_loss, val_acc, pred, data.labels[val_idx], state, norm,
-            name, n_params)
+            device, n_params)
 
 
 def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
@@ -148,7 +150,8 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         result = _train_numpy(run, data)
     else:
         result = _train_torch(run, data, threads)
-    hist, best_epoch, val_loss, val_acc, pred, true, state, norm, dev_name, n_params = result
+    hist, best_epoch, val_loss, val_acc, pred, true, state, norm, device, n_params = result
+    dev_name, dev_type = device
     hist: History
     info = {
         **run,
@@ -162,6 +165,8 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         "started_at": started_at,
         "finished_at": time.time(),
         "device_name": dev_name,
+        "device_type": dev_type,
+        "tf32": bool(run.get("tf32")) and dev_type == "cuda",  # what the matrix products used
         "threads": threads,
         "parameters": n_params,
         "normalisation": norm,

@@ -107,6 +107,8 @@ def _example(value: Any, schema: dict) -> str:
         return f", e.g. [{value!r}] (in brackets)"
     if "string" in types and scalar and not isinstance(value, bool):
         return f", e.g. {str(value)!r} (in quotes)"
+    if "boolean" in types:  # "expected true or false" says it all (Python's False is not YAML)
+        return ""
     for given in ((schema.get("examples") or [None])[0], schema.get("default")):
         if given is not None:
             return f", e.g. {given!r}"
