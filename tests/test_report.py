@@ -95,3 +95,12 @@ def test_an_output_under_a_file_names_the_path(tmp_path):
     with pytest.raises(OutputError, match=r"cannot write .*results/x.json: .*make the folder "
                                           r"writable"):
         write_text(tmp_path / "results" / "x.json", "{}")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.43, "0{,}4\\,s"), (9.94, "9{,}9\\,s"), (9.96, "10\\,s"), (42.4, "42\\,s"),
+    (185, "3\\,min 05\\,s"), (3720, "1\\,h 02\\,min"), (None, "desconocido")])
+def test_durations_read_as_spanish_prose(seconds, text):
+    from nnreport.context import duration
+
+    assert duration(seconds) == text

@@ -22,9 +22,11 @@ def spanish_date(day: dt.date) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """Return a duration for prose: `42 s`, `3 min 05 s`, `1 h 02 min`."""
+    """Return a duration for prose: `0,4 s`, `42 s`, `3 min 05 s`, `1 h 02 min`."""
     if seconds is None:
         return "desconocido"
+    if seconds < 9.95:  # a quick run is not "0 s"; Spanish decimal comma
+        return f"{seconds:.1f}".replace(".", "{,}") + "\\,s"
     s = int(round(seconds))
     if s < 60:
         return f"{s}\\,s"
