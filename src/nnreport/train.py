@@ -81,11 +81,15 @@ class FusedAdamStep:
             self.opt.step()  # creates exp_avg, exp_avg_sq and step of every parameter
             params = self.opt.param_groups[0]["params"]
             state = [self.opt.state[p] for p in params]
+            # every parameter's step count becomes a view of one tensor: one add_ counts all
+            self.steps = torch.stack([s["step"] for s in state])  # (P,)
+            for i, s in enumerate(state):
+                s["step"] = self.steps[i]
             self.tensors = (params, [p.grad for p in params], [s["exp_avg"] for s in state],
                             [s["exp_avg_sq"] for s in state], [], [s["step"] for s in state])
             return
         group = self.opt.param_groups[0]
-        torch._foreach_add_(self.tensors[5], 1)
+        self.steps.add_(1)
         self.kernel(*self.tensors, amsgrad=False, lr=group["lr"], beta1=group["betas"][0],
                     beta2=group["betas"][1], weight_decay=group["weight_decay"],
                     eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
@@ -138,12 +142,12 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
             group["lr"] = lr
         model.train()
         perm = torch.randperm(n, device=device, generator=gen)  # (N,)
+        y_perm = train_split.y.index_select(0, perm)  # (N,) the labels in batch order
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         for i in range(0, n, bs):
             idx = perm[i : i + bs]
-            xb, yb = train_split.inputs(idx), train_split.y.index_select(0, idx)  # (B, 784), (B,)
-            batch_loss, batch_correct = step(xb, yb)
+            batch_loss, batch_correct = step(train_split.inputs(idx), y_perm[i : i + bs])
             opt_step()
             loss_sum += batch_loss  # stays on the device: no sync per step
             correct += batch_correct
