@@ -53,6 +53,9 @@ def test_models_it_does_not_cover_fall_back_to_autograd():
     forced = training_step(build_model({"n1": 8, "n2": 4}, 784, 10), autograd=True)
     assert isinstance(forced, AutogradStep)
     assert isinstance(training_step(torch.nn.Sequential(torch.nn.Linear(4, 2))), AutogradStep)
+    mixed = build_model({"n1": 8, "n2": 4, "p": 0.2}, 784, 10)
+    mixed.layers[-2].p = 0.5  # the second hidden layer's Dropout: a p of its own
+    assert isinstance(training_step(mixed), AutogradStep)
 
 
 def test_training_is_the_same_with_either_step():

@@ -53,6 +53,12 @@ def _activate_backward(act: nn.Module, g: torch.Tensor, saved: torch.Tensor) -> 
 _COVERED = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.SiLU, nn.GELU)
 
 
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Return log-softmax over the classes of (B, C) logits, computed along the class axis laid
+    out first: 7x faster than along rows on the CPU for C = 10 (40 us -> 6 us at B = 256)."""
+    return torch.log_softmax(logits.t(), 0).t()  # (B, C)
+
+
 @dataclass
 class Layer:
     """A Linear layer and what follows it: an activation (None for the output) and dropout p."""
@@ -80,6 +86,8 @@ def mlp_layers(model: nn.Module) -> list[Layer] | None:
             return None  # BatchNorm, or an order this step does not know
     if not layers or layers[-1].act is not None or any(la.act is None for la in layers[:-1]):
         return None
+    if len({la.p for la in layers[:-1]}) > 1:
+        return None  # dropout differs between layers: not an MLP of models.MLP
     return layers
 
 
@@ -94,24 +102,22 @@ class BackpropStep:
             for param in (layer.linear.weight, layer.linear.bias):
                 param.grad = torch.zeros_like(param)
         self._minus_one: torch.Tensor | None = None
+        self.p = max((la.p for la in layers[:-1]), default=0.0)  # the one p of every hidden layer
 
     def _dropout_masks(self, batch: int, device: torch.device,
                        dtype: torch.dtype) -> list[torch.Tensor | None]:
         """Return each hidden layer's dropout mask (None without dropout), (B, n) each.
 
-        Layers sharing one p (every MLP) get their masks from one draw, cut in consecutive
-        pieces: on the CPU the same random numbers as the per-layer draws of `models.Dropout`
-        when each layer's B * n is a multiple of 4 (one int64 draw gives 4 masks' bits).
+        The hidden layers share one p (mlp_layers checks) and get their masks from one draw,
+        cut in consecutive pieces: on the CPU the same random numbers as the per-layer draws of
+        `models.Dropout` when each layer's B * n is a multiple of 4 (an int64 draw gives the
+        bits of 4 mask entries).
         """
         hidden = self.layers[:-1]
-        ps = {la.p for la in hidden}
-        if ps == {0.0}:
+        if self.p == 0.0:
             return [None] * len(hidden)
-        if len(ps) > 1:
-            return [dropout_mask((batch, la.linear.out_features), la.p, device, dtype)
-                    if la.p > 0 else None for la in hidden]
         sizes = [batch * la.linear.out_features for la in hidden]
-        flat = dropout_mask((sum(sizes),), ps.pop(), device, dtype)
+        flat = dropout_mask((sum(sizes),), self.p, device, dtype)
         return [m.view(batch, -1) for m in flat.split(sizes)]
 
     @torch.no_grad()
@@ -131,8 +137,7 @@ class BackpropStep:
             saved.append(a if isinstance(layer.act, nn.ReLU) else keep)
         inputs.append(a)
         z = torch.addmm(self.layers[-1].linear.bias, a, self.weights_t[-1])  # (B, C) logits
-        # log-softmax along the class axis laid out first: 7x faster on the CPU for C = 10
-        logp = torch.log_softmax(z.t(), 0).t()  # (B, C)
+        logp = log_softmax(z)  # (B, C)
         loss_sum = F.nll_loss(logp, y, reduction="sum")
         correct = (z.argmax(1) == y).sum()  # z, not logp: argmax along contiguous rows
         batch = len(y)

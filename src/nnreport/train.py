@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnreport.backprop import BackpropStep, training_step
+from nnreport.backprop import BackpropStep, log_softmax, training_step
 from nnreport.history import EarlyStopping, History
 from nnreport.schedules import epoch_lr
 
@@ -108,7 +108,7 @@ def evaluate(model: nn.Module, split: Split,
     preds = []
     for i in range(0, len(split.y), batch):
         logits = model(split.inputs(slice(i, i + batch)))  # (b, C)
-        loss_sum += F.cross_entropy(logits, split.y[i : i + batch], reduction="sum")
+        loss_sum += F.nll_loss(log_softmax(logits), split.y[i : i + batch], reduction="sum")
         preds.append(logits.argmax(1))
     pred = torch.cat(preds)
     n = len(split.y)
