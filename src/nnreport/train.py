@@ -71,6 +71,8 @@ class FusedAdamStep:
         """Return True when `opt` is a fused Adam/AdamW this step reproduces."""
         if not isinstance(opt, torch.optim.Adam | torch.optim.AdamW) or len(opt.param_groups) > 1:
             return False
+        if not hasattr(torch, "_fused_adam_") or not hasattr(torch, "_fused_adamw_"):
+            return False  # a PyTorch without these kernels: opt.step() does the work
         group = opt.param_groups[0]
         return (group["fused"] and not group["amsgrad"] and not group["maximize"]
                 and not group["capturable"] and not group["differentiable"]
