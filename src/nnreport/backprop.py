@@ -135,7 +135,7 @@ class BackpropStep:
                 a = h.mul_(mask)  # in place: relu(z) * mask > 0 exactly where relu(z) > 0 and kept
             else:
                 a = h * mask if mask is not None else h  # (B, n)
-            saved.append(a if isinstance(layer.act, nn.ReLU) else keep)
+            saved.append(keep)  # for ReLU, the same tensor as a
         inputs.append(a)
         z = torch.addmm(self.layers[-1].linear.bias, a, self.weights_t[-1])  # (B, C) logits
         logp = log_softmax(z)  # (B, C)
