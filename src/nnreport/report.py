@@ -65,9 +65,8 @@ def compile_pdf(tex: str | Path, pdf: str | Path | None = None) -> str:
     """
     tex = Path(tex)
     if shutil.which("latexmk") is None:
-        raise LatexError("latexmk is not installed; install it with `apt-get install latexmk "
-                         "texlive-publishers texlive-lang-spanish texlive-latex-extra "
-                         "texlive-science` (or run `make setup`)")
+        raise LatexError("latexmk is not installed; run `make setup`, which installs the Debian "
+                         "packages of workflow/setup/debian-packages.txt")
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            tex.name]
     proc = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True)

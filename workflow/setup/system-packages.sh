@@ -1,35 +1,54 @@
 #!/usr/bin/env bash
-# Install the system packages the pipeline needs, if missing: LaTeX (revtex4-2, Spanish babel,
-# latexmk), poppler's pdftotext (used by the tests) and Debian's FashionMNIST files.
+# Install the Debian packages of workflow/setup/debian-packages.txt whose items are missing
+# (TeX Live with revtex4-2, Spanish babel and Latin Modern, latexmk, poppler's pdftotext and
+# pdftoppm, Debian's FashionMNIST files), then check that every item is there, naming the
+# package of each one that is not.
 set -euo pipefail
+LIST="$(dirname "$0")/debian-packages.txt"
 
-PACKAGES=(texlive-publishers texlive-lang-spanish texlive-latex-extra texlive-science latexmk
-          poppler-utils dataset-fashion-mnist)
+# present ITEM: is this TeX file, path or command here?
+present() {
+  case "$1" in
+    /*) [ -e "$1" ] ;;
+    *.sty|*.cls|*.ldf|*.fd) command -v kpsewhich >/dev/null && [ -n "$(kpsewhich "$1")" ] ;;
+    *) command -v "$1" >/dev/null ;;
+  esac
+}
 
-missing=()
-command -v latexmk >/dev/null || missing+=(latexmk)
-command -v pdftotext >/dev/null || missing+=(poppler-utils)
-if command -v kpsewhich >/dev/null; then
-  [ -n "$(kpsewhich revtex4-2.cls)" ] || missing+=(texlive-publishers)
-  [ -n "$(kpsewhich spanish.ldf)" ] || missing+=(texlive-lang-spanish)
-  [ -n "$(kpsewhich listings.sty)" ] || missing+=(texlive-latex-extra)
-else
-  missing+=(texlive-publishers)
-fi
-[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
-[ ${#missing[@]} -eq 0 ] && exit 0
+# missing_items: print "package item" for each item that is not here
+missing_items() {
+  local package items item
+  while read -r package items; do
+    case "$package" in ''|'#'*) continue ;; esac
+    for item in $items; do
+      present "$item" || echo "$package $item"
+    done
+  done < "$LIST"
+}
 
-echo "system packages missing: ${missing[*]}"
+missing="$(missing_items)"
+[ -z "$missing" ] && exit 0
+packages=$(cut -d' ' -f1 <<< "$missing" | sort -u | tr '\n' ' ')
+echo "system packages missing: $packages"
 if ! command -v apt-get >/dev/null; then
-  echo "no apt-get here: install a TeX distribution with revtex4-2, babel-spanish, listings and" >&2
-  echo "latexmk, plus pdftotext, then provide FashionMNIST as the README explains." >&2
+  echo "no apt-get here: install what provides each of these (package names are Debian's):" >&2
+  sed 's/^/  /' <<< "$missing" >&2
   exit 1
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "run as root or install: apt-get install ${PACKAGES[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "run as root or install: apt-get install $packages" >&2; exit 1; }
   SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+# shellcheck disable=SC2086  # one word per package
+$SUDO apt-get install -y -qq --no-install-recommends $packages >/dev/null
+
+still="$(missing_items)"
+if [ -n "$still" ]; then
+  echo "after installing, still missing (item, then the Debian package that should provide it):" >&2
+  awk '{print "  " $2 " (package " $1 ")"}' <<< "$still" >&2
+  echo "install those packages by hand, or fix workflow/setup/debian-packages.txt" >&2
+  exit 1
+fi
