@@ -58,6 +58,12 @@ def test_run_config_is_resolved_and_hashed(default_config):
     assert a["hash"] != b["hash"] and a["hash"] == run_config(default_config, "n1~256", 1)["hash"]
 
 
+def test_the_run_hash_of_the_default_config_is_the_one_of_its_finished_results(default_config):
+    # Pinned: a change here makes every finished run of the default study train again.
+    assert run_config(default_config, "base", 0)["hash"] == "6661d35329dd"
+    assert run_config(coerce_numbers(default_config), "base", 0)["hash"] == "6661d35329dd"
+
+
 def test_yaml_1_1_exponents_are_read_as_numbers(default_config):
     default_config["base"]["lr"] = "1e-3"
     default_config["experiments"][-1]["vary"]["lr"] = ["1e-2", "1E-4"]

@@ -66,11 +66,34 @@ def test_unknown_key_without_a_close_name_says_to_remove_it(default_config):
         "name, affiliation, email; remove it or fix its spelling")
 
 
-def test_a_quoted_number_names_its_type_and_shows_it_unquoted(default_config):
-    default_config["base"]["batch_size"] = "256"
+def test_a_quoted_number_is_read_as_the_number_a_word_is_refused(default_config):
+    default_config["base"]["batch_size"] = "256"  # what --config 'base={batch_size: 256}' gives
+    validate_config(default_config, SCHEMA, ["config.yaml"])
+    default_config["base"]["batch_size"] = "big"
     assert only_problem(default_config) == (
-        "config.yaml: base.batch_size is '256' (a string); expected an integer, e.g. 256 "
-        "(without quotes)")
+        "config.yaml: base.batch_size is 'big' (a string); expected an integer, e.g. 1")
+
+
+@pytest.mark.parametrize(("value", "line"), [
+    (64.5, "base.n1 is 64.5 (a number); expected an integer, e.g. 64 or 65"),
+    ("64.5", "base.n1 is 64.5 (a number); expected an integer, e.g. 64 or 65"),
+])
+def test_a_fraction_where_an_integer_is_meant_is_refused(default_config, value, line):
+    default_config["base"]["n1"] = value
+    assert only_problem(default_config) == f"config.yaml: {line}"
+    default_config["base"]["n1"] = 0.5  # the example respects the minimum
+    assert problems(default_config)[0] == (
+        "config.yaml: base.n1 is 0.5 (a number); expected an integer, e.g. 1")
+
+
+def test_whole_numbers_written_as_floats_are_valid_integers(default_config):
+    default_config["base"]["n1"], default_config["max_train"] = 128.0, "1e3"
+    default_config["experiments"][2]["vary"]["n2"] = [32.0, 128.0]
+    validate_config(default_config, SCHEMA, ["config.yaml"])
+    default_config["experiments"][2]["vary"]["n2"] = [32.5]
+    assert only_problem(default_config) == (
+        "config.yaml: experiments[2].vary.n2[0] is 32.5 (a number); expected an integer, "
+        "e.g. 32 or 33")
 
 
 def test_an_unknown_option_lists_the_allowed_ones_and_the_closest(default_config):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ _TYPE_WORDS = {"integer": "an integer", "number": "a number", "string": "a strin
 _KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
           (list, "a list"), (dict, "a mapping"), (datetime.date, "a date"))
 _RANGE = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -78,15 +78,16 @@ def _example(value: Any, schema: dict) -> str:
     """Return `, e.g. X` with a value of the type `schema` wants, close to `value`."""
     types = _types(schema)
     scalar = value is not None and not isinstance(value, list | dict)
-    number = float(value) if isinstance(value, str) and _NUMBER.match(value) else None
-    if number is not None and "integer" in types and number.is_integer():
-        return f", e.g. {int(number)} (without quotes)"
-    if number is not None and "number" in types:
-        return f", e.g. {number:g} (without quotes)"
-    if isinstance(value, float) and "integer" in types and value.is_integer():
-        return f", e.g. {int(value)}"
-    if "array" in types and scalar:
-        return f", e.g. [{value!r}] (in brackets)"
+    if isinstance(value, float) and "integer" in types:  # 64.5 where a whole number is meant
+        low, low_open, _, _ = _bounds(schema)
+        whole = [n for n in dict.fromkeys((math.floor(value), math.ceil(value)))
+                 if low is None or n > low or n == low and not low_open]
+        if whole:
+            return f", e.g. {' or '.join(map(str, whole))}"
+    if "array" in types and scalar:  # '0,1' (a --config value) -> [0, 1]
+        items = value.split(",") if isinstance(value, str) else [value]
+        shown = (str(i).lower() if isinstance(i, bool) else str(i).strip() for i in items)
+        return f", e.g. [{', '.join(shown)}] (in brackets)"
     if "string" in types and scalar and not isinstance(value, bool):
         return f", e.g. {str(value)!r} (in quotes)"
     if "boolean" in types:  # "expected true or false" says it all (Python's False is not YAML)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from nnreport.config_values import normalise_values
 
 BASE = "base"
 
@@ -40,29 +42,15 @@ def variant_name(knob: str | None, value: Any) -> str:
     return BASE if knob is None else f"{knob}~{value_token(value)}"
 
 
-_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+def coerce_numbers(config: dict, schema: dict | str | Path | None = None) -> dict:
+    """Read every value as the config schema means it, in place; return `config`.
 
-
-def coerce_numbers(config: dict) -> dict:
-    """Turn hyper-parameter strings like '1e-3' into floats, in place; return `config`.
-
-    YAML 1.1 (PyYAML, hence Snakemake) reads `1e-3` as a string: only `1.0e-3` is a float.
+    `64.0` and `'1e3'` where an integer is meant become 64 and 1000, `'1e-3'` (YAML 1.1 reads
+    it as a string) 0.001, and the strings that `snakemake --config 'seeds=[0,1]'` hands over
+    the numbers they spell (see `nnreport.config_values`). Run before expanding the grid, so
+    that `n1: 64.0` is the run `n1~64`. `schema`: the project's when not given.
     """
-
-    def fix(value: Any) -> Any:
-        return float(value) if isinstance(value, str) and _FLOAT_RE.match(value) else value
-
-    base = config.get("base")
-    if isinstance(base, dict):
-        for key, value in base.items():
-            base[key] = fix(value)
-    for exp in config.get("experiments") or []:
-        vary = exp.get("vary") if isinstance(exp, dict) else None
-        if isinstance(vary, dict):
-            for key, values in vary.items():
-                if isinstance(values, list):
-                    vary[key] = [fix(v) for v in values]
-    return config
+    return normalise_values(config, schema)
 
 
 def base_experiment(config: dict) -> dict:
