@@ -134,8 +134,8 @@ def _explain(error: ValidationError, prefix: ConfigPath = ()) -> Iterator[Proble
             if key not in known and not any(re.search(p, str(key)) for p in patterns):
                 hint = suggest(key, known) or "remove it or fix its spelling"
                 yield Problem(path + (key,), f"{format_path(path + (key,))} is not a key of "
-                               f"{format_path(path) or 'the top level'}; known keys: "
-                               f"{', '.join(known)}; {hint}")
+                              f"{format_path(path) or 'the top level'}; known keys: "
+                              f"{', '.join(known)}; {hint}")
     elif rule == "required" and isinstance(value, dict):
         for key in (k for k in rule_value if k not in value):
             yield Problem(path + (key,), f"{format_path(path + (key,))} is missing; add it "

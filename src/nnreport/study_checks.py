@@ -38,7 +38,7 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
         name = exp["id"] if isinstance(exp.get("id"), str) else format_path(here)
         if name in ids:
             yield Problem(here + ("id",), f"{format_path(here)}.id is {name!r}, the id of "
-                           f"experiments[{ids[name]}] too; give each experiment its own id")
+                          f"experiments[{ids[name]}] too; give each experiment its own id")
         ids.setdefault(name, i)
         vary, at = exp.get("vary"), here + ("vary",)
         if "vary" not in exp:
@@ -59,8 +59,8 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
     for i in bases[1:]:
         ids_ = [experiments[j].get("id") for j in (bases[0], i)]
         yield Problem(("experiments", i), f"experiments[{i}] ({ids_[1]!r}) has no vary, like "
-                       f"experiments[{bases[0]}] ({ids_[0]!r}); only the base experiment may "
-                       f"omit vary; give it one, e.g. {_VARY_EXAMPLE}")
+                      f"experiments[{bases[0]}] ({ids_[0]!r}); only the base experiment may "
+                      f"omit vary; give it one, e.g. {_VARY_EXAMPLE}")
 
 
 def _knob_problems(at: ConfigPath, name: str, values: Any, base: dict, knobs: dict,
