@@ -32,7 +32,8 @@ def test_format_path_reads_like_yaml(path, text):
     assert format_path(path) == text
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml", "configs/tiny_models.yaml",
+                                  "configs/emnist.yaml"])
 def test_the_repository_configs_are_valid(name):
     config = yaml.safe_load((ROOT / name).read_text())
     validate_config(config, SCHEMA, [str(ROOT / name)])
@@ -332,3 +333,39 @@ def test_tf32_is_a_boolean_switch_that_only_reruns_when_on(default_config):
     default_config["tf32"] = True
     on = run_config(default_config, "base", 0)
     assert on["tf32"] is True and on["hash"] != off["hash"]
+
+
+def _tiny_models() -> dict:
+    return yaml.safe_load((ROOT / "configs" / "tiny_models.yaml").read_text())
+
+
+def test_a_model_study_without_noise_is_told_it_needs_noise():
+    config = _tiny_models()
+    del config["noise"]
+    assert only_problem(config) == (
+        "config.yaml: noise is missing; a model study (models:) needs noise (Gaussian noise on "
+        "the test images, for the robustness section), e.g. noise: {sigmas: [0.0, 0.1, 0.2]}")
+
+
+def test_a_table_one_study_without_experiments_is_shown_one(default_config):
+    del default_config["experiments"]
+    assert only_problem(default_config) == (
+        "config.yaml: experiments is missing; a Table I study (base:) needs experiments (the "
+        "base experiment and one experiment per varied knob), e.g. experiments: [{id: base}, "
+        "{id: n1, vary: {n1: [64, 256]}}]")
+
+
+def test_a_config_of_neither_kind_names_both_kinds(default_config):
+    del default_config["experiments"], default_config["base"]
+    assert only_problem(default_config) == (
+        "config.yaml: the config is neither a Table I study (base, experiments) nor a model "
+        "study (models, noise); add the keys of one of them, as in config.yaml or as in "
+        "configs/emnist.yaml")
+
+
+def test_a_config_of_both_kinds_is_refused(default_config):
+    default_config["models"] = _tiny_models()["models"]
+    default_config["noise"] = {"sigmas": [0.0]}
+    assert only_problem(default_config) == (
+        "config.yaml: models is set and so is base; a config is a Table I study (base, "
+        "experiments) or a model study (models, noise), not both; remove the keys of one of them")

@@ -1,10 +1,11 @@
-"""What the schema cannot see in a study: one knob per experiment, varied values, duplicates."""
+"""What the schema cannot see in a study: its kind, one knob per experiment, varied values."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 
 from nnreport.config_messages import (
@@ -18,6 +19,36 @@ from nnreport.config_messages import (
 from nnreport.grid import variant_name
 
 _VARY_EXAMPLE = "vary: {n1: [64, 256]}"
+
+
+def _flow(value: Any) -> str:
+    """Return `value` as one line of YAML: `{sigmas: [0.0, 0.1, 0.2]}`."""
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000).strip()
+
+
+def shape_problems(config: dict, schema: dict) -> Iterator[Problem]:
+    """Yield what keeps `config` from being one of the kinds of study the schema's anyOf lists
+    (a Table I study, a model study): its missing keys, both kinds at once, or neither."""
+    kinds = [k for k in schema.get("anyOf", []) if k.get("required") and k.get("title")]
+    leads = [k for k in kinds if k["required"][0] in config]  # `models` makes a model study
+    named = [f"{k['title']} ({', '.join(k['required'])})" for k in kinds]
+    if len(leads) > 1:
+        keys = [k["required"][0] for k in leads]
+        yield Problem((keys[-1],), f"{keys[-1]} is set and so is {keys[0]}; a config is "
+                      f"{' or '.join(named)}, not both; remove the keys of one of them")
+        return
+    kind = leads[0] if leads else next((k for k in kinds if set(k["required"]) & set(config)),
+                                       None)
+    if kind is None:
+        yield Problem((), f"the config is neither {' nor '.join(named)}; add the keys of one of "
+                          f"them, {' or '.join(k.get('description', '') for k in kinds)}")
+        return
+    have = ", ".join(f"{key}:" for key in kind["required"] if key in config)
+    for key in (k for k in kind["required"] if k not in config):
+        prop = schema.get("properties", {}).get(key, {})
+        why = f" ({prop['description']})" if prop.get("description") else ""
+        eg = f", e.g. {key}: {_flow(prop['examples'][0])}" if prop.get("examples") else ""
+        yield Problem((key,), f"{key} is missing; {kind['title']} ({have}) needs {key}{why}{eg}")
 
 
 def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:

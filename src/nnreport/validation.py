@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 
 from nnreport.config_messages import ConfigPath, format_path, schema_problems
 from nnreport.grid import coerce_numbers
-from nnreport.study_checks import experiment_problems
+from nnreport.study_checks import experiment_problems, shape_problems
 
 __all__ = ["ConfigError", "format_path", "validate_config"]
 
@@ -83,6 +83,7 @@ def validate_config(config: dict, schema: dict | str | Path,
     config = coerce_numbers(copy.deepcopy(config), schema) if isinstance(config, dict) else config
     found = list(schema_problems(Draft202012Validator(schema), config))
     if isinstance(config, dict):
+        found += shape_problems(config, schema)
         found += experiment_problems(config, schema)
     if not found:
         log.debug("config from %s is valid", ", ".join(map(str, sources)))
