@@ -40,7 +40,8 @@ def format_path(path: Sequence[str | int]) -> str:
 
 def show(value: Any, limit: int = 60) -> str:
     """Return the value as a message shows it: its repr, shortened if long."""
-    text = "empty (null)" if value is None else repr(value)
+    text = ("empty (null)" if value is None else str(value).lower() if isinstance(value, bool)
+            else repr(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

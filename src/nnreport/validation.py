@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 from nnreport.config_messages import ConfigPath, format_path, schema_problems
 from nnreport.grid import coerce_numbers
+from nnreport.model_checks import model_problems
 from nnreport.study_checks import experiment_problems, shape_problems
 
 __all__ = ["ConfigError", "format_path", "validate_config"]
@@ -85,6 +86,7 @@ def validate_config(config: dict, schema: dict | str | Path,
     if isinstance(config, dict):
         found += shape_problems(config, schema)
         found += experiment_problems(config, schema)
+        found += model_problems(config, schema)
     if not found:
         log.debug("config from %s is valid", ", ".join(map(str, sources)))
         return
