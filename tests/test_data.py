@@ -43,10 +43,39 @@ def test_md5_mismatch_is_a_clear_error(tmp_path):
 def test_missing_dataset_says_where_it_looked_and_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
     with pytest.raises(DataError) as err:
-        prepare_fashion_mnist(str(tmp_path / "mine"), None, 10, 10, 0)
+        prepare_fashion_mnist(None, None, 10, 10, 0)
     msg = str(err.value)
-    assert str(tmp_path / "mine") in msg and str(tmp_path / "debian") in msg
+    assert str(tmp_path / "debian") in msg
     assert "apt-get install dataset-fashion-mnist" in msg and "dataset: root" in msg
+
+
+def test_a_named_root_without_the_files_is_an_error_not_another_copy(tmp_path, monkeypatch):
+    (tmp_path / "debian").mkdir()
+    _write_fake_fashion(tmp_path / "debian")  # a copy that must not stand in for the root
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    mine = tmp_path / "mine"
+    with pytest.raises(DataError) as err:
+        prepare_fashion_mnist(str(mine), None, 10, 10, 0)
+    assert str(err.value) == (
+        f"dataset.root is '{mine}'; {mine} is not a folder (looked for train-images-idx3-ubyte, "
+        f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain "
+        f"or .gz, in {mine}, {mine}/FashionMNIST/raw); put the four files in {mine}, or set "
+        f"root: null to use Debian's {tmp_path / 'debian'} or torchvision's download")
+    mine.mkdir()
+    assert data.fashion_mnist_root_problem(mine).startswith(
+        f"none of {mine}, {mine}/FashionMNIST/raw holds train-images-idx3-ubyte, ")
+    _write_fake_fashion(mine)
+    (mine / "t10k-labels-idx1-ubyte").unlink()
+    assert data.fashion_mnist_root_problem(mine).startswith(
+        f"{mine} lacks t10k-labels-idx1-ubyte (each plain or .gz; looked in {mine}, ")
+
+
+def test_a_named_root_is_searched_with_torchvisions_layout_below_it(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_fake_fashion(raw)
+    assert data.locate_fashion_mnist(str(tmp_path), None) == raw
+    assert data.fashion_mnist_root_problem(tmp_path) is None
 
 
 def test_split_is_disjoint_seeded_and_sized():
@@ -70,3 +99,4 @@ def test_real_fashion_mnist_pools_seventy_thousand_images(tmp_path):
     ds.save(tmp_path / "f.npz")
     back = Dataset.load(tmp_path / "f.npz")
     assert np.array_equal(back.val_idx, ds.val_idx) and back.classes == ds.classes
+

@@ -71,8 +71,22 @@ def test_missing_emnist_says_where_it_looked(tmp_path):
         prepare("emnist", root=str(tmp_path), download_dir=None, n_train=None, n_val=8,
                 split_seed=0, split="bymerge")
     msg = str(err.value)
-    assert "emnist-bymerge-train-images-idx3-ubyte" in msg and str(tmp_path / "gzip") in msg
-    assert "dataset: root" in msg
+    assert msg.startswith(f"dataset.root is '{tmp_path}'; none of {tmp_path}, "
+                          f"{tmp_path / 'gzip'}, {tmp_path / 'EMNIST' / 'raw'} holds "
+                          "emnist-bymerge-train-images-idx3-ubyte, ")
+    assert msg.endswith(f"unzip NIST's gzip.zip into {tmp_path} (its gzip/ folder), or set root: "
+                        "null to use torchvision's download into download_dir")
+
+
+def test_a_named_root_is_not_replaced_by_a_downloaded_copy(tmp_path):
+    downloaded = write_emnist(tmp_path / "raw" / "EMNIST") / "gzip"
+    downloaded.rename(tmp_path / "raw" / "EMNIST" / "raw")  # where torchvision puts it
+    with pytest.raises(DataError, match=r"^dataset\.root is '.*mine'; .*mine is not a folder"):
+        prepare("emnist", root=str(tmp_path / "mine"), download_dir=str(tmp_path / "raw"),
+                n_train=None, n_val=8, split_seed=0, split="bymerge")
+    ds = prepare("emnist", root=None, download_dir=str(tmp_path / "raw"), n_train=None,
+                 n_val=8, split_seed=0, split="bymerge")  # without a root, that copy is used
+    assert len(ds.labels) == 50
 
 
 def test_unknown_split_lists_the_known_ones(tmp_path):

@@ -70,18 +70,48 @@ def find_file(folder: Path, name: str) -> Path | None:
     return None
 
 
+def root_folders(root: str | Path) -> list[Path]:
+    """Return the folders below a configured `dataset: root` searched for FashionMNIST."""
+    return [Path(root), Path(root) / "FashionMNIST" / "raw"]
+
+
 def candidate_folders(root: str | None) -> list[Path]:
     """Return the folders searched for FashionMNIST, in order."""
-    folders = []
-    if root:
-        root = Path(root)
-        folders += [root, root / "FashionMNIST" / "raw"]
-    folders.append(DEBIAN_FASHION_MNIST)
-    return folders
+    return (root_folders(root) if root else []) + [DEBIAN_FASHION_MNIST]
+
+
+def root_problem(root: str | Path, folders: list[Path], names: list[str]) -> str | None:
+    """Return why none of `folders` (below the configured `root`) holds every file of `names`
+    (each plain or .gz): what is missing and where it was looked for; None when one does."""
+    missing = {f: [n for n in names if find_file(f, n) is None] for f in folders}
+    if not all(missing.values()):
+        return None
+    folders_, names_ = ", ".join(map(str, folders)), ", ".join(names)
+    if not Path(root).is_dir():
+        return f"{root} is not a folder (looked for {names_}, each plain or .gz, in {folders_})"
+    folder = min((f for f in folders if f.is_dir()), key=lambda f: len(missing[f]))
+    if len(missing[folder]) == len(names):
+        return f"none of {folders_} holds {names_} (each plain or .gz)"
+    return f"{folder} lacks {', '.join(missing[folder])} (each plain or .gz; looked in {folders_})"
+
+
+def fashion_mnist_root_problem(root: str | Path) -> str | None:
+    """Return why the configured `root` holds no FashionMNIST, with the fix; None when it does."""
+    problem = root_problem(root, root_folders(root), list(FASHION_MNIST_MD5))
+    return problem and (f"{problem}; put the four files in {root}, or set root: null to use "
+                        f"Debian's {DEBIAN_FASHION_MNIST} or torchvision's download")
 
 
 def locate_fashion_mnist(root: str | None, download_dir: str | None) -> Path:
-    """Return a folder holding the four FashionMNIST idx files, downloading as a last resort."""
+    """Return a folder holding the four FashionMNIST idx files, downloading as a last resort.
+
+    A `root` named in the config must hold them: no other copy stands in for it silently.
+    """
+    if root:
+        for folder in root_folders(root):
+            if all(find_file(folder, name) for name in FASHION_MNIST_MD5):
+                return folder
+        raise DataError(f"dataset.root is {str(root)!r}; {fashion_mnist_root_problem(root)}")
     looked = candidate_folders(root)
     for folder in looked:
         if all(find_file(folder, name) for name in FASHION_MNIST_MD5):

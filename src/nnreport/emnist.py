@@ -14,6 +14,7 @@ from nnreport.data import (
     make_splits,
     parse_idx,
     read_bytes,
+    root_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,30 @@ def _has_split(folder: Path, split: str) -> bool:
     return all(find_file(folder, names[k]) for k in names if k != "mapping")
 
 
+def root_folders(root: str | Path) -> list[Path]:
+    """Return the folders below a configured `dataset: root` searched for EMNIST."""
+    return [Path(root), Path(root) / "gzip", Path(root) / "EMNIST" / "raw"]
+
+
+def emnist_root_problem(root: str | Path, split: str) -> str | None:
+    """Return why the configured `root` holds no EMNIST `split`, with the fix; None when it does."""
+    names = [name for key, name in file_names(split).items() if key != "mapping"]
+    problem = root_problem(root, root_folders(root), names)
+    return problem and (f"{problem}; unzip NIST's gzip.zip into {root} (its gzip/ folder), or "
+                        f"set root: null to use torchvision's download into download_dir")
+
+
 def locate_emnist(root: str | None, download_dir: str | None, split: str) -> Path:
-    """Return a folder holding the split's idx files, downloading with torchvision last."""
+    """Return a folder holding the split's idx files, downloading with torchvision last.
+
+    A `root` named in the config must hold them: no other copy stands in for it silently.
+    """
+    if root:
+        for folder in root_folders(root):
+            if _has_split(folder, split):
+                return folder
+        raise DataError(f"dataset.root is {str(root)!r}; {emnist_root_problem(root, split)}")
     looked = []
-    for base in [Path(root)] if root else []:
-        looked += [base, base / "gzip", base / "EMNIST" / "raw"]
-    for folder in looked:
-        if _has_split(folder, split):
-            return folder
     if download_dir:
         folder = Path(download_dir) / "EMNIST" / "raw"
         looked.append(folder)
