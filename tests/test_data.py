@@ -1,9 +1,14 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import yaml
 
-from conftest import needs_fashion_mnist, write_idx
+from conftest import ROOT, needs_fashion_mnist, write_idx
 from nnreport import data
-from nnreport.data import DataError, Dataset, parse_idx, prepare_fashion_mnist, split
+from nnreport.data import DataError, Dataset, make_splits, parse_idx, prepare_fashion_mnist, split
+from nnreport.data_checks import FASHION_MNIST_SIZES, training_images
+from nnreport.runner import split_indices
 
 
 def test_idx_round_trip_plain_and_gzip(tmp_path):
@@ -100,3 +105,18 @@ def test_real_fashion_mnist_pools_seventy_thousand_images(tmp_path):
     back = Dataset.load(tmp_path / "f.npz")
     assert np.array_equal(back.val_idx, ds.val_idx) and back.classes == ds.classes
 
+
+@pytest.mark.parametrize(("dataset", "max_train"), [
+    ({"n_train": 60000, "n_val": 10000}, None), ({"n_train": None, "n_val": 5000}, None),
+    ({"n_val": 10000, "holdout_test": True}, None), ({"n_train": 500, "n_val": 100}, 2000),
+    ({"n_train": None}, 2000),
+])
+def test_validation_counts_the_training_images_the_split_and_max_train_give(dataset, max_train):
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    config = {"dataset": {"name": "fashion_mnist", **dataset}, "max_train": max_train}
+    d = {"n_train": None, "n_val": 10000, "holdout_test": False, **dataset}
+    train_idx, val_idx, _ = make_splits(*FASHION_MNIST_SIZES, d["n_train"], d["n_val"], 0,
+                                        d["holdout_test"])
+    run = {"max_train": max_train, "max_val": None}
+    trained, _ = split_indices(SimpleNamespace(train_idx=train_idx, val_idx=val_idx), run)
+    assert training_images(config, schema)[0] == len(trained)

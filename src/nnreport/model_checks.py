@@ -112,6 +112,26 @@ def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str,
                             "way", "give hidden alone, or n1 and n2 alone")
 
 
+def model_runs(config: dict) -> dict[int, list[Candidate]]:
+    """Return, for each model's index, every run it may train: its hyper-parameters (those of
+    any candidate of the model it starts from, then its own) and where each one is set.
+
+    A model whose `from:` names no model before it gets none: its runs are unknown."""
+    models = config.get("models")
+    runs: dict[int, list[Candidate]] = {}
+    index: dict[Any, int] = {}  # model id -> the first model of that id
+    for i, model in enumerate(models if isinstance(models, list) else []):
+        if not isinstance(model, dict):
+            continue
+        source = model.get("from")
+        if source is None or source in index:
+            inherited = runs[index[source]] if source is not None else [({}, {})]
+            runs[i] = [({**h0, **h1}, {**w0, **w1}) for (h0, w0), (h1, w1)
+                       in itertools.product(inherited, _own_candidates(model, ("models", i)))]
+        index.setdefault(model.get("id"), i)
+    return runs
+
+
 def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield the problems of a model study that the schema cannot see, one per config value."""
     models = config.get("models")
@@ -119,33 +139,25 @@ def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
         return
     knobs = schema.get("$defs", {}).get("hparams", {}).get("properties", {})
     optimizers = _numpy_optimizers(list(knobs.get("optimizer", {}).get("enum", [])))
-    runs: dict[str, list[Candidate]] = {}  # model id -> every run it may train, with paths
+    runs, ids = model_runs(config), {}
     for i, model in enumerate(models):
         at = ("models", i)
         if not isinstance(model, dict):
             continue
         mid, source = model.get("id"), model.get("from")
-        if mid in runs:
-            first = next(j for j, m in enumerate(models) if m.get("id") == mid)
+        if mid in ids:
             yield Problem((*at, "id"), f"{format_path(at)}.id is {mid!r}, the id of "
-                                       f"models[{first}] too; give each model its own id")
-        if source is not None and source not in runs:
-            known = ", ".join(map(str, runs)) or "none: it is the first model"
+                                       f"models[{ids[mid]}] too; give each model its own id")
+        if source is not None and source not in ids:
+            known = ", ".join(map(str, ids)) or "none: it is the first model"
             yield Problem((*at, "from"), f"{format_path(at)}.from is {show(source)}, which no "
                                          f"model before it is called; models before it: {known}")
+        ids.setdefault(mid, i)
         yield from _search_problems(model, at, knobs)
-        inherited = runs.get(source, [({}, {})]) if source is not None else [({}, {})]
-        own = _own_candidates(model, at)
-        known_source = source is None or source in runs
-        merged = [({**h0, **h1}, {**w0, **w1}) for (h0, w0), (h1, w1)
-                  in itertools.product(inherited, own)]
-        runs.setdefault(str(mid), merged)
-        if known_source:
-            for key in NEEDED:
-                if own and any(key not in h for h, _ in merged):
-                    yield Problem((*at, "hparams", key), f"{format_path(at)}.hparams.{key} is "
-                                  f"missing; add it (every model needs {', '.join(NEEDED)}, in "
-                                  f"hparams, its search, or the model it starts from (from:))")
-        if model.get("backend") == "numpy":
-            for run in merged:
-                yield from _numpy_problems(run, at, mid, knobs, optimizers)
+        for key in NEEDED:
+            if any(key not in h for h, _ in runs.get(i, [])):
+                yield Problem((*at, "hparams", key), f"{format_path(at)}.hparams.{key} is "
+                              f"missing; add it (every model needs {', '.join(NEEDED)}, in "
+                              f"hparams, its search, or the model it starts from (from:))")
+        for run in runs.get(i, []) if model.get("backend") == "numpy" else []:
+            yield from _numpy_problems(run, at, mid, knobs, optimizers)

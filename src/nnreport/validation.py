@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from nnreport.config_messages import ConfigPath, format_path, schema_problems
+from nnreport.data_checks import data_problems
 from nnreport.grid import coerce_numbers
 from nnreport.model_checks import model_problems
 from nnreport.study_checks import experiment_problems, shape_problems
@@ -87,6 +88,7 @@ def validate_config(config: dict, schema: dict | str | Path,
         found += shape_problems(config, schema)
         found += experiment_problems(config, schema)
         found += model_problems(config, schema)
+        found += data_problems(config, schema)
     if not found:
         log.debug("config from %s is valid", ", ".join(map(str, sources)))
         return
