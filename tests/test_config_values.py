@@ -73,7 +73,8 @@ def test_normalising_an_unchanged_config_changes_nothing(default_config):
     coerce_numbers(default_config)
     assert yaml.safe_dump(default_config) == before
     tiny_models = yaml.safe_load(yaml.safe_dump(TINY_MODELS))
-    assert coerce_numbers(tiny_models) == TINY_MODELS
+    assert yaml.safe_dump(coerce_numbers(tiny_models)) == yaml.safe_dump(TINY_MODELS)
+    assert run_config(tiny_models, "M1-1", 0) == run_config(TINY_MODELS, "M1-1", 0)
 
 
 def test_command_line_lists_of_seeds_train_every_seed(tmp_path):
