@@ -164,7 +164,7 @@ def _explain(error: ValidationError, prefix: ConfigPath = ()) -> Iterator[Proble
                             f"remove the duplicate")
     elif rule == "pattern" and isinstance(value, str):
         yield Problem(path, f"{said}; {_pattern_hint(value, rule_value)}")
-    elif rule == "anyOf" and path == () and all("required" in b for b in rule_value):
+    elif rule == "anyOf" and not path and all({"required", "title"} <= set(b) for b in rule_value):
         pass  # which kind of study: study_checks.shape_problems says what it lacks
     elif rule in ("anyOf", "oneOf") and error.context:
         yield from _explain(best_match(error.context), prefix)
