@@ -104,3 +104,69 @@ def test_durations_read_as_spanish_prose(seconds, text):
     from nnreport.context import duration
 
     assert duration(seconds) == text
+
+
+@needs_latex
+def test_a_build_that_failed_for_a_missing_package_succeeds_once_it_is_installed(tmp_path):
+    # latexmk must not replay the old error when only the machine changed, not the sources
+    tex = tmp_path / "informe.tex"
+    tex.write_text("\\documentclass{article}\n\\usepackage{nnreportmissing}\n"
+                   "\\begin{document}\nHola\n\\end{document}\n")
+    with pytest.raises(LatexError, match=r"File `nnreportmissing.sty' not found"):
+        compile_pdf(tex)
+    (tmp_path / "nnreportmissing.sty").write_text("\\ProvidesPackage{nnreportmissing}\n")
+    compile_pdf(tex)
+    assert (tmp_path / "informe.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_prose_files_accept_every_ordinary_latex_comment(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "s").mkdir()
+    (tmp_path / "t" / "main.tex.j2").write_text("\\BLOCK{include 'body.tex'}\n")
+    body = ("%% a LaTeX habit\n%# not a Jinja comment\n% 50% done\nText.  %% trailing\n"
+            "%%% three\n\\VAR{x}\n")
+    (tmp_path / "s" / "body.tex").write_text(body)
+    render(tmp_path / "t" / "main.tex.j2", tmp_path / "s", {"x": 1}, tmp_path / "o.tex")
+    assert (tmp_path / "o.tex").read_text() == body.replace("\\VAR{x}", "1")
+
+
+@needs_latex
+@pytest.mark.parametrize("path", ["/etc/hostname", "../secret.txt"])
+def test_latex_reads_nothing_outside_its_build_folder(tmp_path, path):
+    (tmp_path / "secret.txt").write_text("SECRET-OUTSIDE\n")
+    build = tmp_path / "build"
+    build.mkdir()
+    tex = build / "informe.tex"
+    tex.write_text(f"\\documentclass{{article}}\n\\begin{{document}}\n\\input{{{path}}}\n"
+                   "\\end{document}\n")
+    with pytest.raises(LatexError, match=r"can't find file|not found"):
+        compile_pdf(tex)
+    assert "SECRET-OUTSIDE" not in (build / "informe.log").read_text(errors="replace")
+
+
+@needs_latex
+def test_latex_runs_no_shell_command(tmp_path):
+    tex = tmp_path / "informe.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n"
+                   "\\immediate\\write18{touch pwned}\nHola\n\\end{document}\n")
+    compile_pdf(tex)
+    assert not (tmp_path / "pwned").exists()
+    assert "runsystem(touch pwned)...disabled" in (tmp_path / "informe.log").read_text()
+
+
+@needs_latex
+def test_latex_that_never_ends_is_stopped_with_the_likely_cause(tmp_path):
+    import time
+
+    import psutil
+
+    tex = tmp_path / "informe.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n"
+                   "\\end{document}\n")
+    start = time.monotonic()
+    with pytest.raises(LatexError, match=r"within 3 s \(report: latex_timeout\).*never ends"):
+        compile_pdf(tex, timeout=3)
+    assert time.monotonic() - start < 60
+    left = [p.info["name"] for p in psutil.process_iter(["name", "cwd"])
+            if p.info["cwd"] == str(tmp_path)]
+    assert left == [], "LaTeX kept running after the time limit"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -27,7 +29,7 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
         comment_start_string=r"\#{", comment_end_string="}",
-        line_statement_prefix="%%", line_comment_prefix="%#",
+        # no line statements or line comments: every LaTeX comment (%, %%, %#) stays LaTeX's
         trim_blocks=True, lstrip_blocks=True, autoescape=False,
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     )
@@ -58,20 +60,42 @@ def log_excerpt(log_text: str, limit: int = 20) -> str:
     return "\n".join(lines[:limit]) or "\n".join(log_text.splitlines()[-limit:])
 
 
-def compile_pdf(tex: str | Path, pdf: str | Path | None = None) -> str:
+# LaTeX reads only its build folder and TeX's own tree (no absolute paths, no `..`, no dot
+# files) and runs no shell command, whatever the config's math or the author's prose asks for.
+_SANDBOX = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+LATEX_TIMEOUT = 120.0  # seconds; the default of the config's report: latex_timeout
+
+
+def compile_pdf(tex: str | Path, pdf: str | Path | None = None,
+                timeout: float = LATEX_TIMEOUT) -> str:
     """Compile `tex` with latexmk in its own folder; copy the PDF to `pdf` atomically.
 
-    Returns the LaTeX log. On failure `pdf` is left as it was.
+    Returns the LaTeX log. On failure `pdf` is left as it was. Every call compiles (latexmk
+    -g): a build that failed for a reason outside its sources (a missing package, since
+    installed) is retried, not replayed from latexmk's records.
     """
     tex = Path(tex)
     if shutil.which("latexmk") is None:
         raise LatexError("latexmk is not installed; run `make setup`, which installs the Debian "
                          "packages of workflow/setup/debian-packages.txt")
-    cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           tex.name]
-    proc = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True)
+    cmd = ["latexmk", "-pdf", "-g", "-interaction=nonstopmode", "-halt-on-error",
+           "-file-line-error", "-pdflatex=pdflatex -no-shell-escape %O %S", tex.name]
     log_path = tex.with_suffix(".log")
-    log_text = log_path.read_text(errors="replace") if log_path.exists() else proc.stdout
+    proc = subprocess.Popen(cmd, cwd=tex.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **_SANDBOX}, start_new_session=True)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # latexmk and the pdflatex it started
+        proc.communicate()
+        tail = log_path.read_text(errors="replace").splitlines()[-5:] if log_path.exists() else []
+        raise LatexError(
+            f"LaTeX did not finish {tex} within {timeout:g} s (report: latex_timeout) and was "
+            f"stopped. The likely cause is a macro that never ends, such as \\def\\x{{\\x}}\\x, "
+            f"in math of the config (between \\( and \\)) or in a prose file; a very long "
+            f"report may need a larger report: latex_timeout. Last lines of the log "
+            f"({log_path}):\n" + "\n".join(tail)) from None
+    log_text = log_path.read_text(errors="replace") if log_path.exists() else stdout
     if proc.returncode != 0:
         raise LatexError(f"LaTeX failed on {tex} (full log: {log_path}):\n"
                          f"{log_excerpt(log_text)}")
@@ -87,7 +111,7 @@ def publish(src: str | Path, dst: str | Path) -> None:
 
 
 def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
-              bibliography: str | Path, metrics) -> None:
+              bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT) -> None:
     """Render the report, run the report check, compile it next to `tex` and check the log.
 
     Unreferenced floats and undefined references fail; the softer findings are warnings.
@@ -99,4 +123,4 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
     for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
         log.warning("report check: %s", warning)
     shutil.copyfile(bibliography, tex.parent / "refs.bib")
-    check_log(compile_pdf(tex), str(tex.with_suffix(".log")))
+    check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))

@@ -32,4 +32,4 @@ context = build_context(
 )
 context["n_images"] = n_images
 build_pdf(template, snakemake.params.sections, context, build / "informe.tex",
-          snakemake.input.bibliography, metrics)
+          snakemake.input.bibliography, metrics, config["report"]["latex_timeout"])

@@ -30,4 +30,4 @@ context = build_models_context(
     read_json(snakemake.input.confusion), figures, provenance(config, runs_table,
                                                              template.parent))
 build_pdf(template, snakemake.params.sections, context, build / "informe.tex",
-          snakemake.input.bibliography, metrics)
+          snakemake.input.bibliography, metrics, config["report"]["latex_timeout"])
