@@ -76,7 +76,7 @@ def _latexmk_running_in(folder) -> bool:
 
 
 @needs_fashion_mnist
-def test_a_latex_step_killed_midway_leaves_the_previous_pdf(tmp_path):
+def test_a_latex_step_killed_midway_leaves_the_previous_pdf_aside_and_the_readme_recovers(tmp_path):
     config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
     config["epochs"] = 1
     path = make_workdir(tmp_path, config)
@@ -89,11 +89,18 @@ def test_a_latex_step_killed_midway_leaves_the_previous_pdf(tmp_path):
                             start_new_session=True)
     build = (tmp_path / "report" / "build" / "tiny").resolve()
     try:
-        assert wait_for(lambda: _latexmk_running_in(build), timeout=300), "LaTeX never ran"
+        # killed after LaTeX's first pass wrote the new PDF: an output Snakemake marks incomplete
+        assert wait_for(lambda: _latexmk_running_in(build) and (build / "informe.pdf").exists(),
+                        timeout=300), "LaTeX never ran"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert pdf.read_bytes() == before  # the published report is untouched
+    # no report claims to be current; the previous one stays readable beside it
+    previous = pdf.with_name("tiny.previous.pdf")
+    assert not pdf.exists() and previous.read_bytes() == before
+    # the README's recovery: --unlock, then the same command (the default profile reruns the
+    # killed job's incomplete output instead of stopping with IncompleteFilesException)
     snakemake(tmp_path, "--unlock", config=path)
-    snakemake(tmp_path, "--cores", "1", "report/tiny.pdf", config=path)  # and it builds again
-    assert pdf.read_bytes().startswith(b"%PDF")
+    out = snakemake(tmp_path, "--cores", "1", "report/tiny.pdf", config=path)
+    assert "localrule report:" in out and "Incomplete" not in out
+    assert pdf.read_bytes().startswith(b"%PDF") and not previous.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -75,3 +76,24 @@ def rising_validation_loss(metrics: pd.DataFrame, fraction: float = 1 / 3) -> li
             out.append(f"{variant} (seed {seed}): validation loss rose in {rises} of "
                        f"{len(loss)} epochs, a sign of overfitting or a too-high learning rate")
     return out
+
+
+def check_runs_current(runs: Iterable[dict], expected: dict[str, str], results: str) -> None:
+    """Raise ReportCheckError unless every run's results carry the current config's hash.
+
+    `runs`: the run configs the metrics files carry; `expected` maps `<run>/seed<k>` to the
+    hash the current config gives that run.
+    """
+    found = {f"{run['variant']}/seed{run['seed']}": run.get("hash") for run in runs}
+    stale = [run for run in expected if found.get(run) != expected[run]]
+    if stale:
+        shown = ", ".join(f"{run} (trained with config {found.get(run)}, the config now gives "
+                          f"{expected[run]})" for run in stale[:5])
+        more = f" and {len(stale) - 5} more" if len(stale) > 5 else ""
+        files = " ".join(f"'{results}/runs/{run}/metrics.parquet'" for run in stale)
+        raise ReportCheckError(
+            f"{results}: results of another config, not reported: {shown}{more}. Another "
+            "invocation of this study probably changed them while this one ran: let it finish, "
+            "then run the workflow again. If it then has nothing to retrain, retrain them with "
+            f"`snakemake --cores 1 --force {files}` (with the same --configfile as the study), "
+            "then build the report again.")

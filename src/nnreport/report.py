@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import re
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
@@ -110,6 +113,53 @@ def publish(src: str | Path, dst: str | Path) -> None:
         shutil.copyfile(src, tmp)
 
 
+def previous_pdf(published: str | Path) -> Path:
+    """Where the published report waits while a new one builds: `informe.previous.pdf`."""
+    published = Path(published)
+    return published.with_name(f"{published.stem}.previous.pdf")
+
+
+@contextlib.contextmanager
+def set_aside(published: str | Path) -> Iterator[None]:
+    """Move the published report to `previous_pdf` while a new one builds.
+
+    Until a build succeeds there is no report at `published`: nothing claims that the current
+    results have a report, and the next invocation of the workflow builds it again.
+    """
+    published, previous = Path(published), previous_pdf(published)
+    if published.exists():
+        os.replace(published, previous)
+        log.info("%s set aside as %s until this build succeeds", published, previous)
+    try:
+        yield
+    except BaseException:
+        kept = f"the previous report is {previous}; " if previous.exists() else ""
+        log.error("%s is not built from the current results: %sthe next run of the workflow "
+                  "builds it again", published, kept)
+        raise
+
+
+def publish_report(src: str | Path, published: str | Path) -> None:
+    """Publish a checked build at `published` and drop the previous report set aside."""
+    publish(src, published)
+    previous_pdf(published).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def build_lock(folder: str | Path) -> Iterator[None]:
+    """Hold the build folder for one build at a time; a second build fails at once."""
+    path = Path(folder) / ".build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LatexError(f"{folder}: another build of this report is running (it holds "
+                             f"{path}); two invocations of the same study were started (after "
+                             f"--unlock?): let one finish, then run the workflow again") from None
+        yield
+
+
 def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
               bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT) -> None:
     """Render the report, run the report check, compile it next to `tex` and check the log.
@@ -119,8 +169,9 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
     from nnreport.check import check_log, check_tex, rising_validation_loss
 
     tex = Path(tex)
-    render(template, sections, context, tex)
-    for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
-        log.warning("report check: %s", warning)
-    shutil.copyfile(bibliography, tex.parent / "refs.bib")
-    check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))
+    with build_lock(tex.parent):
+        render(template, sections, context, tex)
+        for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
+            log.warning("report check: %s", warning)
+        shutil.copyfile(bibliography, tex.parent / "refs.bib")
+        check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))

@@ -69,6 +69,11 @@ def get_run_params(wildcards):
     return run_config(config, wildcards.variant, int(wildcards.seed))
 
 
+def get_run_hashes(wildcards):
+    """The config hash of every run (`<run>/seed<k>`): the report refuses results without it."""
+    return {f"{v}/seed{s}": run_config(config, v, s)["hash"] for v in VARIANT_NAMES for s in SEEDS}
+
+
 def get_math_threads(wildcards, threads):
     """Threads of a training job's math libraries: its share of the CPUs, at most its cores."""
     return max(1, min(threads, threads * CPUS // CORES))

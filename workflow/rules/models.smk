@@ -156,6 +156,8 @@ rule report:
     params:
         config=get_report_config,
         sections=SECTIONS,
+        published=REPORT_PDF,
+        run_hashes=get_run_hashes,
     conda:
         ENV
     log:

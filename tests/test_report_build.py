@@ -1,0 +1,94 @@
+"""The published report is always built from the current results: a failed build is retried
+by the next invocation, and results of another config are refused (the real workflow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from conftest import ROOT, SNAKEMAKE, make_workdir, needs_fashion_mnist, snakemake
+
+
+def run(workdir, config, *args, env=None) -> subprocess.CompletedProcess:
+    """The real Snakemake on the study `config`, allowed to fail."""
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args,
+           "--configfile", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def built(tmp_path):
+    """The tiny study (one epoch) built to report/tiny.pdf."""
+    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+    config["epochs"] = 1
+    path = make_workdir(tmp_path, config)
+    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+    return tmp_path, path
+
+
+@needs_fashion_mnist
+def test_a_failed_build_publishes_nothing_and_the_next_invocation_builds_again(built, tmp_path):
+    workdir, config = built
+    pdf, previous = workdir / "report" / "tiny.pdf", workdir / "report" / "tiny.previous.pdf"
+    before = pdf.read_bytes()
+    # a machine problem outside the sources: a broken package that LaTeX finds first
+    broken = tmp_path / "broken-tex"
+    broken.mkdir()
+    (broken / "lmodern.sty").write_text("\\ProvidesPackage{lmodern}\\nnreportbrokenpackage\n")
+    with open(workdir / "report" / "sections" / "datos.tex", "a") as prose:
+        prose.write("\n% the author edits the prose\n")
+    failed = run(workdir, config, "--cores", "1", "report/tiny.pdf",
+                 env={"TEXINPUTS": f"{broken}:"})
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "nnreportbrokenpackage" in out
+    assert ("report/tiny.pdf is not built from the current results: the previous report is "
+            "report/tiny.previous.pdf; the next run of the workflow builds it again") in out
+    assert not pdf.exists() and previous.read_bytes() == before
+    # the machine is fixed: the same command builds the report, it does not say "Nothing to do"
+    fixed = run(workdir, config, "--cores", "1", "report/tiny.pdf")
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert "localrule report:" in fixed.stdout + fixed.stderr
+    assert pdf.read_bytes().startswith(b"%PDF-") and not previous.exists()
+
+
+@needs_fashion_mnist
+def test_results_of_another_config_are_not_reported(built):
+    workdir, config = built
+    metrics = workdir / "results" / "tiny" / "runs" / "n1~16" / "seed0" / "metrics.parquet"
+    table = pq.read_table(metrics)  # as if another invocation had trained it with other values
+    meta = dict(table.schema.metadata)
+    run_config = json.loads(meta[b"nnreport.run"])
+    expected, run_config["hash"] = run_config["hash"], "0123456789ab"
+    meta[b"nnreport.run"] = json.dumps(run_config).encode()
+    pq.write_table(table.replace_schema_metadata(meta), metrics)
+    failed = run(workdir, config, "--cores", "1", "report/tiny.pdf")
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert (f"results/tiny: results of another config, not reported: n1~16/seed0 (trained with "
+            f"config 0123456789ab, the config now gives {expected})") in out
+    assert not (workdir / "report" / "tiny.pdf").exists()
+    # the command the message gives retrains that run; then the report builds
+    command = shlex.split(out.split("retrain them with `", 1)[1].split("`", 1)[0])
+    assert command[:4] == ["snakemake", "--cores", "1", "--force"]
+    assert run(workdir, config, *command[1:]).returncode == 0
+    snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    assert (workdir / "report" / "tiny.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_a_second_build_of_the_same_report_at_once_is_refused(tmp_path):
+    from nnreport.report import LatexError, build_lock
+
+    with build_lock(tmp_path), pytest.raises(LatexError, match="another build of this report "
+                                                               "is running"), build_lock(tmp_path):
+        pass
+    with build_lock(tmp_path):  # free again once the first build ends
+        pass
+
