@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import shutil
 import struct
@@ -41,15 +42,33 @@ def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> Path:
 
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-def snakemake(workdir: Path, *args: str, config: Path | None = None) -> str:
-    """Run the real Snakemake on the repository's Snakefile in `workdir`; return its output."""
+
+
+def run_snakemake(workdir: Path, *args: str, config: Path | None = None,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real Snakemake on the repository's Snakefile in `workdir`, allowed to fail."""
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
     if config:
         cmd += ["--configfile", str(config)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})})
+
+
+def snakemake(workdir: Path, *args: str, config: Path | None = None) -> str:
+    """Run the real Snakemake on the repository's Snakefile in `workdir`; return its output."""
+    proc = run_snakemake(workdir, *args, config=config)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     return out
+
+
+def build_tiny(workdir: Path) -> Path:
+    """The tiny study, one epoch, built to report/tiny.pdf in `workdir`; returns its config."""
+    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+    config["epochs"] = 1
+    path = make_workdir(workdir, config)
+    snakemake(workdir, "--cores", "2", "report/tiny.pdf", config=path)
+    return path
 
 
 def job_counts(output: str) -> dict[str, int]:

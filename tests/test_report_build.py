@@ -4,33 +4,18 @@ by the next invocation, and results of another config are refused (the real work
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import subprocess
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from conftest import ROOT, SNAKEMAKE, make_workdir, needs_fashion_mnist, snakemake
-
-
-def run(workdir, config, *args, env=None) -> subprocess.CompletedProcess:
-    """The real Snakemake on the study `config`, allowed to fail."""
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args,
-           "--configfile", str(config)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, **(env or {})})
+from conftest import build_tiny, needs_fashion_mnist, run_snakemake, snakemake
 
 
 @pytest.fixture
 def built(tmp_path):
     """The tiny study (one epoch) built to report/tiny.pdf."""
-    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
-    config["epochs"] = 1
-    path = make_workdir(tmp_path, config)
-    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
-    return tmp_path, path
+    return tmp_path, build_tiny(tmp_path)
 
 
 @needs_fashion_mnist
@@ -44,8 +29,8 @@ def test_a_failed_build_publishes_nothing_and_the_next_invocation_builds_again(b
     (broken / "lmodern.sty").write_text("\\ProvidesPackage{lmodern}\\nnreportbrokenpackage\n")
     with open(workdir / "report" / "sections" / "datos.tex", "a") as prose:
         prose.write("\n% the author edits the prose\n")
-    failed = run(workdir, config, "--cores", "1", "report/tiny.pdf",
-                 env={"TEXINPUTS": f"{broken}:"})
+    failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config,
+                           env={"TEXINPUTS": f"{broken}:"})
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert "nnreportbrokenpackage" in out
@@ -53,7 +38,7 @@ def test_a_failed_build_publishes_nothing_and_the_next_invocation_builds_again(b
             "report/tiny.previous.pdf; the next run of the workflow builds it again") in out
     assert not pdf.exists() and previous.read_bytes() == before
     # the machine is fixed: the same command builds the report, it does not say "Nothing to do"
-    fixed = run(workdir, config, "--cores", "1", "report/tiny.pdf")
+    fixed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert "localrule report:" in fixed.stdout + fixed.stderr
     assert pdf.read_bytes().startswith(b"%PDF-") and not previous.exists()
@@ -69,7 +54,7 @@ def test_results_of_another_config_are_not_reported(built):
     expected, run_config["hash"] = run_config["hash"], "0123456789ab"
     meta[b"nnreport.run"] = json.dumps(run_config).encode()
     pq.write_table(table.replace_schema_metadata(meta), metrics)
-    failed = run(workdir, config, "--cores", "1", "report/tiny.pdf")
+    failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert (f"results/tiny: results of another config, not reported: n1~16/seed0 (trained with "
@@ -78,7 +63,7 @@ def test_results_of_another_config_are_not_reported(built):
     # the command the message gives retrains that run; then the report builds
     command = shlex.split(out.split("retrain them with `", 1)[1].split("`", 1)[0])
     assert command[:4] == ["snakemake", "--cores", "1", "--force"]
-    assert run(workdir, config, *command[1:]).returncode == 0
+    assert run_snakemake(workdir, *command[1:], config=config).returncode == 0
     snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
     assert (workdir / "report" / "tiny.pdf").read_bytes().startswith(b"%PDF-")
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from nnreport.integrity import DamagedFileError
 from nnreport.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -171,19 +174,24 @@ class Dataset:
     source: str
     test_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # held out
 
-    def save(self, path: str | Path) -> None:
-        """Write the dataset to one uncompressed .npz file, atomically."""
+    def save(self, path: str | Path, params: dict | None = None) -> None:
+        """Write the dataset to one uncompressed .npz file, atomically, with the dataset config
+        it was built from (`params`, which the workflow reads back: see integrity.py)."""
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, images=self.images, labels=self.labels, train_idx=self.train_idx,
                      val_idx=self.val_idx, test_idx=self.test_idx,
-                     classes=np.array(self.classes), source=self.source)
+                     classes=np.array(self.classes), source=self.source,
+                     params=json.dumps(params or {}, sort_keys=True))
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
         """Read a dataset written by `save`."""
-        with np.load(path) as z:
-            return cls(z["images"], z["labels"], z["train_idx"], z["val_idx"],
-                       [str(c) for c in z["classes"]], str(z["source"]), z["test_idx"])
+        try:
+            with np.load(path) as z:
+                return cls(z["images"], z["labels"], z["train_idx"], z["val_idx"],
+                           [str(c) for c in z["classes"]], str(z["source"]), z["test_idx"])
+        except (OSError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as e:
+            raise DamagedFileError(path, e) from None
 
 
 def split(n: int, n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

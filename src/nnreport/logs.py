@@ -23,10 +23,12 @@ def _expected() -> tuple[type[BaseException], ...]:
     from nnreport.check import ReportCheckError
     from nnreport.data import DataError
     from nnreport.figures import FigureError
+    from nnreport.integrity import DamagedFileError
     from nnreport.io import OutputError
     from nnreport.report import LatexError
 
-    return DataError, OutputError, LatexError, ReportCheckError, FigureError
+    return (DataError, OutputError, LatexError, ReportCheckError, FigureError,
+            DamagedFileError)
 
 
 def _short_errors(kind, error, tb) -> None:

@@ -1,5 +1,6 @@
 # Names and input functions shared by all rules; scripts never read `config` - each
 # hyper-parameter reaches its job through `params:`, so a changed value reruns exactly its runs.
+import json
 import os
 import re
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from nnreport.integrity import damage_message, damaged_files, packed_params
 from nnreport.grid import expand_grid, is_model_study, run_config, training_cost
 from nnreport.labels import plain, run_changes, variant_label
 
@@ -20,6 +22,7 @@ SEEDS = config["seeds"]
 DATASET = config["dataset"]["name"]
 # One packed copy per study: two studies with different splits never overwrite each other.
 DATA_FILE = f"data/{STUDY}/{DATASET}.npz"
+DATA_PARAMS = dict(sorted(config["dataset"].items()))
 RESULTS = f"results/{STUDY}"
 RUNS = f"{RESULTS}/runs"
 BUILD = f"report/build/{STUDY}"
@@ -41,6 +44,16 @@ if MODEL_STUDY:
 else:
     FIGURE_EXPERIMENTS = [e["id"] for e in config["experiments"] if e.get("vary")]
     TABLES = ["experiments", "results", "architecture", "counts"]
+# A damaged file the workflow wrote stops the run before any job, with the command that
+# rebuilds it: a job reading it would fail, and Snakemake deletes the outputs of failed jobs.
+DAMAGED = damaged_files([DATA_FILE, *(p for p in Path(RESULTS).rglob("*") if p.suffix != ".tmp")])
+if DAMAGED:
+    sys.exit(damage_message(DAMAGED, [os.path.relpath(f) for f in
+                                      workflow.overwrite_configfiles or []]))
+# The packed data counts by the dataset config it was built from, not by its time: rebuilt
+# from the same config (after damage) it retrains nothing; built from another, it retrains all.
+DATA_INPUT = (ancient(DATA_FILE) if packed_params(DATA_FILE) == json.loads(
+    json.dumps(DATA_PARAMS, sort_keys=True)) else DATA_FILE)
 VARIANT_PATTERN = "|".join(re.escape(v) for v in VARIANT_NAMES)
 MODEL_PATTERN = "|".join(re.escape(m) for m in MODEL_IDS) if MODEL_STUDY else "(?!)"
 EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"

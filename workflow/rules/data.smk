@@ -2,7 +2,7 @@ rule prepare_data:
     output:
         DATA_FILE,
     params:
-        dataset=dict(sorted(config["dataset"].items())),
+        dataset=DATA_PARAMS,
     conda:
         ENV
     log:

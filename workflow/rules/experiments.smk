@@ -6,7 +6,7 @@ rule confusion_matrix:
     input:
         runs=f"{RESULTS}/runs.parquet",
         predictions=run_files("predictions.parquet"),
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         figure=report(
             f"{BUILD}/figures/confusion_matrix.pdf",
@@ -56,7 +56,7 @@ rule table_results:
 
 rule table_architecture:
     input:
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         f"{BUILD}/tables/architecture.tex",
     params:
@@ -83,7 +83,7 @@ rule report:
         runs=f"{RESULTS}/runs.parquet",
         metrics=run_files("metrics.parquet"),
         base_run=f"{RUNS}/base/seed{SEEDS[0]}/run.json",
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         f"{BUILD}/informe.pdf",
     params:

@@ -20,7 +20,7 @@ rule learning_curves:
 
 rule sample_images:
     input:
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         report(
             f"{BUILD}/figures/samples.pdf",

@@ -19,7 +19,7 @@ rule evaluate_model:
     input:
         selection=f"{RESULTS}/selection/{{model}}.json",
         models=get_model_files,
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         evaluation=f"{RESULTS}/final/{{model}}/evaluation.json",
         noise=f"{RESULTS}/final/{{model}}/noise.parquet",
@@ -84,7 +84,7 @@ rule confusion_matrix_test:
         evaluations=expand(f"{RESULTS}/final/{{model}}/evaluation.json", model=MODEL_IDS),
         predictions=expand(f"{RESULTS}/final/{{model}}/test_predictions.parquet",
                            model=MODEL_IDS),
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         figure=report(
             f"{BUILD}/figures/confusion_matrix.pdf",
@@ -150,7 +150,7 @@ rule report:
         noise=expand(f"{RESULTS}/final/{{model}}/noise.parquet", model=MODEL_IDS),
         runs=f"{RESULTS}/runs.parquet",
         metrics=run_files("metrics.parquet"),
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         f"{BUILD}/informe.pdf",
     params:

@@ -1,6 +1,6 @@
 rule table_counts:
     input:
-        data=DATA_FILE,
+        data=DATA_INPUT,
     output:
         f"{BUILD}/tables/counts.tex",
     params:

@@ -1,6 +1,6 @@
 rule train:
     input:
-        data=DATA_FILE,
+        data=DATA_INPUT,
         selection=get_train_selection,
     output:
         metrics=f"{RUNS}/{{variant}}/seed{{seed}}/metrics.parquet",

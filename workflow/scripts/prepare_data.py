@@ -5,4 +5,4 @@ from nnreport.logs import to_file
 
 to_file(snakemake.log[0])
 ds = dict(snakemake.params.dataset)
-prepare(ds.pop("name"), **ds).save(snakemake.output[0])
+prepare(ds.pop("name"), **ds).save(snakemake.output[0], params=snakemake.params.dataset)

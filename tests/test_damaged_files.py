@@ -1,0 +1,116 @@
+"""A damaged file the workflow wrote is named before any job runs, with the command that
+rebuilds it; rebuilding it retrains nothing else (the real workflow)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import (
+    ROOT,
+    SNAKEMAKE,
+    build_tiny,
+    job_counts,
+    needs_fashion_mnist,
+    run_snakemake,
+    snakemake,
+)
+from nnreport.data import Dataset
+from nnreport.integrity import DamagedFileError, damage, damaged_files, rebuild_command
+from nnreport.metrics import read_metrics, write_metrics
+
+
+def test_damage_names_what_is_wrong_with_each_kind_of_file(tmp_path):
+    good = tmp_path / "m.parquet"
+    write_metrics(good, [{"epoch": 1, "split": "val", "loss": 1.0, "accuracy": 50.0, "lr": 0.1,
+                          "seconds": 1.0}], {"variant": "base", "seed": 0})
+    np.savez(tmp_path / "d.npz", a=np.arange(1000))
+    (tmp_path / "r.json").write_text('{"a": 1}')
+    assert damaged_files(tmp_path.iterdir()) == {}
+    assert damage(tmp_path / "absent.parquet") is None
+    for name, size in (("m.parquet", 20), ("d.npz", 100), ("r.json", 3)):
+        path = tmp_path / name
+        path.write_bytes(path.read_bytes()[:size])
+    found = damaged_files(sorted(tmp_path.iterdir()))
+    assert list(found) == [str(tmp_path / n) for n in ("d.npz", "m.parquet", "r.json")]
+    assert found[str(tmp_path / "d.npz")].startswith("BadZipFile")
+    assert found[str(tmp_path / "r.json")].startswith("JSONDecodeError")
+
+
+def test_readers_name_a_damaged_file_and_the_command_that_rebuilds_it(tmp_path):
+    metrics, data = tmp_path / "metrics.parquet", tmp_path / "data.npz"
+    metrics.write_bytes(b"PAR1 not really")
+    data.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(DamagedFileError, match=rf"{metrics}: damaged, cannot be read .*"
+                                               rf"snakemake --cores 1 {metrics}"):
+        read_metrics(metrics)
+    with pytest.raises(DamagedFileError, match=rf"{data}: damaged, cannot be read \(BadZipFile"):
+        Dataset.load(data)
+    assert rebuild_command(["a b.npz"], ["c.yaml"]) == (
+        "rm -f -- 'a b.npz' && snakemake --cores 1 'a b.npz' --configfile c.yaml")
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def run_the_command(output: str, workdir) -> str:
+    """Run the rebuild command a message gives, as the user would in the study's folder."""
+    command = output.split("Rebuild ", 1)[1].split("`")[1]
+    assert command.startswith("rm -f -- ") and " && snakemake --cores 1 " in command
+    command = command.replace("snakemake", f"{SNAKEMAKE} -s {ROOT / 'Snakefile'}", 1)
+    proc = subprocess.run(command, shell=True, cwd=workdir, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("damaged")
+    return tmp, build_tiny(tmp)
+
+
+@needs_fashion_mnist
+def test_a_truncated_data_file_is_rebuilt_without_retraining_any_run(built):
+    workdir, config = built
+    data = workdir / "data" / "tiny" / "fashion_mnist.npz"
+    results = snapshot(workdir / "results")
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "data/tiny/fashion_mnist.npz: damaged, cannot be read (BadZipFile" in out
+    assert "Nothing was run and no finished result was touched" in out
+    assert snapshot(workdir / "results") == results
+    assert job_counts(run_the_command(out, workdir)) == {"prepare_data": 1}
+    assert "Nothing to be done" in snakemake(workdir, "-n", "report/tiny.pdf", config=config)
+    # the data counts by its config: another split retrains every run
+    other = run_snakemake(workdir, "-n", "report/tiny.pdf", "--config",
+                          "dataset={name: fashion_mnist, n_train: 60000, n_val: 10000, "
+                          "split_seed: 1}", config=config)
+    assert job_counts(other.stdout)["train"] == 4
+
+
+@needs_fashion_mnist
+def test_a_corrupt_metrics_file_is_named_and_only_its_run_retrains(built):
+    workdir, config = built
+    runs = workdir / "results" / "tiny" / "runs"
+    metrics = runs / "n1~16" / "seed0" / "metrics.parquet"
+    metrics.write_bytes(b"this is not parquet")
+    others = {p: p.read_bytes() for p in runs.rglob("*") if p.is_file() and "n1~16" not in str(p)}
+    failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "results/tiny/runs/n1~16/seed0/metrics.parquet: damaged, cannot be read" in out
+    assert job_counts(run_the_command(out, workdir)) == {"train": 1}
+    assert all(p.read_bytes() == b for p, b in others.items())
+    out = snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    assert "train" not in job_counts(out)
+    assert len(pd.read_parquet(metrics)) > 0
+    assert json.loads((runs / "n1~16" / "seed0" / "run.json").read_text())["variant"] == "n1~16"
