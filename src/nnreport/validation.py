@@ -16,6 +16,7 @@ from nnreport.config_messages import ConfigPath, format_path, schema_problems
 from nnreport.data_checks import data_problems
 from nnreport.grid import coerce_numbers
 from nnreport.model_checks import model_problems
+from nnreport.path_checks import path_problems
 from nnreport.study_checks import experiment_problems, shape_problems
 
 __all__ = ["ConfigError", "format_path", "validate_config"]
@@ -89,6 +90,7 @@ def validate_config(config: dict, schema: dict | str | Path,
         found += experiment_problems(config, schema)
         found += model_problems(config, schema)
         found += data_problems(config, schema)
+        found += path_problems(config)
     if not found:
         log.debug("config from %s is valid", ", ".join(map(str, sources)))
         return

@@ -1,0 +1,63 @@
+"""What a study writes and what its report reads stay inside the project (issue 10)."""
+
+import pytest
+from test_validation import only_problem
+
+from conftest import make_workdir, run_snakemake
+
+
+@pytest.mark.parametrize("study", ["..", ".", ".hidden"])
+def test_a_study_name_cannot_leave_or_hide_its_folders(default_config, study):
+    default_config["study"] = study
+    assert only_problem(default_config) == (
+        f"config.yaml: study is {study!r}; it names the folders results/<study>/, data/<study>/, "
+        "logs/<study>/ and report/build/<study>/, so it must start with a letter or digit, e.g. "
+        "'fashion_mnist'")
+
+
+@pytest.mark.parametrize(("pdf", "says"), [
+    ("/etc/passwd.pdf", "a path outside the project; give a path inside the project, e.g. "
+                        "report/informe.pdf"),
+    ("~/informe.pdf", "a path outside the project"),
+    ("../informe.pdf", "which leads outside the project through '..'"),
+    ("report/../../x.pdf", "which leads outside the project through '..'"),
+    ("report/informe.tex", "the report is a PDF: end it in .pdf, e.g. report/informe.pdf"),
+    ("results/informe.pdf", "inside results/, which the workflow manages itself"),
+    ("./report/build/x.pdf", "inside report/build/, which the workflow manages itself"),
+    (".git/x.pdf", "inside .git/"),
+])
+def test_the_published_report_stays_inside_the_project(default_config, pdf, says):
+    default_config["report"]["pdf"] = pdf
+    line = only_problem(default_config)
+    assert line.startswith(f"config.yaml: report.pdf is {pdf!r}")
+    assert says in line
+
+
+@pytest.mark.parametrize(("key", "value"), [("sections", "/etc"),
+                                            ("bibliography", "../../refs.bib")])
+def test_the_report_reads_its_prose_and_references_from_inside_the_project(default_config,
+                                                                             key, value):
+    default_config["report"][key] = value
+    assert "outside the project" in only_problem(default_config)
+
+
+def test_paths_inside_the_project_are_fine(default_config):
+    from test_validation import SCHEMA
+
+    from nnreport.validation import validate_config
+
+    default_config["report"].update(pdf="./out/mi informe.pdf", sections="report/sections",
+                                    bibliography="report/refs.bib")
+    default_config["study"] = "estudio.v2"
+    validate_config(default_config, SCHEMA, ["config.yaml"])
+
+
+def test_a_study_named_dotdot_is_refused_before_any_job(tmp_path, default_config):
+    default_config["study"] = ".."
+    path = make_workdir(tmp_path, default_config)
+    (tmp_path / "report" / "informe.pdf").write_bytes(b"%PDF previous")
+    proc = run_snakemake(tmp_path, "--cores", "1", "report/informe.pdf", config=path)
+    assert proc.returncode != 0
+    assert "study is '..'; it names the folders" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".snakemake", "config.yaml", "report"]
+    assert (tmp_path / "report" / "informe.pdf").read_bytes() == b"%PDF previous"
