@@ -22,10 +22,12 @@ setup: system $(VENV)/.installed
 system:
 	@bash workflow/setup/system-packages.sh
 
-$(VENV)/.installed: pyproject.toml
+# The .pth file of nnreport.snakemake_hook gives one-line messages for unreadable --configfile files.
+$(VENV)/.installed: pyproject.toml src/nnreport/snakemake_hook.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m nnreport.snakemake_hook
 	touch $@
 
 clean:

@@ -4,6 +4,7 @@ import sys
 
 from snakemake.utils import min_version, validate
 
+from nnreport.config_files import ConfigFileError, read_config_file
 from nnreport.grid import coerce_numbers
 from nnreport.validation import ConfigError, validate_config
 
@@ -15,6 +16,10 @@ report: "workflow/report/workflow.rst"
 
 # config.yaml is the default study; a study given with --configfile replaces it (not merged).
 if not workflow.overwrite_configfiles:
+    try:  # one line naming the file, its line and column (Snakemake's own message names neither)
+        read_config_file("config.yaml")
+    except ConfigFileError as e:
+        sys.exit(f"{e}")
 
     configfile: "config.yaml"
 
