@@ -25,11 +25,12 @@ if not workflow.overwrite_configfiles:
 
 
 
-coerce_numbers(config)
+SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+coerce_numbers(config, SCHEMA)
 # Every problem of the config in one short message (file, path, value, fix), no traceback;
 # then Snakemake's own validation, which also fills in the schema's defaults.
 try:
-    validate_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
+    validate_config(config, SCHEMA,
                     workflow.configfiles, workflow.config_settings.config)
 except ConfigError as e:
     sys.exit(f"{e}")

@@ -8,8 +8,9 @@ import shlex
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from conftest import build_tiny, needs_fashion_mnist, run_snakemake, snakemake
+from conftest import build_tiny, job_counts, needs_fashion_mnist, run_snakemake, snakemake
 
 
 @pytest.fixture
@@ -77,3 +78,19 @@ def test_a_second_build_of_the_same_report_at_once_is_refused(tmp_path):
     with build_lock(tmp_path):  # free again once the first build ends
         pass
 
+
+
+@needs_fashion_mnist
+def test_math_in_the_config_that_never_ends_is_stopped_by_the_time_limit(built):
+    workdir, config = built
+    study = yaml.safe_load(config.read_text())
+    study["experiments"][1]["objective"] = "Variar \\(n_1 \\def\\x{\\x}\\x\\)."
+    study["report"]["latex_timeout"] = 5
+    config.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False))
+    failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "within 5 s (report: latex_timeout) and was stopped" in out
+    assert "such as \\def\\x{\\x}\\x, in math of the config" in out
+    assert "train" not in job_counts(out)  # nothing else was redone
+    assert not (workdir / "report" / "tiny.pdf").exists()
