@@ -83,13 +83,18 @@ def test_a_latex_step_killed_midway_leaves_the_previous_pdf_aside_and_the_readme
     snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
     pdf = tmp_path / "report" / "tiny.pdf"
     before = pdf.read_bytes()
+    # the author edits the last section: a loop of a few seconds after the first pages went
+    # out, so that each LaTeX pass runs a while with the new, incomplete informe.pdf on disk
+    with open(tmp_path / "report" / "sections" / "agradecimientos.tex", "a") as prose:
+        prose.write("\n\\newcount\\busy\\loop\\advance\\busy by1 "
+                    "\\ifnum\\busy<20000000\\repeat\n")
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
-           "--forcerun", "report", "report/tiny.pdf", "--configfile", str(path)]
+           "report/tiny.pdf", "--configfile", str(path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     build = (tmp_path / "report" / "build" / "tiny").resolve()
     try:
-        # killed after LaTeX's first pass wrote the new PDF: an output Snakemake marks incomplete
+        # killed while LaTeX writes the new PDF: an output Snakemake marks incomplete
         assert wait_for(lambda: _latexmk_running_in(build) and (build / "informe.pdf").exists(),
                         timeout=300), "LaTeX never ran"
     finally:
