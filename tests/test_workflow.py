@@ -179,7 +179,7 @@ def test_changing_one_value_reruns_that_run_and_its_dependents_only(tiny_run):
 
 
 @needs_fashion_mnist
-def test_an_unreferenced_figure_fails_the_build_and_keeps_the_previous_pdf(tiny_run):
+def test_an_unreferenced_figure_fails_the_build_and_sets_the_previous_pdf_aside(tiny_run):
     tmp, config, _ = tiny_run
     prose = tmp / "report" / "sections" / "apendice_datos.tex"
     original = prose.read_text()
@@ -193,9 +193,12 @@ def test_an_unreferenced_figure_fails_the_build_and_keeps_the_previous_pdf(tiny_
         out = proc.stdout + proc.stderr
         assert proc.returncode != 0
         assert "never referenced in the text: fig:muestras" in out
-        assert pdf.read_bytes() == before
+        # no report claims to be current; the previous one waits beside it
+        assert not pdf.exists() and pdf.with_name("tiny.previous.pdf").read_bytes() == before
     finally:
         prose.write_text(original)
+    snakemake(tmp, "--cores", "1", "report/tiny.pdf", config=config)  # fixed: built again
+    assert pdf.exists() and not pdf.with_name("tiny.previous.pdf").exists()
 
 
 def test_a_broken_config_stops_before_any_job_with_a_short_message(tmp_path):
