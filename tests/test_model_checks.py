@@ -72,8 +72,6 @@ def test_the_numpy_back_ends_activations_come_from_its_registry(monkeypatch):
                         "BatchNorm; use batchnorm: false or backend: torch"),
     ("p", 0.2, "models[0].hparams.p is 0.2; the numpy back-end has no dropout (it would train "
                "without); use p: 0.0 or backend: torch"),
-    ("n1", 32, "models[0].hparams.n1 is 32; hidden is set too, and the numpy back-end takes "
-               "the hidden sizes one way; give hidden alone, or n1 and n2 alone"),
 ])
 def test_hparams_the_numpy_back_end_cannot_train_are_refused(key, value, line):
     config = _tiny_models()
@@ -125,3 +123,35 @@ def test_model_ids_from_and_the_keys_every_run_needs_are_checked():
         "config.yaml: models[2].from is 'M9', which no model before it is called; models before "
         "it: M0, M1",
         "config.yaml: models[3].id is 'M0', the id of models[0] too; give each model its own id"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_n1_beside_hidden_is_refused_for_either_back_end(backend):
+    config = _tiny_models()
+    config["models"][0].update(backend=backend)
+    config["models"][0]["hparams"]["n1"] = 32
+    assert only_problem(config) == (
+        "config.yaml: models[0].hparams.n1 is 32, but models[0].hparams.hidden sets the hidden "
+        "sizes, and the MLP takes them from hidden alone (it would ignore n1 and n2); give "
+        "hidden alone, or n1 and n2 alone")
+
+
+def test_n1_beside_hidden_is_refused_in_a_table_one_study(default_config):
+    default_config["base"]["hidden"] = [128, 64]
+    lines = problems(default_config)
+    assert lines[0].startswith("config.yaml: base.n1 is 128, but base.hidden sets the hidden "
+                               "sizes")
+    assert any(line.startswith("config.yaml: experiments[1].vary.n1 is [64, 256], but "
+                               "base.hidden sets") for line in lines)
+
+
+def test_a_report_template_of_the_other_kind_of_study_is_refused(default_config):
+    config = _tiny_models()
+    config["report"]["template"] = "informe"
+    assert only_problem(config) == (
+        "config.yaml: report.template is 'informe', but this is a model study, whose report is "
+        "the template 'tp'; remove report.template or set it to tp")
+    default_config["report"]["template"] = "tp"
+    assert only_problem(default_config).startswith(
+        "config.yaml: report.template is 'tp', but this is a Table I study, whose report is the "
+        "template 'informe'")

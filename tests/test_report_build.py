@@ -29,7 +29,7 @@ def test_a_failed_build_publishes_nothing_and_the_next_invocation_builds_again(b
     broken.mkdir()
     (broken / "lmodern.sty").write_text("\\ProvidesPackage{lmodern}\\nnreportbrokenpackage\n")
     with open(workdir / "report" / "sections" / "datos.tex", "a") as prose:
-        prose.write("\n% the author edits the prose\n")
+        prose.write("\n%% the author edits the prose, with a LaTeX habit: %% comments\n")
     failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config,
                            env={"TEXINPUTS": f"{broken}:"})
     out = failed.stdout + failed.stderr

@@ -105,11 +105,19 @@ def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str,
     if isinstance(hparams.get("p"), int | float) and hparams["p"] > 0:
         yield ("p", "the numpy back-end has no dropout (it would train without)",
                "use p: 0.0 or backend: torch")
-    if hparams.get("hidden") is not None:
-        for key in ("n1", "n2"):
-            if key in hparams:
-                yield (key, "hidden is set too, and the numpy back-end takes the hidden sizes one "
-                            "way", "give hidden alone, or n1 and n2 alone")
+
+
+def size_problems(hparams: dict, where: dict[str, ConfigPath]) -> Iterator[Problem]:
+    """Yield a problem for `n1`/`n2` set beside `hidden` in one run: the MLP takes its hidden
+    sizes from `hidden` alone and would silently ignore them (either back-end)."""
+    if hparams.get("hidden") is None or "hidden" not in where:
+        return
+    for key in ("n1", "n2"):
+        if key in hparams and key in where:
+            yield Problem(where[key], f"{format_path(where[key])} is {show(hparams[key])}, but "
+                          f"{format_path(where['hidden'])} sets the hidden sizes, and the MLP "
+                          "takes them from hidden alone (it would ignore n1 and n2); give hidden "
+                          "alone, or n1 and n2 alone")
 
 
 def model_runs(config: dict) -> dict[int, list[Candidate]]:
@@ -159,5 +167,7 @@ def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
                 yield Problem((*at, "hparams", key), f"{format_path(at)}.hparams.{key} is "
                               f"missing; add it (every model needs {', '.join(NEEDED)}, in "
                               f"hparams, its search, or the model it starts from (from:))")
+        for hparams, where in runs.get(i, []):
+            yield from size_problems(hparams, where)
         for run in runs.get(i, []) if model.get("backend") == "numpy" else []:
             yield from _numpy_problems(run, at, mid, knobs, optimizers)

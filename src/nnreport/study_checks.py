@@ -17,6 +17,7 @@ from nnreport.config_messages import (
     suggest,
 )
 from nnreport.grid import variant_name
+from nnreport.model_checks import size_problems
 
 _VARY_EXAMPLE = "vary: {n1: [64, 256]}"
 
@@ -43,6 +44,7 @@ def shape_problems(config: dict, schema: dict) -> Iterator[Problem]:
         yield Problem((), f"the config is neither {' nor '.join(named)}; add the keys of one of "
                           f"them, {' or '.join(k.get('description', '') for k in kinds)}")
         return
+    yield from _template_problem(config, kind)
     have = ", ".join(f"{key}:" for key in kind["required"] if key in config)
     for key in (k for k in kind["required"] if k not in config):
         prop = schema.get("properties", {}).get(key, {})
@@ -51,12 +53,35 @@ def shape_problems(config: dict, schema: dict) -> Iterator[Problem]:
         yield Problem((key,), f"{key} is missing; {kind['title']} ({have}) needs {key}{why}{eg}")
 
 
+# The report template each kind of study fills: each reads names only its kind's context has.
+TEMPLATES = {"models": "tp", "base": "informe"}
+
+
+def _template_problem(config: dict, kind: dict) -> Iterator[Problem]:
+    """Yield a problem for a report template made for the other kind of study."""
+    report = config.get("report")
+    template = report.get("template") if isinstance(report, dict) else None
+    wanted = TEMPLATES.get(kind["required"][0])
+    if isinstance(template, str) and wanted and template != wanted:
+        yield Problem(("report", "template"), f"report.template is {show(template)}, but this "
+                      f"is {kind['title']}, whose report is the template {wanted!r}; remove "
+                      f"report.template or set it to {wanted}")
+
+
 def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield what the schema cannot see: one knob per experiment, varied values, duplicates."""
     experiments, base = config.get("experiments"), config.get("base")
     if not isinstance(experiments, list) or not experiments:
         return
     base = base if isinstance(base, dict) else {}
+    where = {key: ("base", key) for key in base}
+    yield from size_problems(base, where)
+    for i, exp in enumerate(experiments):  # a varied n1 or n2 beside the base's hidden
+        vary = exp.get("vary") if isinstance(exp, dict) else None
+        for key in ("n1", "n2") if isinstance(vary, dict) else ():
+            if key in vary:
+                yield from size_problems({**base, key: vary[key]},
+                                         {**where, key: ("experiments", i, "vary", key)})
     knobs = (schema.get("properties", {}).get("base", {}).get("properties")
              or schema.get("$defs", {}).get("hparams", {}).get("properties", {}))
     ids: dict[str, int] = {}
