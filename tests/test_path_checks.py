@@ -1,7 +1,7 @@
 """What a study writes and what its report reads stay inside the project (issue 10)."""
 
 import pytest
-from test_validation import only_problem
+from test_validation import only_problem, problems
 
 from conftest import make_workdir, run_snakemake
 
@@ -61,3 +61,20 @@ def test_a_study_named_dotdot_is_refused_before_any_job(tmp_path, default_config
     assert "study is '..'; it names the folders" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [".snakemake", "config.yaml", "report"]
     assert (tmp_path / "report" / "informe.pdf").read_bytes() == b"%PDF previous"
+
+
+def test_prose_the_template_includes_must_be_there_before_any_job(tmp_path, default_config,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "introduccion.tex").write_text("Hola.\n")
+    default_config["report"].update(sections="mine", bibliography="refs/mine.bib")
+    lines = problems(default_config)
+    assert lines[0].startswith(
+        "config.yaml: report.sections is 'mine', which lacks teoria.tex, datos.tex, modelos.tex, "
+        "resultados.tex, discusion.tex, conclusiones.tex, agradecimientos.tex, "
+        "apendice_modelos.tex, apendice_datos.tex (the report's template informe.tex.j2 includes "
+        "them); copy them from the repository's report/sections/")
+    assert lines[1] == ("config.yaml: report.bibliography is 'refs/mine.bib', which is not a "
+                        "file; copy the repository's report/refs.bib there or name your own .bib "
+                        "file")

@@ -284,6 +284,7 @@ def test_files_inside_the_working_directory_are_named_relative(tmp_path, monkeyp
                                                                 default_config):
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "study.yaml").write_text("epochs: 0\n")
+    make_workdir(tmp_path, default_config)  # the author's prose and references
     monkeypatch.chdir(tmp_path)
     default_config["epochs"] = 0
     assert problems(default_config, [tmp_path / "configs" / "study.yaml"]) == [
@@ -351,6 +352,9 @@ def _gelu_in_m1s_search(config):
     ("tiny", lambda c: c["base"].update(batch_size=4096),
      "config.yaml: base.batch_size is 4096, larger than the 2000 training images (max_train: "
      "2000); use at most 2000"),
+    ("tiny", lambda c: c["report"].update(bibliography="refs/mine.bib"),
+     "config.yaml: report.bibliography is 'refs/mine.bib', which is not a file; copy the "
+     "repository's report/refs.bib there or name your own .bib file"),
     ("tiny", lambda c: c["dataset"].update(root="fashion"),  # relative to the working folder
      "config.yaml: dataset.root is 'fashion'; none of fashion, fashion/FashionMNIST/raw holds "
      "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "

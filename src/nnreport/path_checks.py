@@ -3,8 +3,9 @@ inside the project (the folder the workflow runs in), whatever the config says."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from nnreport.config_messages import Problem, format_path, show
 
@@ -12,6 +13,8 @@ from nnreport.config_messages import Problem, format_path, show
 # deleted by the workflow (or would break it).
 WORKFLOW_FOLDERS = ("data", "results", "logs", "report/build", ".snakemake", ".git")
 _INSIDE = ("report", "pdf"), ("report", "sections"), ("report", "bibliography")
+# The report templates of the project (an editable install keeps the package beside them).
+TEMPLATES = Path(__file__).resolve().parents[2] / "report" / "templates"
 _EXAMPLES = {"pdf": "report/informe.pdf", "sections": "report/sections",
              "bibliography": "report/refs.bib"}
 
@@ -48,10 +51,39 @@ def _inside_problem(path: tuple[str, str], value: object) -> Iterator[Problem]:
                                 f"manages itself; publish it elsewhere, e.g. {_EXAMPLES[key]}")
 
 
+def included_prose(template: Path) -> list[str]:
+    """The author's prose files a report template includes, in its order."""
+    return re.findall(r"\\BLOCK\{\s*include\s+[\"']([^\"']+)[\"']", template.read_text())
+
+
+def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
+    """The prose folder holds every file the study's template includes; the bibliography is
+    there (checked here, before any job, not by the report job after all the training)."""
+    default = "tp" if "models" in config else "informe"
+    if report.get("template", default) != default or "models" in config and "base" in config:
+        return  # another kind's template, or both kinds: said elsewhere
+    template = TEMPLATES / f"{default}.tex.j2"
+    sections, bibliography = report.get("sections"), report.get("bibliography")
+    if isinstance(sections, str) and template.is_file():
+        missing = [f for f in included_prose(template) if not (Path(sections) / f).is_file()]
+        if missing:
+            yield Problem(("report", "sections"), f"report.sections is {show(sections)}, which "
+                          f"lacks {', '.join(missing)} (the report's template {template.name} "
+                          "includes them); copy them from the repository's report/sections/ "
+                          "(report/sections/tp/ for a model study) and write your own text")
+    if isinstance(bibliography, str) and not Path(bibliography).is_file():
+        yield Problem(("report", "bibliography"), f"report.bibliography is {show(bibliography)}"
+                      ", which is not a file; copy the repository's report/refs.bib there or "
+                      "name your own .bib file")
+
+
 def path_problems(config: dict) -> Iterator[Problem]:
     """Yield the problems of the paths a study writes to or reads its prose from."""
     yield from _study_problem(config.get("study"))
     report = config.get("report")
     if isinstance(report, dict):
-        for path in _INSIDE:
-            yield from _inside_problem(path, report.get(path[1]))
+        inside = [list(_inside_problem(path, report.get(path[1]))) for path in _INSIDE]
+        for found in inside:
+            yield from found
+        if not any(inside):
+            yield from _prose_problems(config, report)
