@@ -92,3 +92,16 @@ def pdf_text(pdf: Path) -> str:
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     return " ".join(text.split())
+
+
+def processes_working_in(folder: Path) -> list[str]:
+    """Names of the processes whose working folder is `folder` right now (Linux /proc)."""
+    names = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if os.readlink(proc / "cwd") == str(folder):
+                    names.append((proc / "comm").read_text().strip())
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return names

@@ -7,11 +7,18 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import yaml
 
-from conftest import ROOT, SNAKEMAKE, job_counts, make_workdir, needs_fashion_mnist, snakemake
+from conftest import (
+    ROOT,
+    SNAKEMAKE,
+    job_counts,
+    make_workdir,
+    needs_fashion_mnist,
+    processes_working_in,
+    snakemake,
+)
 
 
 def wait_for(predicate, timeout: float) -> bool:
@@ -62,17 +69,7 @@ def test_a_killed_training_job_is_retrained_alone(tmp_path):
 
 def _latexmk_running_in(folder) -> bool:
     """Whether a latexmk (or pdflatex) process works in `folder` right now."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            name = (proc / "comm").read_text().strip()
-            cwd = os.readlink(proc / "cwd")
-        except OSError:
-            continue
-        if name in ("latexmk", "pdflatex", "bibtex") and cwd == str(folder):
-            return True
-    return False
+    return bool({"latexmk", "pdflatex", "bibtex"} & set(processes_working_in(folder)))
 
 
 @needs_fashion_mnist

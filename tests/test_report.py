@@ -2,6 +2,7 @@ import shutil
 
 import pytest
 
+from conftest import processes_working_in
 from nnreport.context import spanish_date
 from nnreport.labels import thousands
 from nnreport.report import LatexError, compile_pdf, log_excerpt, render
@@ -158,8 +159,6 @@ def test_latex_runs_no_shell_command(tmp_path):
 def test_latex_that_never_ends_is_stopped_with_the_likely_cause(tmp_path):
     import time
 
-    import psutil
-
     tex = tmp_path / "informe.tex"
     tex.write_text("\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n"
                    "\\end{document}\n")
@@ -167,6 +166,4 @@ def test_latex_that_never_ends_is_stopped_with_the_likely_cause(tmp_path):
     with pytest.raises(LatexError, match=r"within 3 s \(report: latex_timeout\).*never ends"):
         compile_pdf(tex, timeout=3)
     assert time.monotonic() - start < 60
-    left = [p.info["name"] for p in psutil.process_iter(["name", "cwd"])
-            if p.info["cwd"] == str(tmp_path)]
-    assert left == [], "LaTeX kept running after the time limit"
+    assert processes_working_in(tmp_path) == [], "LaTeX kept running after the time limit"
