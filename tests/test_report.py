@@ -167,3 +167,29 @@ def test_latex_that_never_ends_is_stopped_with_the_likely_cause(tmp_path):
         compile_pdf(tex, timeout=3)
     assert time.monotonic() - start < 60
     assert processes_working_in(tmp_path) == [], "LaTeX kept running after the time limit"
+
+
+def test_every_expected_error_is_logged_as_its_message_alone(capsys):
+    import logging
+
+    from nnreport.check import ReportCheckError
+    from nnreport.data import DataError
+    from nnreport.errors import ExpectedError
+    from nnreport.figures import FigureError
+    from nnreport.integrity import DamagedFileError
+    from nnreport.io import OutputError
+    from nnreport.logs import _short_errors
+
+    for kind in (DataError, OutputError, LatexError, ReportCheckError, FigureError,
+                 DamagedFileError):
+        assert issubclass(kind, ExpectedError)
+    handler = logging.StreamHandler()
+    logging.getLogger("nnreport").addHandler(handler)
+    try:
+        error = LatexError("report: it went wrong")
+        _short_errors(LatexError, error, None)
+        _short_errors(KeyError, KeyError("x"), None)
+    finally:
+        logging.getLogger("nnreport").removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "report: it went wrong\n" in err and "unexpected error" in err

@@ -8,10 +8,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from nnreport.errors import ExpectedError
+
 log = logging.getLogger(__name__)
 
 
-class ReportCheckError(RuntimeError):
+class ReportCheckError(ExpectedError, RuntimeError):
     """The report breaks a rule a reader relies on; the message lists every problem."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnreport.errors import ExpectedError
 from nnreport.integrity import DamagedFileError
 from nnreport.io import atomic_path
 
@@ -34,7 +35,7 @@ FASHION_MNIST_CLASSES = [
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-class DataError(RuntimeError):
+class DataError(ExpectedError, RuntimeError):
     """A dataset is missing, corrupt or unreadable; the message says what to do."""
 
 

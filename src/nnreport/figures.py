@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from nnreport.errors import ExpectedError
 from nnreport.io import atomic_path  # noqa: E402
 
 COLUMN_WIDTH = 3.4  # inches: one column of revtex's two-column layout
@@ -24,7 +25,7 @@ SPLIT_STYLE = {"train": "--", "val": "-"}
 SPLIT_NAME = {"train": "entrenamiento", "val": "validación"}
 
 
-class FigureError(ValueError):
+class FigureError(ExpectedError, ValueError):
     """A figure breaks a rule of the report (an axis without a label)."""
 
 

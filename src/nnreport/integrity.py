@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nnreport.errors import ExpectedError
+
 _ZIPS = (".npz", ".pt")  # NumPy archives and torch.save files are zip files
 
 
-class DamagedFileError(RuntimeError):
+class DamagedFileError(ExpectedError, RuntimeError):
     """A file the workflow wrote cannot be read; the message names it and how to rebuild it."""
 
     def __init__(self, path: str | Path, error: Exception) -> None:

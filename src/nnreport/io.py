@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nnreport.errors import ExpectedError
 
-class OutputError(OSError):
+
+class OutputError(ExpectedError, OSError):
     """An output could not be written (full disk, unwritable folder); names the path."""
 
     def __init__(self, path: Path, error: OSError):

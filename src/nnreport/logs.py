@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from nnreport.errors import ExpectedError
+
 
 def to_file(path: str) -> None:
     """Send INFO and above of every logger to `path` (and warnings to stderr)."""
@@ -18,22 +20,9 @@ def to_file(path: str) -> None:
     sys.excepthook = _short_errors
 
 
-def _expected() -> tuple[type[BaseException], ...]:
-    """The errors whose message says all a user needs: no traceback for them."""
-    from nnreport.check import ReportCheckError
-    from nnreport.data import DataError
-    from nnreport.figures import FigureError
-    from nnreport.integrity import DamagedFileError
-    from nnreport.io import OutputError
-    from nnreport.report import LatexError
-
-    return (DataError, OutputError, LatexError, ReportCheckError, FigureError,
-            DamagedFileError)
-
-
 def _short_errors(kind, error, tb) -> None:
     """Log an expected error as its message alone; anything else with its traceback."""
-    if issubclass(kind, _expected()):
+    if issubclass(kind, ExpectedError):
         logging.getLogger("nnreport").error("%s", error)
         sys.stderr.flush()
     else:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import jinja2
 
+from nnreport.errors import ExpectedError
 from nnreport.io import atomic_path, write_text
 from nnreport.labels import thousands
 from nnreport.texescape import escape
 
 log = logging.getLogger(__name__)
 
-class LatexError(RuntimeError):
+class LatexError(ExpectedError, RuntimeError):
     """LaTeX failed; the message holds the relevant lines of its log."""
 
 
