@@ -79,11 +79,6 @@ def root_folders(root: str | Path) -> list[Path]:
     return [Path(root), Path(root) / "FashionMNIST" / "raw"]
 
 
-def candidate_folders(root: str | None) -> list[Path]:
-    """Return the folders searched for FashionMNIST, in order."""
-    return (root_folders(root) if root else []) + [DEBIAN_FASHION_MNIST]
-
-
 def root_problem(root: str | Path, folders: list[Path], names: list[str]) -> str | None:
     """Return why none of `folders` (below the configured `root`) holds every file of `names`
     (each plain or .gz): what is missing and where it was looked for; None when one does."""
@@ -111,15 +106,12 @@ def locate_fashion_mnist(root: str | None, download_dir: str | None) -> Path:
 
     A `root` named in the config must hold them: no other copy stands in for it silently.
     """
-    if root:
-        for folder in root_folders(root):
-            if all(find_file(folder, name) for name in FASHION_MNIST_MD5):
-                return folder
-        raise DataError(f"dataset.root is {str(root)!r}; {fashion_mnist_root_problem(root)}")
-    looked = candidate_folders(root)
+    looked = root_folders(root) if root else [DEBIAN_FASHION_MNIST]
     for folder in looked:
         if all(find_file(folder, name) for name in FASHION_MNIST_MD5):
             return folder
+    if root:
+        raise DataError(f"dataset.root is {str(root)!r}; {fashion_mnist_root_problem(root)}")
     if download_dir:
         try:
             from torchvision.datasets import FashionMNIST
