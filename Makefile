@@ -13,8 +13,10 @@ report: setup
 test: setup lint
 	$(BIN)/pytest
 
+# ruff; the layers of pyproject.toml's import-linter contracts; Snakemake's lint.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/snakemake --lint
 
 setup: system $(VENV)/.installed
@@ -22,12 +24,12 @@ setup: system $(VENV)/.installed
 system:
 	@bash workflow/setup/system-packages.sh
 
-# The .pth file of nnreport.snakemake_hook gives one-line messages for unreadable --configfile files.
-$(VENV)/.installed: pyproject.toml src/nnreport/snakemake_hook.py
+# The .pth file of nnreport.config.snakemake_hook gives one-line messages for unreadable --configfile files.
+$(VENV)/.installed: pyproject.toml src/nnreport/config/snakemake_hook.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/python -m nnreport.snakemake_hook
+	$(BIN)/python -m nnreport.config.snakemake_hook
 	touch $@
 
 clean:

@@ -4,9 +4,9 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-from nnreport.config_files import ConfigFileError, read_config_file
-from nnreport.grid import coerce_numbers
-from nnreport.validation import ConfigError, validate_config
+from nnreport.config.files import ConfigFileError, read_config_file
+from nnreport.config.grid import coerce_numbers
+from nnreport.checks.config import ConfigError, validate_config
 
 min_version("9.17")  # a rule's priority may be a function
 

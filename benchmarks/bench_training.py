@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/bench_training.py [--epochs 2] [--repeats 3] [--threads 1]
 
 In one process, on the full FashionMNIST split, it trains config.yaml's base config with the
-typical torchvision DataLoader loops (a, a0), the project's trainer nnreport.train.train fed as
-nnreport.runner.run_job feeds it (b; b0 at p=0; b1 with autograd instead of the hand-written
-backward pass) and the from-scratch NumPy back-end (c); it
+typical torchvision DataLoader loops (a, a0), the project's trainer nnreport.training.loop.train
+fed as nnreport.training.runner.run_job feeds it (b; b0 at p=0; b1 with autograd instead of the
+hand-written backward pass) and the from-scratch NumPy back-end (c); it
 times torch.mm and NumPy's @ at one training step's matrix shapes and prints, and writes to
 --out as Markdown, s/epoch, samples/s, GFLOP/s and the fraction of the GEMM rate reached.
 benchmarks/README.md explains every number. A benchmark, not a test: it asserts nothing.
@@ -48,12 +48,13 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
-from nnreport.data import prepare_fashion_mnist  # noqa: E402
-from nnreport.models import build_model  # noqa: E402
-from nnreport.runner import cpu_name, to_splits  # noqa: E402
-from nnreport.scratch import build_mlp, get_xp  # noqa: E402
-from nnreport.scratch import train as scratch_train  # noqa: E402
-from nnreport.train import train  # noqa: E402
+from nnreport.data.fashion_mnist import prepare_fashion_mnist  # noqa: E402
+from nnreport.models.mlp import build_model  # noqa: E402
+from nnreport.training.loop import train  # noqa: E402
+from nnreport.training.runner import cpu_name, to_splits  # noqa: E402
+from nnreport.training.scratch.backend import get_xp  # noqa: E402
+from nnreport.training.scratch.train import build_mlp  # noqa: E402
+from nnreport.training.scratch.train import train as scratch_train  # noqa: E402
 
 BASE = {"model": "mlp", "n1": 128, "n2": 64, "p": 0.2, "optimizer": "adam",
         "batch_size": 256, "lr": 1.0e-3}  # config.yaml's `base`
@@ -180,8 +181,9 @@ def dataloader_epochs(data, norm: dict | None, device: str):
 
 
 def trainer_epochs(splits: tuple, device: str, hparams: dict, autograd: bool = False):
-    """Return a function(epochs) calling nnreport.train.train as nnreport.runner.run_job does
-    (with `autograd`: its autograd step instead of the hand-written one)."""
+    """Return a function(epochs) calling nnreport.training.loop.train as
+    nnreport.training.runner.run_job does (with `autograd`: its autograd step instead of the
+    hand-written one)."""
     train_split, val_split = splits
 
     def run(epochs: int) -> None:
@@ -242,7 +244,7 @@ def render(args: argparse.Namespace, rows: list[dict], gemm: dict, n: tuple[int,
         "- (c) has no dropout (the from-scratch back-end does not implement it); (b0) is the "
         "PyTorch trainer at that same config (p=0) and (c) is compared with it; (b1) is (b) "
         "with gradients from autograd instead of the hand-written backward pass "
-        "(nnreport.backprop), compared with (b)", "",
+        "(nnreport.training.backprop), compared with (b)", "",
         f"## GEMM rate at one training step's shapes (batch {bs})", "",
         "| GEMM | shape | torch.mm GFLOP/s | numpy @ GFLOP/s |", "|---|---|---:|---:|",
         *(f"| {name} | {shape} | {r:.1f} | {r2:.1f} |" for (name, shape, r), (_, _, r2)
@@ -298,12 +300,12 @@ def main(args: argparse.Namespace) -> None:
         ("(a) DataLoader, ToTensor+Normalize", dataloader_epochs(data, norm, device), "torch",
          None),
         ("(a0) DataLoader, ToTensor only", dataloader_epochs(data, None, device), "torch", 0),
-        ("(b) nnreport.train.train", trainer_epochs(splits, device, BASE), "torch", 0),
-        ("(b0) nnreport.train.train, p=0", trainer_epochs(splits, device, {**BASE, "p": 0.0}),
-         "torch", 0),
+        ("(b) nnreport.training.loop.train", trainer_epochs(splits, device, BASE), "torch", 0),
+        ("(b0) nnreport.training.loop.train, p=0",
+         trainer_epochs(splits, device, {**BASE, "p": 0.0}), "torch", 0),
         (f"(c) scratch {'NumPy' if xp is np else 'CuPy'}, no dropout",
          scratch_epochs(splits, xp), scratch_lib, 3),
-        ("(b1) nnreport.train.train, autograd step",
+        ("(b1) nnreport.training.loop.train, autograd step",
          trainer_epochs(splits, device, BASE, autograd=True), "torch", 2),
     ]
     rows = []

@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 import torch
 
-from nnreport.backprop import AutogradStep, BackpropStep, training_step
-from nnreport.models import ACTIVATIONS, build_model
-from nnreport.train import Split, train
+from nnreport.models.mlp import ACTIVATIONS, build_model
+from nnreport.training.backprop import AutogradStep, BackpropStep, training_step
+from nnreport.training.loop import Split, train
 
 
 def _grads_both_ways(hp: dict, seed: int = 0):
@@ -75,8 +75,9 @@ def test_training_is_the_same_with_either_step():
 
 
 def test_uint8_split_gives_the_normalised_inputs():
-    from nnreport.data import Dataset
-    from nnreport.runner import normalise, to_splits
+    from nnreport.data.dataset import Dataset
+    from nnreport.data.preprocess import normalise
+    from nnreport.training.runner import to_splits
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (50, 28, 28)).astype(np.uint8)
@@ -95,7 +96,7 @@ def test_uint8_split_gives_the_normalised_inputs():
 
 @pytest.mark.parametrize("name", ["adam", "adamw"])
 def test_the_direct_fused_adam_step_equals_opt_step_bit_for_bit(name):
-    from nnreport.train import FusedAdamStep, make_optimizer
+    from nnreport.training.loop import FusedAdamStep, make_optimizer
 
     hp = {"n1": 16, "n2": 8, "p": 0.1, "optimizer": name, "lr": 1e-2, "weight_decay": 1e-3}
     models, x, y = [], torch.randn(64, 784), torch.randint(0, 10, (64,))

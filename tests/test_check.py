@@ -1,11 +1,11 @@
 import pandas as pd
 import pytest
 
-from nnreport.check import (
+from nnreport.evaluation.statistics import rising_validation_loss
+from nnreport.reporting.check import (
     ReportCheckError,
     check_log,
     check_tex,
-    rising_validation_loss,
     undefined_in_log,
     unreferenced_floats,
 )

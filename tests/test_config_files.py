@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT, run_snakemake
-from nnreport.config_files import ConfigFileError, read_config_file
+from nnreport.config.files import ConfigFileError, read_config_file
 
 CASES = {
     "broken.yaml": ("study: x\n  epochs: [\n",

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, SNAKEMAKE, job_counts, make_workdir, snakemake
-from nnreport.config_values import normalise_values, read_as
-from nnreport.grid import coerce_numbers, expand_grid, run_config
+from nnreport.config.grid import coerce_numbers, expand_grid, run_config
+from nnreport.config.values import normalise_values, read_as
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 TINY = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())

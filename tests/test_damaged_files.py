@@ -19,9 +19,9 @@ from conftest import (
     run_snakemake,
     snakemake,
 )
-from nnreport.data import Dataset
-from nnreport.integrity import DamagedFileError, damage, damaged_files, rebuild_command
-from nnreport.metrics import read_metrics, write_metrics
+from nnreport.base.integrity import DamagedFileError, damage, damaged_files, rebuild_command
+from nnreport.data.dataset import Dataset
+from nnreport.training.metrics import read_metrics, write_metrics
 
 
 def test_damage_names_what_is_wrong_with_each_kind_of_file(tmp_path):

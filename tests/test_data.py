@@ -5,17 +5,19 @@ import pytest
 import yaml
 
 from conftest import ROOT, needs_fashion_mnist, write_idx
-from nnreport import data
-from nnreport.data import DataError, Dataset, make_splits, parse_idx, prepare_fashion_mnist, split
-from nnreport.data_checks import FASHION_MNIST_SIZES, training_images
-from nnreport.runner import split_indices
+from nnreport.checks.data import FASHION_MNIST_SIZES, training_images
+from nnreport.data import fashion_mnist as data
+from nnreport.data.dataset import Dataset, make_splits, split
+from nnreport.data.fashion_mnist import prepare_fashion_mnist
+from nnreport.data.idx import DataError, parse_idx, read_bytes
+from nnreport.data.preprocess import split_indices
 
 
 def test_idx_round_trip_plain_and_gzip(tmp_path):
     images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
     for compress in (False, True):
         path = write_idx(tmp_path / f"x{compress}", images, compress=compress)
-        assert np.array_equal(parse_idx(data.read_bytes(path)), images)
+        assert np.array_equal(parse_idx(read_bytes(path)), images)
 
 
 def test_truncated_idx_names_the_file(tmp_path):

@@ -7,7 +7,7 @@ from test_model_checks import _tiny_models
 from test_validation import SCHEMA, only_problem, problems
 
 from conftest import ROOT
-from nnreport.validation import validate_config
+from nnreport.checks.config import validate_config
 
 
 def _tiny() -> dict:

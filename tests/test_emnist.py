@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from conftest import write_idx
-from nnreport.data import DataError, Dataset, prepare
-from nnreport.emnist import file_names, upright
+from nnreport.data.dataset import Dataset
+from nnreport.data.emnist import file_names, upright
+from nnreport.data.idx import DataError
+from nnreport.data.prepare import prepare
 
 # An asymmetric glyph: an "L" (vertical bar on the left, foot at the bottom right).
 L_GLYPH = np.zeros((28, 28), np.uint8)

@@ -6,7 +6,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from nnreport.figures import (  # noqa: E402
+from nnreport.reporting.figures import (  # noqa: E402
     FigureError,
     _save,
     confusion_matrix,

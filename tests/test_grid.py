@@ -1,6 +1,6 @@
 import pytest
 
-from nnreport.grid import coerce_numbers, expand_grid, run_config, value_token, variant_name
+from nnreport.config.grid import coerce_numbers, expand_grid, run_config, value_token, variant_name
 
 
 def test_default_config_expands_to_the_twelve_runs_of_table_one(default_config):
@@ -74,7 +74,7 @@ def test_yaml_1_1_exponents_are_read_as_numbers(default_config):
 
 
 def test_training_cost_orders_runs_by_their_work():
-    from nnreport.grid import training_cost
+    from nnreport.config.grid import training_cost
 
     base = {"n1": 128, "n2": 64, "batch_size": 256}
     assert training_cost(base, 30) == pytest.approx(30 * (1 + 2e7 / 256 / 327_552))

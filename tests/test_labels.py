@@ -1,7 +1,7 @@
 import pytest
 
-from nnreport.labels import format_value, plain, power_of_ten, variant_label
-from nnreport.texescape import escape, escape_plain
+from nnreport.base.texescape import escape, escape_plain
+from nnreport.reporting.labels import format_value, plain, power_of_ten, variant_label
 
 
 @pytest.mark.parametrize(("x", "tex"), [(1e-3, "10^{-3}"), (1e-2, "10^{-2}"), (1e-4, "10^{-4}"),

@@ -6,7 +6,7 @@ import yaml
 from test_validation import SCHEMA, only_problem, problems
 
 from conftest import ROOT
-from nnreport.validation import validate_config
+from nnreport.checks.config import validate_config
 
 
 def _tiny_models() -> dict:
@@ -54,7 +54,7 @@ def test_an_activation_the_numpy_back_end_lacks_is_refused_where_it_is_searched(
 
 
 def test_the_numpy_back_ends_activations_come_from_its_registry(monkeypatch):
-    from nnreport.scratch import layers
+    from nnreport.models import scratch as layers
 
     config = _tiny_models()
     config["models"][0]["hparams"]["activation"] = "tanh"

@@ -44,7 +44,7 @@ def test_the_report_reads_its_prose_and_references_from_inside_the_project(defau
 def test_paths_inside_the_project_are_fine(default_config):
     from test_validation import SCHEMA
 
-    from nnreport.validation import validate_config
+    from nnreport.checks.config import validate_config
 
     default_config["report"].update(pdf="./out/mi informe.pdf", sections="report/sections",
                                     bibliography="report/refs.bib")

@@ -2,7 +2,7 @@ import subprocess
 
 import pandas as pd
 
-from nnreport.provenance import git_state, provenance, versions
+from nnreport.reporting.provenance import git_state, provenance, versions
 
 
 def test_git_state_reports_commit_and_dirty_tree(tmp_path):
@@ -30,7 +30,7 @@ def test_provenance_sums_times_and_spans_the_grid(tmp_path):
 
 
 def test_the_tf32_state_is_that_of_the_gpu_runs(tmp_path):
-    from nnreport.provenance import tf32_states
+    from nnreport.reporting.provenance import tf32_states
 
     runs = pd.DataFrame({"device_type": ["cpu", "cuda", "cuda"], "tf32": [False, True, True]})
     assert tf32_states(runs) == [True]

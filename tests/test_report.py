@@ -3,9 +3,9 @@ import shutil
 import pytest
 
 from conftest import processes_working_in
-from nnreport.context import spanish_date
-from nnreport.labels import thousands
-from nnreport.report import LatexError, compile_pdf, log_excerpt, render
+from nnreport.reporting.build import LatexError, compile_pdf, log_excerpt, render
+from nnreport.reporting.context import spanish_date
+from nnreport.reporting.labels import thousands
 
 needs_latex = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk not installed")
 
@@ -59,7 +59,7 @@ def test_failed_compile_reports_the_line_and_keeps_the_previous_pdf(tmp_path):
 def test_atomic_writes_leave_no_temporary_file_and_a_normal_mode(tmp_path):
     import os
 
-    from nnreport.io import atomic_path, write_text
+    from nnreport.base.io import atomic_path, write_text
 
     write_text(tmp_path / "a.txt", "hola")
     assert (tmp_path / "a.txt").read_text() == "hola"
@@ -74,7 +74,7 @@ def test_a_full_disk_names_the_path_and_keeps_the_previous_file(tmp_path, monkey
     import errno
     import os
 
-    from nnreport.io import OutputError, write_text
+    from nnreport.base.io import OutputError, write_text
 
     write_text(tmp_path / "table.tex", "previous")
 
@@ -90,7 +90,7 @@ def test_a_full_disk_names_the_path_and_keeps_the_previous_file(tmp_path, monkey
 
 
 def test_an_output_under_a_file_names_the_path(tmp_path):
-    from nnreport.io import OutputError, write_text
+    from nnreport.base.io import OutputError, write_text
 
     (tmp_path / "results").write_text("a file where a folder should be")
     with pytest.raises(OutputError, match=r"cannot write .*results/x.json: .*make the folder "
@@ -102,7 +102,7 @@ def test_an_output_under_a_file_names_the_path(tmp_path):
     (0.43, "0{,}4\\,s"), (9.94, "9{,}9\\,s"), (9.96, "10\\,s"), (42.4, "42\\,s"),
     (185, "3\\,min 05\\,s"), (3720, "1\\,h 02\\,min"), (None, "desconocido")])
 def test_durations_read_as_spanish_prose(seconds, text):
-    from nnreport.context import duration
+    from nnreport.reporting.context import duration
 
     assert duration(seconds) == text
 
@@ -172,13 +172,13 @@ def test_latex_that_never_ends_is_stopped_with_the_likely_cause(tmp_path):
 def test_every_expected_error_is_logged_as_its_message_alone(capsys):
     import logging
 
-    from nnreport.check import ReportCheckError
-    from nnreport.data import DataError
-    from nnreport.errors import ExpectedError
-    from nnreport.figures import FigureError
-    from nnreport.integrity import DamagedFileError
-    from nnreport.io import OutputError
-    from nnreport.logs import _short_errors
+    from nnreport.base.errors import ExpectedError
+    from nnreport.base.integrity import DamagedFileError
+    from nnreport.base.io import OutputError
+    from nnreport.base.logs import _short_errors
+    from nnreport.data.idx import DataError
+    from nnreport.reporting.check import ReportCheckError
+    from nnreport.reporting.figures import FigureError
 
     for kind in (DataError, OutputError, LatexError, ReportCheckError, FigureError,
                  DamagedFileError):

@@ -70,7 +70,7 @@ def test_results_of_another_config_are_not_reported(built):
 
 
 def test_a_second_build_of_the_same_report_at_once_is_refused(tmp_path):
-    from nnreport.report import LatexError, build_lock
+    from nnreport.reporting.build import LatexError, build_lock
 
     with build_lock(tmp_path), pytest.raises(LatexError, match="another build of this report "
                                                                "is running"), build_lock(tmp_path):

@@ -11,23 +11,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnreport.scratch import (
-    MLP,
-    SGD,
-    Adam,
-    Linear,
-    Parameter,
-    ReLU,
-    SoftmaxCrossEntropy,
-    build_mlp,
-    evaluate,
-    get_xp,
-    lr_at,
-    make_optimizer,
-    predict,
-    to_numpy,
-    train,
-)
+from nnreport.models.scratch import MLP, Linear, Parameter, ReLU, SoftmaxCrossEntropy
+from nnreport.training.scratch.backend import get_xp, to_numpy
+from nnreport.training.scratch.optim import SGD, Adam, lr_at
+from nnreport.training.scratch.train import build_mlp, evaluate, make_optimizer, predict, train
 
 F64 = np.float64
 
@@ -365,7 +352,7 @@ def test_build_mlp_reads_hidden_or_n1_n2(caplog):
     assert build_mlp({"n1": 64, "n2": 32}, 784, 10, 0, np).sizes == [784, 64, 32, 10]
     with pytest.raises(ValueError, match="both 'hidden' and 'n1'/'n2'"):
         build_mlp({"hidden": [20], "n1": 64}, 784, 10, 0, np)
-    with caplog.at_level(logging.WARNING, logger="nnreport.scratch.train"):
+    with caplog.at_level(logging.WARNING, logger="nnreport.training.scratch.train"):
         build_mlp({"n1": 8, "n2": 4, "p": 0.2}, 784, 10, 0, np)
     assert "dropout p=0.2 is not implemented in the from-scratch back-end" in caplog.text
 
@@ -382,7 +369,7 @@ def test_get_xp_cpu_is_numpy():
 
 
 def test_get_xp_auto_falls_back_to_numpy_with_one_log_line(no_cupy, caplog):
-    with caplog.at_level(logging.INFO, logger="nnreport.scratch.backend"):
+    with caplog.at_level(logging.INFO, logger="nnreport.training.scratch.backend"):
         assert get_xp("auto") is np
     assert len(caplog.records) == 1
     assert "CuPy or a CUDA GPU is missing" in caplog.text and "runs on NumPy" in caplog.text

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from nnreport.grid import expand_grid
-from nnreport.tables import experiments_table, results_table
+from nnreport.config.grid import expand_grid
+from nnreport.reporting.tables import experiments_table, results_table
 
 
 def test_table_one_matches_the_reference_layout(default_config):
@@ -48,7 +48,7 @@ def test_results_table_shows_mean_and_std_over_seeds(default_config):
 def test_class_counts_table_counts_each_split():
     import numpy as np
 
-    from nnreport.tables import class_counts_table
+    from nnreport.reporting.tables import class_counts_table
 
     labels = np.array([0, 0, 1, 2, 2, 2])
     text = class_counts_table(labels, {"Entrenamiento": np.array([0, 1, 3]),
@@ -59,8 +59,8 @@ def test_class_counts_table_counts_each_split():
 
 
 def test_architecture_table_lists_layers_from_the_model():
-    from nnreport.models import build_model, describe
-    from nnreport.tables import architecture_table
+    from nnreport.models.mlp import build_model, describe
+    from nnreport.reporting.tables import architecture_table
 
     model = build_model({"model": "mlp", "n1": 128, "n2": 64, "p": 0.2}, 784, 10)
     text = architecture_table(describe(model, (28, 28)))

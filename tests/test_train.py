@@ -2,9 +2,10 @@ import pandas as pd
 import pytest
 import torch
 
-from nnreport.metrics import read_metrics, summarise, summarise_run, write_metrics
-from nnreport.models import MLP, build_model, parameter_count
-from nnreport.train import Split, make_optimizer, train
+from nnreport.evaluation.statistics import summarise, summarise_run
+from nnreport.models.mlp import MLP, build_model, parameter_count
+from nnreport.training.loop import Split, make_optimizer, train
+from nnreport.training.metrics import read_metrics, write_metrics
 
 HP = {"model": "mlp", "n1": 16, "n2": 8, "p": 0.0, "optimizer": "adam", "batch_size": 32,
       "lr": 1e-2}
@@ -96,7 +97,7 @@ def test_early_stopping_restores_the_best_weights():
     hist = train(model, _blobs(), val, hp, epochs=30, seed=0)
     val_rows = pd.DataFrame(hist.rows).query("split == 'val'")
     assert len(val_rows) == model.best_epoch + 2 < 30
-    from nnreport.train import evaluate
+    from nnreport.training.loop import evaluate
 
     loss, _, _ = evaluate(model, val)
     assert loss == pytest.approx(val_rows["loss"].min(), rel=1e-5)
@@ -115,7 +116,7 @@ def test_mlp_accepts_hidden_sizes_activation_and_batchnorm():
 
 
 def test_the_cheap_dropout_drops_p_of_the_units_and_rescales_the_rest():
-    from nnreport.models import Dropout
+    from nnreport.models.mlp import Dropout
 
     torch.manual_seed(0)
     drop = Dropout(0.2)
@@ -134,8 +135,8 @@ def test_the_cheap_dropout_drops_p_of_the_units_and_rescales_the_rest():
 def test_normalisation_from_the_histogram_is_exact():
     import numpy as np
 
-    from nnreport.data import Dataset
-    from nnreport.runner import normalisation
+    from nnreport.data.dataset import Dataset
+    from nnreport.data.preprocess import normalisation
 
     images = np.random.default_rng(0).integers(0, 256, (300, 28, 28)).astype(np.uint8)
     data = Dataset(images, np.zeros(300, np.int64), np.arange(0, 300, 3), np.arange(1, 300, 3),

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SNAKEMAKE, make_workdir
-from nnreport.validation import ConfigError, format_path, validate_config
+from nnreport.checks.config import ConfigError, format_path, validate_config
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -325,7 +325,7 @@ def test_a_missing_base_is_reported_once_not_per_varied_knob(default_config):
 
 
 def test_tf32_is_a_boolean_switch_that_only_reruns_when_on(default_config):
-    from nnreport.grid import run_config
+    from nnreport.config.grid import run_config
 
     default_config["tf32"] = "yes"
     line = only_problem(default_config)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from nnreport.grid import expand_grid, is_model_study, run_config, training_cost
-from nnreport.integrity import damage_message, damaged_files, packed_params
-from nnreport.labels import plain, run_changes, variant_label
+from nnreport.config.grid import expand_grid, is_model_study, run_config, training_cost
+from nnreport.base.integrity import damage_message, damaged_files, packed_params
+from nnreport.reporting.labels import plain, run_changes, variant_label
 
 STUDY = config["study"]
 try:

@@ -2,9 +2,10 @@
 
 import pandas as pd
 
-from nnreport.io import atomic_path
-from nnreport.logs import to_file
-from nnreport.metrics import read_metrics, summarise, summarise_run
+from nnreport.base.io import atomic_path
+from nnreport.base.logs import to_file
+from nnreport.evaluation.statistics import summarise, summarise_run
+from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
 runs = pd.DataFrame([summarise_run(*read_metrics(p)) for p in snakemake.input.metrics])

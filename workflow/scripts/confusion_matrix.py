@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnreport.evaluation import best_run
-from nnreport.figures import confusion_outputs
-from nnreport.logs import to_file
+from nnreport.base.logs import to_file
+from nnreport.evaluation.selection import best_run
+from nnreport.reporting.figures import confusion_outputs
 
 to_file(snakemake.log[0])
 best = best_run(pd.read_parquet(snakemake.input.runs))

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnreport.figures import confusion_outputs
-from nnreport.io import read_json
-from nnreport.logs import to_file
+from nnreport.base.io import read_json
+from nnreport.base.logs import to_file
+from nnreport.reporting.figures import confusion_outputs
 
 to_file(snakemake.log[0])
 evaluations = [read_json(p) for p in snakemake.input.evaluations]

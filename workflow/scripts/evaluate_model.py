@@ -7,10 +7,10 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
-from nnreport.data import Dataset  # noqa: E402
-from nnreport.io import atomic_path, read_json, write_json  # noqa: E402
-from nnreport.logs import to_file  # noqa: E402
-from nnreport.selection import evaluate_final  # noqa: E402
+from nnreport.base.io import atomic_path, read_json, write_json  # noqa: E402
+from nnreport.base.logs import to_file  # noqa: E402
+from nnreport.data.dataset import Dataset  # noqa: E402
+from nnreport.evaluation.prediction import evaluate_final  # noqa: E402
 
 to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnreport.figures import learning_curves
-from nnreport.io import read_json
-from nnreport.logs import to_file
-from nnreport.metrics import read_metrics
+from nnreport.base.io import read_json
+from nnreport.base.logs import to_file
+from nnreport.reporting.figures import learning_curves
+from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
 selections = [read_json(p) for p in snakemake.input.selections]

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from nnreport.figures import learning_curves
-from nnreport.logs import to_file
-from nnreport.metrics import read_metrics
+from nnreport.base.logs import to_file
+from nnreport.reporting.figures import learning_curves
+from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
 frames = {}

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from nnreport.figures import noise_robustness
-from nnreport.logs import to_file
+from nnreport.base.logs import to_file
+from nnreport.reporting.figures import noise_robustness
 
 to_file(snakemake.log[0])
 noise = pd.concat(pd.read_parquet(p) for p in snakemake.input)

@@ -1,7 +1,7 @@
 """Adapter: raw idx files -> data/<study>/<dataset>.npz."""
 
-from nnreport.data import prepare
-from nnreport.logs import to_file
+from nnreport.base.logs import to_file
+from nnreport.data.prepare import prepare
 
 to_file(snakemake.log[0])
 ds = dict(snakemake.params.dataset)

@@ -1,8 +1,8 @@
 """Adapter: the checked build PDF -> its final place, atomically; the previous report set
 aside while it was built goes."""
 
-from nnreport.logs import to_file
-from nnreport.report import publish_report
+from nnreport.base.logs import to_file
+from nnreport.reporting.build import publish_report
 
 to_file(snakemake.log[0])
 publish_report(snakemake.input[0], snakemake.output[0])

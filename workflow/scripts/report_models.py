@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnreport.check import check_runs_current
-from nnreport.context_models import build_models_context
-from nnreport.grid import expand_grid
-from nnreport.io import read_json
-from nnreport.logs import to_file
-from nnreport.metrics import read_metrics
-from nnreport.provenance import provenance
-from nnreport.report import build_pdf, set_aside
+from nnreport.base.io import read_json
+from nnreport.base.logs import to_file
+from nnreport.config.grid import expand_grid
+from nnreport.reporting.build import build_pdf, set_aside
+from nnreport.reporting.check import check_runs_current
+from nnreport.reporting.context_models import build_models_context
+from nnreport.reporting.provenance import provenance
+from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
 # until this build succeeds, no report claims to be built from the current results

@@ -1,8 +1,8 @@
 """Adapter: the dataset -> a grid of example images per class."""
 
-from nnreport.data import Dataset
-from nnreport.figures import sample_images
-from nnreport.logs import to_file
+from nnreport.base.logs import to_file
+from nnreport.data.dataset import Dataset
+from nnreport.reporting.figures import sample_images
 
 to_file(snakemake.log[0])
 data = Dataset.load(snakemake.input.data)

@@ -1,8 +1,8 @@
 """Adapter: every candidate's run.json -> the model's selection file."""
 
-from nnreport.io import read_json, write_json
-from nnreport.logs import to_file
-from nnreport.selection import select
+from nnreport.base.io import read_json, write_json
+from nnreport.base.logs import to_file
+from nnreport.evaluation.selection import select
 
 to_file(snakemake.log[0])
 runs = [read_json(p) for p in snakemake.input]

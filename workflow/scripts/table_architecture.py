@@ -1,10 +1,10 @@
 """Adapter: the base hyper-parameters -> table of the base model's layers."""
 
-from nnreport.data import Dataset
-from nnreport.io import write_text
-from nnreport.logs import to_file
-from nnreport.models import build_model, describe
-from nnreport.tables import architecture_table
+from nnreport.base.io import write_text
+from nnreport.base.logs import to_file
+from nnreport.data.dataset import Dataset
+from nnreport.models.mlp import build_model, describe
+from nnreport.reporting.tables import architecture_table
 
 to_file(snakemake.log[0])
 data = Dataset.load(snakemake.input.data)

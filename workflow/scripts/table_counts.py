@@ -1,9 +1,9 @@
 """Adapter: the dataset and its split -> table of image counts per class and split."""
 
-from nnreport.data import Dataset
-from nnreport.io import write_text
-from nnreport.logs import to_file
-from nnreport.tables import class_counts_table
+from nnreport.base.io import write_text
+from nnreport.base.logs import to_file
+from nnreport.data.dataset import Dataset
+from nnreport.reporting.tables import class_counts_table
 
 to_file(snakemake.log[0])
 data = Dataset.load(snakemake.input.data)

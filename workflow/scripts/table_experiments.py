@@ -1,8 +1,8 @@
 """Adapter: the config's experiments -> Table I's tabular."""
 
-from nnreport.io import write_text
-from nnreport.logs import to_file
-from nnreport.tables import experiments_table
+from nnreport.base.io import write_text
+from nnreport.base.logs import to_file
+from nnreport.reporting.tables import experiments_table
 
 to_file(snakemake.log[0])
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}

@@ -1,8 +1,8 @@
 """Adapter: final evaluations -> the table of dev and test accuracy and loss per model."""
 
-from nnreport.io import read_json, write_text
-from nnreport.logs import to_file
-from nnreport.tables import models_table
+from nnreport.base.io import read_json, write_text
+from nnreport.base.logs import to_file
+from nnreport.reporting.tables import models_table
 
 to_file(snakemake.log[0])
 evaluations = [read_json(p) for p in snakemake.input.evaluations]

@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from nnreport.grid import expand_grid
-from nnreport.io import write_text
-from nnreport.logs import to_file
-from nnreport.tables import results_table
+from nnreport.base.io import write_text
+from nnreport.base.logs import to_file
+from nnreport.config.grid import expand_grid
+from nnreport.reporting.tables import results_table
 
 to_file(snakemake.log[0])
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}

@@ -1,8 +1,8 @@
 """Adapter: the candidates of every searched model -> the search table."""
 
-from nnreport.io import read_json, write_text
-from nnreport.logs import to_file
-from nnreport.tables import search_table
+from nnreport.base.io import read_json, write_text
+from nnreport.base.logs import to_file
+from nnreport.reporting.tables import search_table
 
 to_file(snakemake.log[0])
 selections = [read_json(p) for p in snakemake.input.selections]

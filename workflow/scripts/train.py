@@ -9,8 +9,8 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import json  # noqa: E402
 
-from nnreport.logs import to_file  # noqa: E402
-from nnreport.runner import run_job  # noqa: E402
+from nnreport.base.logs import to_file  # noqa: E402
+from nnreport.training.runner import run_job  # noqa: E402
 
 to_file(snakemake.log[0])
 selection = None

@@ -1,0 +1,84 @@
+"""Files the workflow wrote, checked before any job: a damaged one is named with the command
+that rebuilds it, before a job that reads it fails (and Snakemake deletes finished results)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nnreport.base.errors import ExpectedError
+
+_ZIPS = (".npz", ".pt")  # NumPy archives and torch.save files are zip files
+
+
+class DamagedFileError(ExpectedError, RuntimeError):
+    """A file the workflow wrote cannot be read; the message names it and how to rebuild it."""
+
+    def __init__(self, path: str | Path, error: Exception) -> None:
+        super().__init__(f"{path}: damaged, cannot be read ({type(error).__name__}: {error}); "
+                         f"rebuild it with `{rebuild_command([str(path)], [])}` (with the "
+                         f"study's --configfile, if any), then run the workflow again")
+
+
+def damage(path: str | Path) -> str | None:
+    """Return why the file at `path` cannot be read, or None if it reads (or is absent).
+
+    Cheap: a Parquet footer, a zip's central directory, a JSON document; a truncated or
+    overwritten file fails these.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(path)
+        elif path.suffix in _ZIPS:
+            with zipfile.ZipFile(path) as z:
+                z.infolist()
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+    except Exception as e:  # what each reader raises on a damaged file varies
+        return f"{type(e).__name__}: {e}".rstrip(": ")
+    return None
+
+
+def damaged_files(paths: Iterable[str | Path]) -> dict[str, str]:
+    """Return {path: why} for each damaged file among `paths`."""
+    found = {str(p): damage(p) for p in paths}
+    return {p: why for p, why in found.items() if why}
+
+
+def rebuild_command(targets: Sequence[str], configfiles: Sequence[str]) -> str:
+    """The shell command that deletes the damaged `targets` and makes them again, for the
+    study of `configfiles` (a damaged file is no loss, and once it is gone the check that
+    stopped the workflow passes)."""
+    make = ["snakemake", "--cores", "1", *targets]
+    if configfiles:
+        make += ["--configfile", *configfiles]
+    return f"{shlex.join(['rm', '-f', '--', *targets])} && {shlex.join(make)}"
+
+
+def damage_message(damaged: dict[str, str], configfiles: Sequence[str]) -> str:
+    """One message naming every damaged file, why, and the one command that rebuilds them."""
+    lines = [f"{path}: damaged, cannot be read ({why})" for path, why in damaged.items()]
+    command = rebuild_command(list(damaged), configfiles)
+    them = "it" if len(damaged) == 1 else "them"
+    return "\n".join(lines + [
+        f"Nothing was run and no finished result was touched. Rebuild {them} with `{command}` "
+        f"(only the jobs that write {them} run again), then run the workflow as before."])
+
+
+def packed_params(path: str | Path) -> dict | None:
+    """The dataset config a packed data file was built from (None if unknown or unreadable)."""
+    try:
+        with np.load(path) as z:
+            return json.loads(str(z["params"])) if "params" in z.files else None
+    except Exception:  # absent or damaged: `damage` names it
+        return None

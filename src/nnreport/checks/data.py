@@ -1,0 +1,150 @@
+"""What a study's data allows, checked before any job: a named `dataset: root` holds the
+dataset, the split fits in it, and no batch is larger than the training images (nor leaves
+BatchNorm a batch of one image)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+
+from nnreport.checks.models import Candidate, model_runs
+from nnreport.config.messages import Problem, format_path, show
+from nnreport.data.emnist import EMNIST_SIZES, emnist_root_problem, prepare_emnist
+from nnreport.data.fashion_mnist import fashion_mnist_root_problem
+
+FASHION_MNIST_SIZES = (60_000, 10_000)  # images in its train and t10k files
+
+
+def _dataset(config: dict, schema: dict) -> dict:
+    """Return `config`'s dataset with the schema's defaults for what it does not set."""
+    props = schema.get("properties", {}).get("dataset", {}).get("properties", {})
+    given = config.get("dataset")
+    return {**{k: p["default"] for k, p in props.items() if "default" in p},
+            **(given if isinstance(given, dict) else {})}
+
+
+def _emnist_split(dataset: dict) -> str:
+    """Return the EMNIST split the loader reads: the config's, else the loader's default."""
+    return dataset.get("split") or inspect.signature(prepare_emnist).parameters["split"].default
+
+
+def _files(dataset: dict) -> tuple[str, tuple[int, int]] | None:
+    """Return the dataset's name as read and its (train file, test file) sizes, when known."""
+    if dataset.get("name") == "fashion_mnist":
+        return "FashionMNIST", FASHION_MNIST_SIZES
+    if dataset.get("name") == "emnist" and _emnist_split(dataset) in EMNIST_SIZES:
+        return f"EMNIST {_emnist_split(dataset)}", EMNIST_SIZES[_emnist_split(dataset)]
+    return None
+
+
+def _pool(dataset: dict) -> tuple[int, str] | None:
+    """Return how many images the train/validation split draws from, and which they are."""
+    files = _files(dataset)
+    if files is None:
+        return None
+    label, (n_train_file, n_test_file) = files
+    if dataset.get("holdout_test") is True:
+        return n_train_file, f"{label}'s {n_train_file} images of its training file"
+    return n_train_file + n_test_file, f"{label}'s {n_train_file + n_test_file} images pooled"
+
+
+def split_problems(dataset: dict) -> Iterator[Problem]:
+    """Yield a split that does not fit in the dataset (n_train + n_val, nothing left to train)."""
+    pool, n_train, n_val = _pool(dataset), dataset.get("n_train"), dataset.get("n_val")
+    if pool is None or not isinstance(n_val, int):
+        return
+    n, which = pool
+    if isinstance(n_train, int) and n_train + n_val > n:
+        yield Problem(("dataset", "n_train"), f"dataset.n_train is {n_train}; with n_val: {n_val} "
+                      f"that is {n_train + n_val} images, more than {which}; use at most "
+                      f"{max(n - n_val, 0)} or lower n_val")
+    elif n_train is None and n_val >= n:
+        yield Problem(("dataset", "n_val"), f"dataset.n_val is {n_val}, which leaves no training "
+                      f"image of {which}; use at most {n - 1}")
+
+
+def training_images(config: dict, schema: dict) -> tuple[int, str] | None:
+    """Return how many images every run trains on and the setting that decides it (`max_train:
+    2000`), or None when the config does not tell (an unknown dataset size, no max_train)."""
+    dataset, max_train = _dataset(config, schema), config.get("max_train")
+    pool, n_train, n_val = _pool(dataset), dataset.get("n_train"), dataset.get("n_val")
+    n, why = None, ""
+    if pool is not None and isinstance(n_train, int):
+        n, why = n_train, f"dataset.n_train: {n_train}"
+    elif pool is not None and isinstance(n_val, int) and pool[0] > n_val:
+        n, why = pool[0] - n_val, f"{pool[1]} less n_val: {n_val}"
+    if isinstance(max_train, int) and not isinstance(max_train, bool) and (n is None or
+                                                                          max_train < n):
+        return max_train, f"max_train: {max_train}"
+    return None if n is None else (n, why)
+
+
+def _table_runs(config: dict) -> list[Candidate]:
+    """Return the runs of a Table I study: the base, then one per varied value, with paths."""
+    base = config.get("base")
+    if not isinstance(base, dict):
+        return []
+    where = {k: ("base", k) for k in base}
+    runs = [(base, where)]
+    for i, exp in enumerate(config.get("experiments") or []):
+        vary = exp.get("vary") if isinstance(exp, dict) else None
+        for knob, values in (vary.items() if isinstance(vary, dict) else ()):
+            for j, value in enumerate(values if isinstance(values, list) else []):
+                at = ("experiments", i, "vary", knob, j)
+                runs.append(({**base, knob: value}, {**where, knob: at}))
+    return runs
+
+
+def batch_problems(config: dict, schema: dict) -> Iterator[Problem]:
+    """Yield batch sizes larger than the training images, and those that leave a PyTorch run
+    with BatchNorm a batch of one image (which it cannot train on)."""
+    known = training_images(config, schema)
+    if known is None:
+        return
+    n, why = known
+    models = config.get("models") if isinstance(config.get("models"), list) else []
+    runs = [(run, True) for run in _table_runs(config)] + [
+        (run, models[i].get("backend", "torch") == "torch")
+        for i, model_runs_ in model_runs(config).items() for run in model_runs_]
+    for (hparams, where), torch in runs:
+        bs, path = hparams.get("batch_size"), where.get("batch_size")
+        if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1 or path is None:
+            continue
+        said = f"{format_path(path)} is {show(bs)}"
+        if bs > n:
+            yield Problem(path, f"{said}, larger than the {n} training images ({why}); use at "
+                                f"most {n}")
+        elif torch and hparams.get("batchnorm") is True and (bs == 1 or n % bs == 1):
+            bn, fix = format_path(where["batchnorm"]), next(
+                (c for c in range(max(bs, 2), n + 1) if n % c != 1), None)
+            left = "every batch holds" if bs == 1 else (f"the last batch of the {n} training "
+                                                        f"images ({why}) holds")
+            yield Problem(path, f"{said}, and with BatchNorm ({bn}) {left} one image, which "
+                                f"BatchNorm cannot train on; use a batch size that leaves no "
+                                f"batch of one" + (f", e.g. {fix}" if fix else ""))
+
+
+def root_problems(config: dict, schema: dict) -> Iterator[Problem]:
+    """Yield a `dataset: root` that does not hold the dataset (no other copy stands in)."""
+    dataset = _dataset(config, schema)
+    root, name = dataset.get("root"), dataset.get("name")
+    if not isinstance(root, str) or not root:
+        return
+    if name == "fashion_mnist":
+        problem = fashion_mnist_root_problem(root)
+    elif name == "emnist" and _emnist_split(dataset) in EMNIST_SIZES:
+        problem = emnist_root_problem(root, _emnist_split(dataset))
+    else:
+        return
+    if problem:
+        yield Problem(("dataset", "root"), f"dataset.root is {root!r}; {problem}")  # in full
+
+
+def data_problems(config: dict, schema: dict) -> Iterator[Problem]:
+    """Yield every problem of the study's data: its root, its split, its batch sizes."""
+    yield from root_problems(config, schema)
+    split = list(split_problems(_dataset(config, schema)))
+    yield from split
+    if not split:
+        yield from batch_problems(config, schema)
+

@@ -1,0 +1,89 @@
+"""Paths a study names, checked before any job: what it writes and what the report reads stay
+inside the project (the folder the workflow runs in), whatever the config says."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from nnreport.config.messages import Problem, format_path, show
+
+# The workflow's own folders: a report published into one of them would be overwritten or
+# deleted by the workflow (or would break it).
+WORKFLOW_FOLDERS = ("data", "results", "logs", "report/build", ".snakemake", ".git")
+_INSIDE = ("report", "pdf"), ("report", "sections"), ("report", "bibliography")
+# The report templates of the project (an editable install keeps the package beside them).
+TEMPLATES = Path(__file__).resolve().parents[3] / "report" / "templates"
+_EXAMPLES = {"pdf": "report/informe.pdf", "sections": "report/sections",
+             "bibliography": "report/refs.bib"}
+
+
+def _study_problem(study: object) -> Iterator[Problem]:
+    """A study's name is a folder in results/, data/, logs/ and report/build/: a plain name."""
+    if isinstance(study, str) and study.startswith("."):
+        yield Problem(("study",), f"study is {show(study)}; it names the folders results/<study>/"
+                                  ", data/<study>/, logs/<study>/ and report/build/<study>/, so it "
+                                  "must start with a letter or digit, e.g. 'fashion_mnist'")
+
+
+def _inside_problem(path: tuple[str, str], value: object) -> Iterator[Problem]:
+    """A path of the report section must be relative and stay inside the project."""
+    if not isinstance(value, str) or not value:
+        return
+    where, key, given = format_path(path), path[-1], PurePosixPath(value)
+    parts = [p for p in given.parts if p != "."]
+    fix = f"give a path inside the project, e.g. {_EXAMPLES[key]}"
+    if given.is_absolute() or value.startswith("~"):
+        yield Problem(path, f"{where} is {show(value)}, a path outside the project; {fix}")
+    elif ".." in parts:
+        yield Problem(path, f"{where} is {show(value)}, which leads outside the project through "
+                            f"'..'; {fix}")
+    elif key == "pdf":
+        inside = "/".join(parts)
+        folder = next((f for f in WORKFLOW_FOLDERS if inside == f or inside.startswith(f + "/")),
+                      None)
+        if given.suffix != ".pdf":
+            yield Problem(path, f"{where} is {show(value)}; the report is a PDF: end it in .pdf, "
+                                f"e.g. {_EXAMPLES[key]}")
+        elif folder:
+            yield Problem(path, f"{where} is {show(value)}, inside {folder}/, which the workflow "
+                                f"manages itself; publish it elsewhere, e.g. {_EXAMPLES[key]}")
+
+
+def included_prose(template: Path) -> list[str]:
+    """The author's prose files a report template includes, in its order."""
+    return re.findall(r"\\BLOCK\{\s*include\s+[\"']([^\"']+)[\"']", template.read_text())
+
+
+def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
+    """The prose folder holds every file the study's template includes; the bibliography is
+    there (checked here, before any job, not by the report job after all the training)."""
+    default = "tp" if "models" in config else "informe"
+    if report.get("template", default) != default or "models" in config and "base" in config:
+        return  # another kind's template, or both kinds: said elsewhere
+    template = TEMPLATES / f"{default}.tex.j2"
+    sections, bibliography = report.get("sections"), report.get("bibliography")
+    if isinstance(sections, str) and template.is_file():
+        missing = [f for f in included_prose(template) if not (Path(sections) / f).is_file()]
+        if missing:
+            yield Problem(("report", "sections"), f"report.sections is {show(sections)}, which "
+                          f"lacks {', '.join(missing)} (the report's template {template.name} "
+                          "includes them); copy them from the repository's report/sections/ "
+                          "(report/sections/tp/ for a model study) and write your own text")
+    if isinstance(bibliography, str) and not Path(bibliography).is_file():
+        yield Problem(("report", "bibliography"), f"report.bibliography is {show(bibliography)}"
+                      ", which is not a file; copy the repository's report/refs.bib there or "
+                      "name your own .bib file")
+
+
+def path_problems(config: dict) -> Iterator[Problem]:
+    """Yield the problems of the paths a study writes to or reads its prose from."""
+    yield from _study_problem(config.get("study"))
+    report = config.get("report")
+    if isinstance(report, dict):
+        inside = [list(_inside_problem(path, report.get(path[1]))) for path in _INSIDE]
+        for found in inside:
+            yield from found
+        if not any(inside):
+            yield from _prose_problems(config, report)

@@ -1,0 +1,200 @@
+"""Expand a study config into its runs: a base experiment plus one-knob-at-a-time variants."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnreport.config.values import normalise_values
+
+BASE = "base"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One trained configuration: the base, or the base with one knob changed."""
+
+    name: str  # "base" or "<knob>~<value>", used in paths: runs/<name>/seed<k>/
+    experiment: str  # id of the experiment that declares it
+    knob: str | None  # the varied hyper-parameter (None for the base)
+    value: Any  # its value in this variant (None for the base)
+    hparams: dict[str, Any] = field(default_factory=dict)  # full resolved hyper-parameters
+    backend: str = "torch"  # "torch" or "numpy" (the from-scratch MLP)
+    source: str | None = None  # a model whose selected hyper-parameters this one starts from
+    overrides: dict[str, Any] = field(default_factory=dict)  # a search candidate's changes
+
+
+def value_token(value: Any) -> str:
+    """Return the text that stands for `value` in a variant name (`0.0001`, `256`, `sgd`)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).lower() if isinstance(value, str) else str(value)
+
+
+def variant_name(knob: str | None, value: Any) -> str:
+    """Return the run identity `<knob>~<value>`, or `base` for the base run."""
+    return BASE if knob is None else f"{knob}~{value_token(value)}"
+
+
+def coerce_numbers(config: dict, schema: dict | str | Path | None = None) -> dict:
+    """Read every value as the config schema means it, in place; return `config`.
+
+    `64.0` and `'1e3'` where an integer is meant become 64 and 1000, `'1e-3'` (YAML 1.1 reads
+    it as a string) 0.001, and the strings that `snakemake --config 'seeds=[0,1]'` hands over
+    the numbers they spell (see `nnreport.config_values`). Run before expanding the grid, so
+    that `n1: 64.0` is the run `n1~64`. `schema`: the project's when not given.
+    """
+    return normalise_values(config, schema)
+
+
+def base_experiment(config: dict) -> dict:
+    """Return the one experiment without `vary` (the base experiment)."""
+    bases = [e for e in config["experiments"] if not e.get("vary")]
+    if len(bases) != 1:
+        ids = [e["id"] for e in bases]
+        raise ValueError(
+            f"config: experiments must contain exactly one base experiment (one without "
+            f"'vary'), found {len(bases)}: {ids}; give every other experiment a 'vary' mapping"
+        )
+    return bases[0]
+
+
+def expand_grid(config: dict) -> list[Variant]:
+    """Return the study's variants in Table I order: base first, then each experiment's values.
+
+    A model study (a `models` list) gives its models' runs instead.
+    """
+    if is_model_study(config):
+        return expand_models(config)
+    base = dict(config["base"])
+    variants = [Variant(BASE, base_experiment(config)["id"], None, None, base)]
+    seen = {BASE: "base"}
+    for i, exp in enumerate(config["experiments"]):
+        vary = exp.get("vary") or {}
+        if not vary:
+            continue
+        if len(vary) != 1:
+            raise ValueError(
+                f"config: experiments[{i}].vary changes {sorted(vary)}; "
+                f"vary one knob per experiment"
+            )
+        (knob, values), = vary.items()
+        if knob not in base:
+            raise ValueError(
+                f"config: experiments[{i}].vary names '{knob}', which is not a key of 'base' "
+                f"({', '.join(base)}); vary one of those"
+            )
+        for value in values:
+            name = variant_name(knob, value)
+            if value == base[knob]:
+                raise ValueError(
+                    f"config: experiments[{i}].vary.{knob} contains {value!r}, the base value; "
+                    f"the base run already covers it, remove it"
+                )
+            if name in seen:
+                raise ValueError(
+                    f"config: experiments[{i}].vary.{knob} repeats {value!r} (run '{name}' is "
+                    f"already declared by experiment '{seen[name]}'); remove the duplicate"
+                )
+            seen[name] = exp["id"]
+            variants.append(Variant(name, exp["id"], knob, value, {**base, knob: value}))
+    return variants
+
+
+def is_model_study(config: dict) -> bool:
+    """Return whether `config` declares models (M0, M1, ...) rather than Table I experiments."""
+    return "models" in config
+
+
+def candidates(model: dict) -> list[dict]:
+    """Return the hyper-parameter changes of each candidate of a model's declared search."""
+    search = model.get("search") or {}
+    if not search:
+        return [{}]
+    if model.get("search_mode", "grid") == "grid":
+        keys = list(search)
+        return [dict(zip(keys, combo, strict=True))
+                for combo in itertools.product(*(search[k] for k in keys))]
+    out = [{}]  # one at a time: the model's own hyper-parameters, then one change each
+    for knob, values in search.items():
+        out += [{knob: v} for v in values if v != model.get("hparams", {}).get(knob)]
+    return out
+
+
+def expand_models(config: dict) -> list[Variant]:
+    """Return the runs of a model study: one per model, or one per candidate of its search."""
+    variants, ids = [], set()
+    for i, model in enumerate(config["models"]):
+        if model["id"] in ids:
+            raise ValueError(f"config: models[{i}].id '{model['id']}' is used twice; give each "
+                             "model its own id")
+        ids.add(model["id"])
+        source = model.get("from")
+        if source is not None and source not in ids:
+            raise ValueError(f"config: models[{i}].from names '{source}', which is not a model "
+                             f"declared before it ({', '.join(sorted(ids - {model['id']}))})")
+        cands = candidates(model)
+        for k, change in enumerate(cands, start=1):
+            name = model["id"] if len(cands) == 1 else f"{model['id']}-{k}"
+            variants.append(Variant(name, model["id"], None, None,
+                                    {**model.get("hparams", {}), **change},
+                                    model.get("backend", "torch"), source, change))
+    return variants
+
+
+def variants_by_name(config: dict) -> dict[str, Variant]:
+    """Return the study's variants keyed by name."""
+    return {v.name: v for v in expand_grid(config)}
+
+
+def run_config(config: dict, variant: str, seed: int) -> dict:
+    """Return everything one training job needs, resolved: hyper-parameters, epochs, data."""
+    v = variants_by_name(config)[variant]
+    dataset = config["dataset"]
+    run = {
+        "study": config["study"],
+        "variant": v.name,
+        "experiment": v.experiment,
+        "seed": int(seed),
+        "epochs": int(config["epochs"]),
+        "device": config.get("device", "auto"),
+        "dataset": dataset["name"],
+        "max_train": config.get("max_train"),
+        "max_val": config.get("max_val"),
+        "hparams": dict(v.hparams),
+        "backend": v.backend,
+        "source": v.source,
+        "overrides": dict(v.overrides),
+    }
+    if config.get("tf32"):  # only when on: runs trained before the switch existed stay valid
+        run["tf32"] = True
+    run["hash"] = config_hash(run)
+    return run
+
+
+def config_hash(obj: Any) -> str:
+    """Return a short stable hash of a JSON-serialisable object."""
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def training_cost(hparams: dict, epochs: int, n_in: int = 784, n_classes: int = 10) -> float:
+    """Return a run's training time in units of one forward pass of one sample through a
+    784-128-64-10 MLP, for scheduling the longest runs first.
+
+    Per sample and epoch: forward and backward are 3 passes over the weights, plus a fixed cost
+    per optimiser step (measured on one CPU core: about 0.45 ms, the time of 20 M multiply-adds)
+    shared by the batch. Runs that start from another model's choice (`from:`) count the
+    defaults for what they do not set.
+    """
+    sizes = [n_in, *(hparams.get("hidden") or [hparams.get("n1", 128), hparams.get("n2", 64)]),
+             n_classes]
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))  # per sample
+    per_sample = 3 * macs + 2e7 / int(hparams.get("batch_size", 256))
+    return epochs * per_sample / (3 * (784 * 128 + 128 * 64 + 64 * 10))

@@ -1,0 +1,1 @@
+"""The data layer: idx files, one module per dataset, splits and normalisation."""

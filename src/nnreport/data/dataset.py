@@ -1,0 +1,73 @@
+"""A prepared dataset: all images pooled with seeded train/validation(/test) indices, one .npz."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnreport.base.integrity import DamagedFileError
+from nnreport.base.io import atomic_path
+from nnreport.data.idx import DataError
+
+
+@dataclass
+class Dataset:
+    """All images of a dataset pooled, with a seeded train/validation split."""
+
+    images: np.ndarray  # (N, 28, 28) uint8
+    labels: np.ndarray  # (N,) int64
+    train_idx: np.ndarray  # (n_train,) int64
+    val_idx: np.ndarray  # (n_val,) int64: validation, or "dev" when a test set is held out
+    classes: list[str]
+    source: str
+    test_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # held out
+
+    def save(self, path: str | Path, params: dict | None = None) -> None:
+        """Write the dataset to one uncompressed .npz file, atomically, with the dataset config
+        it was built from (`params`, which the workflow reads back: see integrity.py)."""
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, images=self.images, labels=self.labels, train_idx=self.train_idx,
+                     val_idx=self.val_idx, test_idx=self.test_idx,
+                     classes=np.array(self.classes), source=self.source,
+                     params=json.dumps(params or {}, sort_keys=True))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Dataset:
+        """Read a dataset written by `save`."""
+        try:
+            with np.load(path) as z:
+                return cls(z["images"], z["labels"], z["train_idx"], z["val_idx"],
+                           [str(c) for c in z["classes"]], str(z["source"]), z["test_idx"])
+        except (OSError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as e:
+            raise DamagedFileError(path, e) from None
+
+
+def split(n: int, n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return disjoint random (train, validation) index arrays drawn from range(n)."""
+    if n_train + n_val > n:
+        raise DataError(f"dataset: n_train + n_val = {n_train + n_val} exceeds the {n} images "
+                        f"available; lower n_train or n_val")
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[:n_train]), np.sort(perm[n_train : n_train + n_val])
+
+
+def make_splits(n_train_file: int, n_test_file: int, n_train: int | None, n_val: int,
+                split_seed: int, holdout_test: bool) -> tuple[np.ndarray, ...]:
+    """Return (train, val, test) indices into the train file's images followed by the test's.
+
+    Pooled (holdout_test false): all images are pooled and split at random into train and
+    validation; no test set. Held out: train and validation (dev) are drawn from the train
+    file and the test file is the test set.
+    """
+    if holdout_test:
+        n_train = n_train_file - n_val if n_train is None else n_train
+        train_idx, val_idx = split(n_train_file, n_train, n_val, split_seed)
+        test_idx = np.arange(n_train_file, n_train_file + n_test_file)
+        return train_idx, val_idx, test_idx
+    total = n_train_file + n_test_file
+    n_train = total - n_val if n_train is None else n_train
+    return (*split(total, n_train, n_val, split_seed), np.zeros(0, np.int64))

@@ -1,0 +1,1 @@
+"""The evaluation layer: statistics of metrics, confusion matrices, selection, prediction."""

@@ -1,0 +1,99 @@
+"""Predictions of final models on dev, test and noisy test images."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def load_predictor(path: str | Path):
+    """Return a function mapping normalised (N, 784) float32 arrays to logits, from model.pt."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["backend"] == "numpy":
+        from nnreport.models.scratch import MLP
+
+        sizes = state["sizes"]
+        model = MLP(sizes, state["hparams"].get("activation", "relu"), np, seed=0)
+        model.load_state_dict(state["state_dict"])
+        return lambda x: model.forward(x)
+    from nnreport.models.mlp import build_model
+
+    sd = state["state_dict"]
+    weights = [v for k, v in sd.items() if k.endswith("weight") and v.ndim == 2]
+    model = build_model(state["hparams"], weights[0].shape[1], weights[-1].shape[0])
+    model.load_state_dict(sd)
+    model.eval()
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(x)).numpy()
+
+    return predict
+
+
+def scores(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Return (mean cross-entropy, accuracy) of logits (N, C) against labels (N,)."""
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean()), float((logits.argmax(1) == y).mean())
+
+
+def add_noise(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    """Return images (N, 28, 28) on the [0, 255] scale plus Gaussian noise of std `sigma` on
+    the [0, 1] scale, clipped to [0, 1] before scaling back."""
+    rng = np.random.default_rng(seed)
+    x = images.astype(np.float32) / 255.0
+    noisy = np.clip(x + rng.normal(0.0, sigma, x.shape).astype(np.float32), 0.0, 1.0)
+    return noisy * 255.0  # back to the [0, 255] scale the normalisation expects
+
+
+def batched(predict, x: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """Return predict(x) computed in batches."""
+    return np.concatenate([predict(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def evaluate_final(model: str, selection: dict, model_files: list[str], data,
+                   max_val: int | None, max_test: int | None, sigmas: list[float],
+                   noise_seed: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Return a final model's dev and test scores, its noise curve and its test predictions.
+
+    Every seed of the selected candidate is evaluated; the scores are their means.
+    """
+    from nnreport.data.preprocess import normalise
+
+    if len(data.test_idx) == 0:
+        raise ValueError("dataset: a model study needs a held-out test set; set "
+                         "`dataset: holdout_test: true`")
+    chosen = [p for p in model_files if Path(p).parts[-3] == selection["variant"]]
+    dev_idx = data.val_idx[:max_val] if max_val else data.val_idx
+    test_idx = data.test_idx[:max_test] if max_test else data.test_idx
+    rows, noise_rows, test_pred = [], [], None
+    for path in sorted(chosen):
+        seed = int(Path(path).parts[-2].removeprefix("seed"))
+        norm = torch.load(path, map_location="cpu", weights_only=False)["normalisation"]
+        predict = load_predictor(path)
+        row = {"seed": seed}
+        for split, idx in (("dev", dev_idx), ("test", test_idx)):
+            logits = batched(predict, normalise(data.images[idx], norm))
+            row[f"{split}_loss"], row[f"{split}_accuracy"] = scores(logits, data.labels[idx])
+            if split == "test" and test_pred is None:
+                test_pred = pd.DataFrame({"true": data.labels[idx], "pred": logits.argmax(1)})
+        rows.append(row)
+        for k, sigma in enumerate(sigmas):
+            noisy = add_noise(data.images[test_idx], sigma, noise_seed + k)
+            loss, acc = scores(batched(predict, normalise(noisy, norm)), data.labels[test_idx])
+            noise_rows.append({"model": model, "seed": seed, "sigma": float(sigma),
+                               "loss": loss, "accuracy": acc})
+    per_seed = pd.DataFrame(rows)
+    evaluation = {"model": model, "variant": selection["variant"], "n_seeds": len(rows),
+                  "n_dev": len(dev_idx), "n_test": len(test_idx),
+                  **{c: float(per_seed[c].mean()) for c in per_seed.columns if c != "seed"},
+                  **{f"{c}_std": float(per_seed[c].std(ddof=1)) if len(rows) > 1 else 0.0
+                     for c in per_seed.columns if c != "seed"}}
+    return evaluation, pd.DataFrame(noise_rows), test_pred

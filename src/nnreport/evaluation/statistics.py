@@ -1,0 +1,67 @@
+"""Per-run summaries of the metrics, their mean and spread over seeds, and trends in them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def summarise_run(df: pd.DataFrame, run: dict) -> dict:
+    """Return one run's headline numbers: final and best validation accuracy and loss, time."""
+    val = df[df["split"] == "val"].sort_values("epoch")
+    train = df[df["split"] == "train"].sort_values("epoch")
+    best = val.loc[val["accuracy"].idxmax()]
+    finite = val[val["loss"].abs() < float("inf")]  # a diverged run ends in NaN or inf
+    return {
+        "variant": run["variant"],
+        "seed": run["seed"],
+        "experiment": run["experiment"],
+        "status": run.get("status", "completed"),
+        "diverged_epoch": run.get("diverged_epoch"),
+        "epochs_run": int(val["epoch"].max()),
+        "final_val_accuracy": float(val["accuracy"].iloc[-1]),
+        "final_val_loss": float(val["loss"].iloc[-1]),
+        "final_train_accuracy": float(train["accuracy"].iloc[-1]),
+        "final_train_loss": float(train["loss"].iloc[-1]),
+        "best_val_accuracy": float(best["accuracy"]),
+        "best_epoch": int(best["epoch"]),
+        "min_val_loss": float(finite["loss"].min()) if len(finite) else float("nan"),
+        "min_val_loss_epoch": (int(finite.loc[finite["loss"].idxmin(), "epoch"])
+                               if len(finite) else float("nan")),
+        "train_seconds": float(run.get("train_seconds", val["seconds"].sum())),
+        "started_at": run.get("started_at"),
+        "finished_at": run.get("finished_at"),
+        "device_name": run.get("device_name"),
+        "threads": run.get("threads"),
+    }
+
+
+SUMMARY_STATS = ["final_val_accuracy", "final_val_loss", "best_val_accuracy", "best_epoch",
+                 "min_val_loss", "min_val_loss_epoch", "epochs_run", "train_seconds"]
+
+
+def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Return one row per variant (in `order`) with mean and std over seeds of each statistic."""
+    g = runs.groupby("variant", sort=False)
+    out = g[SUMMARY_STATS].mean().add_suffix("_mean")
+    std = g[SUMMARY_STATS].std(ddof=1).fillna(0.0).add_suffix("_std")
+    out = out.join(std)
+    out["n_seeds"] = g.size()
+    out["experiment"] = g["experiment"].first()
+    out["diverged"] = g["status"].agg(lambda s: bool((s == "diverged").any()))
+    out["diverged_epoch"] = g["diverged_epoch"].min()
+    return out.reindex(order).reset_index()
+
+
+
+
+def rising_validation_loss(metrics: pd.DataFrame, fraction: float = 1 / 3) -> list[str]:
+    """Return the variants whose validation loss rose in more than `fraction` of their epochs."""
+    out = []
+    val = metrics[metrics["split"] == "val"]
+    for (variant, seed), df in val.groupby(["variant", "seed"], sort=False):
+        loss = df.sort_values("epoch")["loss"].to_numpy()
+        rises = int((loss[1:] > loss[:-1]).sum())
+        if len(loss) > 1 and rises > fraction * len(loss):
+            out.append(f"{variant} (seed {seed}): validation loss rose in {rises} of "
+                       f"{len(loss)} epochs, a sign of overfitting or a too-high learning rate")
+    return out

@@ -1,0 +1,1 @@
+"""The models layer: model families (PyTorch and from-scratch) and their descriptions."""

@@ -1,0 +1,179 @@
+"""Fill the Jinja LaTeX template from the results and compile it with latexmk."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import jinja2
+
+from nnreport.base.errors import ExpectedError
+from nnreport.base.io import atomic_path, write_text
+from nnreport.base.texescape import escape
+from nnreport.reporting.labels import thousands
+
+log = logging.getLogger(__name__)
+
+class LatexError(ExpectedError, RuntimeError):
+    """LaTeX failed; the message holds the relevant lines of its log."""
+
+
+def latex_env(*folders: str | Path) -> jinja2.Environment:
+    """Return a Jinja environment whose delimiters do not clash with LaTeX."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        # no line statements or line comments: every LaTeX comment (%, %%, %#) stays LaTeX's
+        trim_blocks=True, lstrip_blocks=True, autoescape=False,
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    )
+    env.filters["tex"] = escape
+    env.filters["thousands"] = thousands
+    return env
+
+
+def render(template: str | Path, sections: str | Path, context: dict, out: str | Path) -> None:
+    """Render `template` (which includes the author's files from `sections`) to `out`."""
+    template, sections = Path(template), Path(sections)
+    env = latex_env(template.parent, sections)
+    try:
+        text = env.get_template(template.name).render(**context)
+    except jinja2.TemplateNotFound as e:
+        raise FileNotFoundError(
+            f"report: the prose file '{e.name}' is missing from {sections}/; create it (it may "
+            f"be empty) or restore it from the repository") from e
+    write_text(out, text)
+
+
+_LOG_ERROR = re.compile(r"^(?:! |.*:\d+: |l\.\d+ |LaTeX Warning: (?:Reference|Citation))")
+
+
+def log_excerpt(log_text: str, limit: int = 20) -> str:
+    """Return the lines of a LaTeX log that say what went wrong (file:line: message)."""
+    lines = [ln for ln in log_text.splitlines() if _LOG_ERROR.match(ln)]
+    return "\n".join(lines[:limit]) or "\n".join(log_text.splitlines()[-limit:])
+
+
+# LaTeX reads only its build folder and TeX's own tree (no absolute paths, no `..`, no dot
+# files) and runs no shell command, whatever the config's math or the author's prose asks for.
+_SANDBOX = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+LATEX_TIMEOUT = 120.0  # seconds; the default of the config's report: latex_timeout
+
+
+def compile_pdf(tex: str | Path, pdf: str | Path | None = None,
+                timeout: float = LATEX_TIMEOUT) -> str:
+    """Compile `tex` with latexmk in its own folder; copy the PDF to `pdf` atomically.
+
+    Returns the LaTeX log. On failure `pdf` is left as it was. Every call compiles (latexmk
+    -g): a build that failed for a reason outside its sources (a missing package, since
+    installed) is retried, not replayed from latexmk's records.
+    """
+    tex = Path(tex)
+    if shutil.which("latexmk") is None:
+        raise LatexError("latexmk is not installed; run `make setup`, which installs the Debian "
+                         "packages of workflow/setup/debian-packages.txt")
+    cmd = ["latexmk", "-pdf", "-g", "-interaction=nonstopmode", "-halt-on-error",
+           "-file-line-error", "-pdflatex=pdflatex -no-shell-escape %O %S", tex.name]
+    log_path = tex.with_suffix(".log")
+    proc = subprocess.Popen(cmd, cwd=tex.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **_SANDBOX}, start_new_session=True)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # latexmk and the pdflatex it started
+        proc.communicate()
+        tail = log_path.read_text(errors="replace").splitlines()[-5:] if log_path.exists() else []
+        raise LatexError(
+            f"LaTeX did not finish {tex} within {timeout:g} s (report: latex_timeout) and was "
+            f"stopped. The likely cause is a macro that never ends, such as \\def\\x{{\\x}}\\x, "
+            f"in math of the config (between \\( and \\)) or in a prose file; a very long "
+            f"report may need a larger report: latex_timeout. Last lines of the log "
+            f"({log_path}):\n" + "\n".join(tail)) from None
+    log_text = log_path.read_text(errors="replace") if log_path.exists() else stdout
+    if proc.returncode != 0:
+        raise LatexError(f"LaTeX failed on {tex} (full log: {log_path}):\n"
+                         f"{log_excerpt(log_text)}")
+    if pdf is not None and Path(pdf).resolve() != tex.with_suffix(".pdf").resolve():
+        publish(tex.with_suffix(".pdf"), pdf)
+    return log_text
+
+
+def publish(src: str | Path, dst: str | Path) -> None:
+    """Copy `src` onto `dst` atomically: a reader never sees half a PDF."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def previous_pdf(published: str | Path) -> Path:
+    """Where the published report waits while a new one builds: `informe.previous.pdf`."""
+    published = Path(published)
+    return published.with_name(f"{published.stem}.previous.pdf")
+
+
+@contextlib.contextmanager
+def set_aside(published: str | Path) -> Iterator[None]:
+    """Move the published report to `previous_pdf` while a new one builds.
+
+    Until a build succeeds there is no report at `published`: nothing claims that the current
+    results have a report, and the next invocation of the workflow builds it again.
+    """
+    published, previous = Path(published), previous_pdf(published)
+    if published.exists():
+        os.replace(published, previous)
+        log.info("%s set aside as %s until this build succeeds", published, previous)
+    try:
+        yield
+    except BaseException:
+        kept = f"the previous report is {previous}; " if previous.exists() else ""
+        log.error("%s is not built from the current results: %sthe next run of the workflow "
+                  "builds it again", published, kept)
+        raise
+
+
+def publish_report(src: str | Path, published: str | Path) -> None:
+    """Publish a checked build at `published` and drop the previous report set aside."""
+    publish(src, published)
+    previous_pdf(published).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def build_lock(folder: str | Path) -> Iterator[None]:
+    """Hold the build folder for one build at a time; a second build fails at once."""
+    path = Path(folder) / ".build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LatexError(f"{folder}: another build of this report is running (it holds "
+                             f"{path}); two invocations of the same study were started (after "
+                             f"--unlock?): let one finish, then run the workflow again") from None
+        yield
+
+
+def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
+              bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT) -> None:
+    """Render the report, run the report check, compile it next to `tex` and check the log.
+
+    Unreferenced floats and undefined references fail; the softer findings are warnings.
+    """
+    from nnreport.evaluation.statistics import rising_validation_loss
+    from nnreport.reporting.check import check_log, check_tex
+
+    tex = Path(tex)
+    with build_lock(tex.parent):
+        render(template, sections, context, tex)
+        for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
+            log.warning("report check: %s", warning)
+        shutil.copyfile(bibliography, tex.parent / "refs.bib")
+        check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))

@@ -1,0 +1,92 @@
+"""The Jinja context of a model study's report (M0, M1, ... and their robustness to noise)."""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+
+from nnreport.base.texescape import escape
+from nnreport.models import mlp as torch_models
+from nnreport.models import scratch as scratch_layers
+from nnreport.reporting.context import provenance_context, report_metadata
+from nnreport.reporting.labels import format_value, run_label
+from nnreport.reporting.tables import BACKENDS
+
+DATASET_NAMES = {"fashion_mnist": "FashionMNIST", "emnist": "EMNIST"}
+
+
+def dataset_name(dataset: dict) -> str:
+    """Return the dataset's name for prose: `EMNIST ByMerge`, `FashionMNIST`."""
+    name = DATASET_NAMES.get(dataset["name"], escape(dataset["name"]))
+    if dataset["name"] == "emnist":
+        name += " " + {"bymerge": "ByMerge", "byclass": "ByClass"}.get(
+            dataset.get("split", "bymerge"), escape(str(dataset.get("split"))))
+    return name
+
+
+def build_models_context(config: dict, variants: list, selections: list[dict],
+                         evaluations: list[dict], noise: pd.DataFrame, runs: list[dict],
+                         epochs_run: dict[str, int], confusion: dict, figures: dict[str, str],
+                         provenance: dict) -> dict:
+    """Return everything the model study's template and prose may use, ready for LaTeX."""
+    rep = config.get("report", {})
+    chosen = {s["model"]: s for s in selections}
+    scores = {e["model"]: e for e in evaluations}
+    by_variant = {r["variant"]: r for r in runs}
+    label = {v.name: run_label(v) for v in variants}
+    sigmas = sorted(noise["sigma"].unique())
+    entries = []
+    for m in config["models"]:
+        sel, ev = chosen[m["id"]], scores[m["id"]]
+        run, hp = by_variant[sel["variant"]], sel["hparams"]
+        curve = noise[noise["model"] == m["id"]].groupby("sigma")["accuracy"].mean()
+        entries.append({
+            "id": m["id"], "description": escape(m.get("description", "")),
+            "backend": BACKENDS[m.get("backend", "torch")], "source": m.get("from"),
+            "variant": sel["variant"], "label": label[sel["variant"]],
+            "n_candidates": len(sel["candidates"]), "figure": figures.get(m["id"]),
+            "hidden": format_value("hidden", hp.get("hidden") or [hp.get("n1"), hp.get("n2")]),
+            "optimizer": format_value("optimizer", hp["optimizer"]),
+            "lr": format_value("lr", hp["lr"]), "batch_size": hp["batch_size"],
+            "schedule": format_value("lr_schedule", hp.get("lr_schedule") or "constant"),
+            "activation": format_value("activation", hp.get("activation", "relu")),
+            "parameters": run["parameters"], "best_epoch": run.get("best_epoch"),
+            "epochs_run": epochs_run.get(sel["variant"]),
+            "dev_accuracy": 100 * ev["dev_accuracy"], "dev_loss": ev["dev_loss"],
+            "test_accuracy": 100 * ev["test_accuracy"], "test_loss": ev["test_loss"],
+            "noise": [{"sigma": s, "accuracy": 100 * curve.loc[s]} for s in sigmas],
+            "noise_drop": 100 * (curve.iloc[0] - curve.iloc[-1]),
+            "seconds": sum(by_variant[c["variant"]]["train_seconds"]
+                           for c in sel["candidates"]),
+        })
+    best = max(entries, key=lambda e: e["dev_accuracy"])
+    robust = min(entries, key=lambda e: e["noise_drop"])
+    dataset = config["dataset"]
+    first_run = runs[0]
+    return {
+        "report": report_metadata(rep),
+        "dataset": {"name": dataset_name(dataset), "key": dataset["name"],
+                    "n_classes": len(confusion["classes"]),
+                    "classes": [escape(c) for c in confusion["classes"]],
+                    "n_train": first_run["normalisation"]["n_train"],
+                    "n_dev": first_run["normalisation"]["n_val"],
+                    "n_test": evaluations[0]["n_test"],
+                    "mean": first_run["normalisation"]["mean"],
+                    "std": first_run["normalisation"]["std"]},
+        "epochs": int(config["epochs"]),
+        "seeds": list(config.get("seeds", [0])),
+        "models": entries,
+        "by_id": {e["id"]: e for e in entries},
+        "best": {**best, "confusion": confusion["confusion"], "easiest": confusion["easiest"],
+                 "hardest": confusion["hardest"]},
+        "most_robust": robust,
+        "sigmas": [f"{s:g}" for s in sigmas],
+        "max_sigma": f"{sigmas[-1]:g}",
+        "model_sources": [
+            {"name": "MLP", "key": "PyTorch", "code": inspect.getsource(torch_models.MLP)},
+            {"name": "MLP", "key": "NumPy/CuPy",
+             "code": inspect.getsource(scratch_layers.MLP)},
+        ],
+        "provenance": provenance_context(provenance),
+    }

@@ -1,0 +1,180 @@
+"""Figures of the report: one function per figure, each writing one PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from nnreport.base.errors import ExpectedError
+from nnreport.base.io import atomic_path  # noqa: E402
+
+COLUMN_WIDTH = 3.4  # inches: one column of revtex's two-column layout
+STYLE = {
+    "font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fontsize": 7,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "pdf.fonttype": 42,
+    "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.5,
+}
+SPLIT_STYLE = {"train": "--", "val": "-"}
+SPLIT_NAME = {"train": "entrenamiento", "val": "validación"}
+
+
+class FigureError(ExpectedError, ValueError):
+    """A figure breaks a rule of the report (an axis without a label)."""
+
+
+def unlabelled_axes(fig: plt.Figure) -> list[str]:
+    """Return a description of every plotted axis without a label.
+
+    An x axis shared with a labelled one (stacked panels) counts as labelled.
+    """
+    missing = []
+    plotted = [ax for ax in fig.axes
+               if ax.axison and ax.has_data() and ax.get_label() != "<colorbar>"]
+    for i, ax in enumerate(plotted, start=1):
+        if not ax.get_ylabel():
+            missing.append(f"panel {i}: y axis")
+        shared = ax.get_shared_x_axes().get_siblings(ax)
+        if not any(other.get_xlabel() for other in shared):
+            missing.append(f"panel {i}: x axis")
+    return missing
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    missing = unlabelled_axes(fig)
+    if missing:
+        plt.close(fig)
+        raise FigureError(f"{path}: axes without a label ({', '.join(missing)}); every plotted "
+                          "axis needs its quantity and unit")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(fig)
+
+
+def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    g = df.groupby("epoch")[column]
+    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+    return mean.index.to_numpy(), mean.to_numpy(), std.to_numpy()
+
+
+def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
+                    val_name: str = "validación") -> None:
+    """Draw loss and accuracy against epoch for several runs on shared axes.
+
+    `curves` holds (label, metrics) pairs, the base first; metrics has one row per
+    seed, epoch and split. Training is dashed, validation solid; seeds give a mean
+    line and a ±1 std band.
+    """
+    with plt.rc_context(STYLE):
+        fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH, 4.0), sharex=True)
+        colors = ["black"] + [f"C{i}" for i in range(len(curves))]
+        for (_, df), color in zip(curves, colors, strict=False):
+            for split, ls in SPLIT_STYLE.items():
+                part = df[df["split"] == split]
+                for ax, col, scale in ((ax_loss, "loss", 1.0), (ax_acc, "accuracy", 100.0)):
+                    ep, mean, std = _mean_std(part, col)
+                    ax.plot(ep, mean * scale, ls=ls, color=color, lw=1.1)
+                    if std.any():
+                        ax.fill_between(ep, (mean - std) * scale, (mean + std) * scale,
+                                        color=color, alpha=0.15, lw=0)
+        ax_loss.set_ylabel("pérdida (entropía cruzada)")
+        ax_acc.set_ylabel("precisión (%)")
+        ax_acc.set_xlabel("época")
+        ax_acc.xaxis.get_major_locator().set_params(integer=True)
+        handles = [Line2D([], [], color=c, lw=1.5, label=lab)
+                   for (lab, _), c in zip(curves, colors, strict=False)]
+        names = {**SPLIT_NAME, "val": val_name}
+        handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=names[s])
+                    for s, ls in SPLIT_STYLE.items()]
+        # Two columns filled top to bottom: the runs on the left, the line styles on the right.
+        long_labels = max(len(lab) for lab, _ in curves) > 28
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   ncol=1 if long_labels else 2, frameon=False, columnspacing=2.0,
+                   handlelength=2.2)
+        fig.tight_layout(h_pad=0.6)
+        _save(fig, path)
+
+
+def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> None:
+    """Draw a confusion matrix given in % of each true class (rows sum to 100)."""
+    k = len(classes)
+    many = k > 15  # e.g. EMNIST's 47 classes: no numbers in the cells, smaller ticks
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH, 6.0) if many else (COLUMN_WIDTH, 3.3))
+        im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=100)
+        if many:
+            ax.tick_params(labelsize=5)
+        for i in range(0 if many else k):
+            for j in range(k):
+                if norm[i, j] >= 0.5:
+                    ax.text(j, i, f"{norm[i, j]:.0f}", ha="center", va="center", fontsize=5,
+                            color="white" if norm[i, j] > 55 else "black")
+        ax.set_xticks(range(k), classes, rotation=0 if many else 60, ha="center" if many else
+                      "right", rotation_mode="anchor")
+        ax.set_yticks(range(k), classes)
+        ax.set_xlabel("clase predicha")
+        ax.set_ylabel("clase verdadera")
+        cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+        cbar.set_label("fracción de la clase verdadera (%)")
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def sample_images(images: np.ndarray, labels: np.ndarray, classes: list[str], path: str | Path,
+                  per_class: int = 8, seed: int = 0) -> None:
+    """Draw a grid of example images: one row per class, named on the left."""
+    rng = np.random.default_rng(seed)
+    k = len(classes)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(k, per_class, figsize=(COLUMN_WIDTH, 0.42 * k + 0.1),
+                                 gridspec_kw={"wspace": 0.05, "hspace": 0.08})
+        for c in range(k):
+            idx = np.flatnonzero(labels == c)
+            chosen = rng.choice(idx, size=min(per_class, len(idx)), replace=False)
+            for j, ax in enumerate(axes[c]):
+                if j < len(chosen):
+                    ax.imshow(images[chosen[j]], cmap="gray_r", vmin=0, vmax=255)
+                ax.axis("off")
+            axes[c, 0].text(-0.15, 0.5, classes[c], transform=axes[c, 0].transAxes,
+                            ha="right", va="center", fontsize=7)
+        _save(fig, path)
+
+
+def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Path) -> None:
+    """Draw test accuracy against the noise's standard deviation, one curve per model."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.6))
+        for i, (model, label) in enumerate(labels.items()):
+            g = noise[noise["model"] == model].groupby("sigma")["accuracy"]
+            mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+            ax.errorbar(mean.index, 100 * mean, yerr=100 * std, marker="o", ms=3, lw=1.1,
+                        capsize=2, color=f"C{i}", label=label)
+        ax.set_xlabel(r"desvío estándar del ruido $\sigma$ (píxeles en [0, 1])")
+        ax.set_ylabel("precisión en test (%)")
+        ax.legend(frameon=False)
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def confusion_outputs(predictions: pd.DataFrame, data_path: str | Path, figure: str | Path,
+                      summary: str | Path, info: dict) -> None:
+    """Draw the confusion matrix of `predictions` (true, pred) and write its summary JSON.
+
+    The class names come from the packed dataset; `info` names the run it belongs to.
+    """
+    from nnreport.base.io import write_json
+    from nnreport.evaluation.confusion import confusion, confusion_summary
+
+    with np.load(data_path) as z:
+        classes = [str(c) for c in z["classes"]]
+    matrix = confusion(predictions["true"].to_numpy(), predictions["pred"].to_numpy(),
+                       len(classes))
+    confusion_matrix(matrix, classes, figure)
+    write_json(summary, {**info, "classes": classes, "matrix": matrix.round(4).tolist(),
+                         **confusion_summary(matrix, classes)})

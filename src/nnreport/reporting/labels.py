@@ -1,0 +1,104 @@
+"""How hyper-parameters and their values are written in tables, legends and prose."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from nnreport.base.texescape import escape
+
+# knob -> (Table I header, name in a label). Both are valid LaTeX and matplotlib mathtext.
+KNOBS: dict[str, tuple[str, str]] = {
+    "n1": (r"$n_1$", r"$n_1$"),
+    "n2": (r"$n_2$", r"$n_2$"),
+    "p": (r"$p$", r"$p$"),
+    "optimizer": ("Optimizador", "optimizador"),
+    "batch_size": ("Batch-size", "batch-size"),
+    "lr": ("learning-rate", "learning-rate"),
+    "hidden": ("Capas ocultas", "capas ocultas"),
+    "activation": ("Activación", "activación"),
+    "batchnorm": ("BatchNorm", "BatchNorm"),
+    "lr_schedule": ("Schedule", "schedule"),
+    "weight_decay": ("L2", "L2"),
+    "momentum": ("Momento", "momento"),
+    "early_stopping_patience": ("Paciencia", "paciencia"),
+}
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
+NAMES = {  # values shown with their usual spelling
+    "relu": "ReLU", "leaky_relu": "LeakyReLU", "silu": "SiLU", "gelu": "GELU", "tanh": "tanh",
+    "constant": "constante", "linear": "lineal", "exponential": "exponencial",
+}
+
+
+def thousands(n: int) -> str:
+    """Return an integer with thin-space thousands separators for LaTeX: `60\\,000`."""
+    return f"{int(n):,}".replace(",", r"\,")
+
+
+def knob_header(knob: str) -> str:
+    """Return the Table I column header of `knob`."""
+    return KNOBS[knob][0] if knob in KNOBS else escape(knob)
+
+
+def knob_name(knob: str) -> str:
+    """Return the name of `knob` as it reads in a legend or a sentence."""
+    return KNOBS[knob][1] if knob in KNOBS else escape(knob)
+
+
+def power_of_ten(x: float) -> str:
+    """Return `x` in math notation: `10^{-3}`, `5 \\times 10^{-4}`, or plain digits."""
+    if x == 0:
+        return "0"
+    exp = math.floor(math.log10(abs(x)))
+    mant = x / 10**exp
+    if abs(mant - round(mant)) < 1e-9:
+        mant = round(mant)
+    if -2 <= exp <= 3 and not (exp < 0 and mant == 1):
+        return f"{x:g}"
+    mant_txt = "" if mant == 1 else f"{mant:g} \\times "
+    return f"{mant_txt}10^{{{exp}}}"
+
+
+def format_value(knob: str, value: Any) -> str:
+    """Return `value` of `knob` for a table cell or a label (`$10^{-3}$`, `Adam`, `0.2`)."""
+    if knob == "optimizer":
+        return OPTIMIZERS.get(str(value).lower(), escape(str(value)))
+    if knob in ("lr", "weight_decay"):
+        return f"${power_of_ten(float(value))}$"
+    if isinstance(value, bool):
+        return "sí" if value else "no"
+    if isinstance(value, list | tuple):
+        return "--".join(str(v) for v in value)
+    if isinstance(value, str) and value in NAMES:
+        return NAMES[value]
+    if isinstance(value, float):
+        return f"{value:g}" if value != int(value) else f"{value:.1f}"
+    return escape(str(value))
+
+
+def plain(label: str) -> str:
+    """Return a label without TeX markup, for HTML: `$n_1$ = 64` -> `n1 = 64`."""
+    text = label.replace(r"\times", "×").replace("$", "")
+    return re.sub(r"[_{}\\]", "", text)
+
+
+def variant_label(knob: str | None, value: Any) -> str:
+    """Return a run's label: `$n_1$ = 64`, or `base` for the base run."""
+    if knob is None:
+        return "base"
+    return f"{knob_name(knob)} = {format_value(knob, value)}"
+
+
+def run_changes(variant) -> str:
+    """Return what a search candidate changes: `capas ocultas = 256--128, schedule = lineal`."""
+    changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
+    return changes or "sin cambios"
+
+
+def run_label(variant) -> str:
+    """Return the label of any run: a Table I variant, or a model with its search changes."""
+    if variant.knob is not None or variant.name == "base":
+        return variant_label(variant.knob, variant.value)
+    changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
+    return f"{variant.experiment} ({changes})" if changes else variant.experiment

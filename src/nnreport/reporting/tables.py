@@ -1,0 +1,168 @@
+"""LaTeX tables of the report: Table I (the experiments) and the results table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nnreport.base.texescape import escape
+from nnreport.config.grid import Variant, base_experiment
+from nnreport.reporting.labels import format_value, knob_header, thousands, variant_label
+
+NOT_A_COLUMN = {"model"}
+
+
+def table_knobs(config: dict) -> list[str]:
+    """Return the hyper-parameters shown as Table I columns, in the base's order."""
+    return [k for k in config["base"] if k not in NOT_A_COLUMN]
+
+
+def experiments_table(config: dict) -> str:
+    """Return Table I's tabular: one row per experiment, varied values comma-separated."""
+    knobs = table_knobs(config)
+    base = config["base"]
+    header = ["Experimento n\\textsuperscript{o}", *map(knob_header, knobs), "Objetivo"]
+    lines = [
+        r"\begin{tabular}{c" + "c" * len(knobs) + r"p{0.25\textwidth}}",
+        r"\hline\hline",
+        " & ".join(header) + r" \\",
+        r"\hline",
+    ]
+    base_experiment(config)  # raises if the base experiment is missing or ambiguous
+    for i, exp in enumerate(config["experiments"], start=1):
+        vary = exp.get("vary") or {}
+        cells = [str(i)]
+        for knob in knobs:
+            values = vary.get(knob, [base[knob]])
+            cells.append(", ".join(format_value(knob, v) for v in values))
+        cells.append(escape(exp.get("objective", "")))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _pm(mean: float, std: float, n: int, fmt: str) -> str:
+    text = format(mean, fmt)
+    return f"${text} \\pm {format(std, fmt)}$" if n > 1 else text
+
+
+def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) -> str:
+    """Return the results tabular: final and best validation metrics and time of every run."""
+    exp_number = {e["id"]: i for i, e in enumerate(config["experiments"], start=1)}
+    by_name = {v.name: v for v in variants}
+    header = ["Exp.", "Corrida", "Precisión final (\\%)", "Mejor precisión (\\%)",
+              "Época mejor", "Pérdida final", "Pérdida mínima", "Tiempo (s)"]
+    lines = [r"\begin{tabular}{clcccccc}", r"\hline\hline", " & ".join(header) + r" \\",
+             r"\hline"]
+    for row in summary.itertuples(index=False):
+        v = by_name[row.variant]
+        n = int(row.n_seeds)
+        label = variant_label(v.knob, v.value)
+        if row.diverged:  # its numbers are meaningless: say so instead
+            cells = [str(exp_number[v.experiment]), label,
+                     rf"\multicolumn{{5}}{{c}}{{divergió en la época {int(row.diverged_epoch)}}}",
+                     _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f")]
+            lines.append(" & ".join(cells) + r" \\")
+            continue
+        cells = [
+            str(exp_number[v.experiment]),
+            label,
+            _pm(100 * row.final_val_accuracy_mean, 100 * row.final_val_accuracy_std, n, ".2f"),
+            _pm(100 * row.best_val_accuracy_mean, 100 * row.best_val_accuracy_std, n, ".2f"),
+            _pm(row.best_epoch_mean, row.best_epoch_std, n, ".0f"),
+            _pm(row.final_val_loss_mean, row.final_val_loss_std, n, ".4f"),
+            _pm(row.min_val_loss_mean, row.min_val_loss_std, n, ".4f"),
+            _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f"),
+        ]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def class_counts_table(labels: np.ndarray, splits: dict[str, np.ndarray],
+                       classes: list[str]) -> str:
+    """Return a tabular of image counts per class (rows) and split (columns), with totals."""
+    counts = {name: np.bincount(labels[idx], minlength=len(classes))
+              for name, idx in splits.items()}
+    lines = [r"\begin{tabular}{l" + "r" * (len(splits) + 1) + "}", r"\hline\hline",
+             "Clase & " + " & ".join(splits) + r" & Total \\", r"\hline"]
+    for c, name in enumerate(classes):
+        row = [int(counts[s][c]) for s in splits]
+        lines.append(" & ".join([escape(name), *map(str, row), str(sum(row))]) + r" \\")
+    totals = [int(counts[s].sum()) for s in splits]
+    lines += [r"\hline", " & ".join(["Total", *map(str, totals), str(sum(totals))]) + r" \\",
+              r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def layer_name(layer: dict) -> str:
+    """Return a layer's name for the architecture table: `Lineal 784$\\to$128`, `Aplanado`."""
+    kind, s = layer["layer"], layer["settings"]
+    if kind == "Linear":
+        return f"Lineal {s['in_features']}$\\to${s['out_features']}"
+    if kind == "Dropout":
+        return f"Dropout ($p$ = {s['p']:g})"
+    if kind == "Flatten":
+        return "Aplanado"
+    if kind.startswith("BatchNorm"):
+        return f"BatchNorm ({s['num_features']})"
+    return escape(kind)
+
+
+def architecture_table(layers: list[dict]) -> str:
+    """Return a tabular of a model's layers: name, output shape and parameter count."""
+    lines = [r"\begin{tabular}{lcr}", r"\hline\hline",
+             r"Capa & Salida & Parámetros \\", r"\hline"]
+    for layer in layers:
+        shape = r" $\times$ ".join(str(d) for d in layer["shape"])
+        lines.append(f"{layer_name(layer)} & {shape} & {thousands(layer['params'])} \\\\")
+    total = sum(layer["params"] for layer in layers)
+    lines += [r"\hline", f"Total & & {thousands(total)} \\\\", r"\hline\hline",
+              r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+BACKENDS = {"numpy": "NumPy (desde cero)", "torch": "PyTorch"}
+
+
+def models_table(models: list[dict], selections: list[dict], evaluations: list[dict]) -> str:
+    """Return the tabular of final models: implementation, layers, dev and test scores."""
+    chosen = {s["model"]: s for s in selections}
+    scores = {e["model"]: e for e in evaluations}
+    lines = [r"\begin{tabular}{lllcccc}", r"\hline\hline",
+             r" & & & \multicolumn{2}{c}{Dev} & \multicolumn{2}{c}{Test} \\",
+             r"Modelo & Implementación & Capas ocultas & Precisión (\%) & Pérdida & "
+             r"Precisión (\%) & Pérdida \\", r"\hline"]
+    for m in models:
+        e, hp = scores[m["id"]], chosen[m["id"]]["hparams"]
+        hidden = hp.get("hidden") or [hp.get("n1"), hp.get("n2")]
+        cells = [escape(m["id"]), BACKENDS[m.get("backend", "torch")],
+                 format_value("hidden", hidden),
+                 f"{100 * e['dev_accuracy']:.2f}", f"{e['dev_loss']:.4f}",
+                 f"{100 * e['test_accuracy']:.2f}", f"{e['test_loss']:.4f}"]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -> str:
+    """Return the tabular of every searched model's candidates, the chosen one marked."""
+    chosen = {s["model"]: s["variant"] for s in selections}
+    lines = [r"\begin{tabular}{llccc}", r"\hline\hline",
+             r"Modelo & Candidato & Precisión dev (\%) & Época mejor & Elegido \\", r"\hline"]
+    for m in models:
+        own = [r for r in runs if r["experiment"] == m["id"]]
+        if len({r["variant"] for r in own}) < 2:
+            continue
+        frame = pd.DataFrame([{"variant": r["variant"], "acc": r["val_accuracy"],
+                               "epoch": r.get("best_epoch") or 0,
+                               "changes": r.get("overrides") or {}} for r in own])
+        for name, g in frame.groupby("variant", sort=False):
+            changes = ", ".join(variant_label(k, v) for k, v in g["changes"].iloc[0].items())
+            cells = [escape(m["id"]), f"{escape(name)}: {changes or 'sin cambios'}",
+                     f"{100 * g['acc'].mean():.2f}", f"{g['epoch'].mean():.0f}",
+                     "sí" if chosen.get(m["id"]) == name else ""]
+            lines.append(" & ".join(cells) + r" \\")
+        lines.append(r"\hline")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
