@@ -13,10 +13,11 @@ report: setup
 test: setup lint
 	$(BIN)/pytest
 
-# ruff; the layers of pyproject.toml's import-linter contracts; Snakemake's lint.
+# ruff; the layers of pyproject.toml's import-linter contracts; mypy on src/; Snakemake's lint.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/snakemake --lint
 
 setup: system $(VENV)/.installed

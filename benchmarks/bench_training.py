@@ -49,7 +49,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
 from nnreport.data.fashion_mnist import prepare_fashion_mnist  # noqa: E402
-from nnreport.models.mlp import build_model  # noqa: E402
+from nnreport.models.registry import build_model  # noqa: E402
 from nnreport.training.loop import train  # noqa: E402
 from nnreport.training.runner import cpu_name, to_splits  # noqa: E402
 from nnreport.training.scratch.backend import get_xp  # noqa: E402

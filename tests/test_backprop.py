@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 import torch
 
-from nnreport.models.mlp import ACTIVATIONS, build_model
+from nnreport.models.mlp import ACTIVATIONS
+from nnreport.models.registry import build_model
 from nnreport.training.backprop import AutogradStep, BackpropStep, training_step
 from nnreport.training.loop import Split, train
 

@@ -9,7 +9,7 @@ from nnreport.checks.data import FASHION_MNIST_SIZES, training_images
 from nnreport.data import fashion_mnist as data
 from nnreport.data.dataset import Dataset, make_splits, split
 from nnreport.data.fashion_mnist import prepare_fashion_mnist
-from nnreport.data.idx import DataError, parse_idx, read_bytes
+from nnreport.data.idx import DataError, load_idx_pair, parse_idx, read_bytes
 from nnreport.data.preprocess import split_indices
 
 
@@ -122,3 +122,10 @@ def test_validation_counts_the_training_images_the_split_and_max_train_give(data
     run = {"max_train": max_train, "max_val": None}
     trained, _ = split_indices(SimpleNamespace(train_idx=train_idx, val_idx=val_idx), run)
     assert training_images(config, schema)[0] == len(trained)
+
+
+def test_a_missing_idx_file_is_named_plain_and_gzipped(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(DataError, match="neither train-labels-idx1-ubyte nor "
+                                        r"train-labels-idx1-ubyte\.gz is there"):
+        load_idx_pair(tmp_path, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", {})

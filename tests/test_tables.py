@@ -59,7 +59,7 @@ def test_class_counts_table_counts_each_split():
 
 
 def test_architecture_table_lists_layers_from_the_model():
-    from nnreport.models.mlp import build_model, describe
+    from nnreport.models.registry import build_model, describe
     from nnreport.reporting.tables import architecture_table
 
     model = build_model({"model": "mlp", "n1": 128, "n2": 64, "p": 0.2}, 784, 10)

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from nnreport.evaluation.statistics import summarise, summarise_run
-from nnreport.models.mlp import MLP, build_model, parameter_count
+from nnreport.models.mlp import MLP
+from nnreport.models.registry import build_model, parameter_count
 from nnreport.training.loop import Split, make_optimizer, train
 from nnreport.training.metrics import read_metrics, write_metrics
 

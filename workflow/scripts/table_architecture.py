@@ -3,7 +3,7 @@
 from nnreport.base.io import write_text
 from nnreport.base.logs import to_file
 from nnreport.data.dataset import Dataset
-from nnreport.models.mlp import build_model, describe
+from nnreport.models.registry import build_model, describe
 from nnreport.reporting.tables import architecture_table
 
 to_file(snakemake.log[0])

@@ -82,7 +82,7 @@ def validate_config(config: dict, schema: dict | str | Path,
     """Raise ConfigError listing every problem of `config`, merged from `sources` in that order."""
     # `overrides`: the values given with `snakemake --config`, named `--config` in messages.
     if not isinstance(schema, dict):
-        schema = yaml.safe_load(Path(schema).read_text(encoding="utf-8"))
+        schema = dict(yaml.safe_load(Path(schema).read_text(encoding="utf-8")))
     config = coerce_numbers(copy.deepcopy(config), schema) if isinstance(config, dict) else config
     found = list(schema_problems(Draft202012Validator(schema), config))
     if isinstance(config, dict):

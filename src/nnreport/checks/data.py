@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Iterator
 
 from nnreport.checks.models import Candidate, model_runs
-from nnreport.config.messages import Problem, format_path, show
+from nnreport.config.messages import ConfigPath, Problem, format_path, show
 from nnreport.data.emnist import EMNIST_SIZES, emnist_root_problem, prepare_emnist
 from nnreport.data.fashion_mnist import fashion_mnist_root_problem
 
@@ -84,8 +84,8 @@ def _table_runs(config: dict) -> list[Candidate]:
     base = config.get("base")
     if not isinstance(base, dict):
         return []
-    where = {k: ("base", k) for k in base}
-    runs = [(base, where)]
+    where: dict[str, ConfigPath] = {k: ("base", k) for k in base}
+    runs: list[Candidate] = [(base, where)]
     for i, exp in enumerate(config.get("experiments") or []):
         vary = exp.get("vary") if isinstance(exp, dict) else None
         for knob, values in (vary.items() if isinstance(vary, dict) else ()):
@@ -102,7 +102,8 @@ def batch_problems(config: dict, schema: dict) -> Iterator[Problem]:
     if known is None:
         return
     n, why = known
-    models = config.get("models") if isinstance(config.get("models"), list) else []
+    models = config.get("models")
+    models = models if isinstance(models, list) else []
     runs = [(run, True) for run in _table_runs(config)] + [
         (run, models[i].get("backend", "torch") == "torch")
         for i, model_runs_ in model_runs(config).items() for run in model_runs_]

@@ -147,7 +147,8 @@ def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
         return
     knobs = schema.get("$defs", {}).get("hparams", {}).get("properties", {})
     optimizers = _numpy_optimizers(list(knobs.get("optimizer", {}).get("enum", [])))
-    runs, ids = model_runs(config), {}
+    runs = model_runs(config)
+    ids: dict[Any, int] = {}
     for i, model in enumerate(models):
         at = ("models", i)
         if not isinstance(model, dict):

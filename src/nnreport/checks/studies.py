@@ -74,11 +74,13 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
     if not isinstance(experiments, list) or not experiments:
         return
     base = base if isinstance(base, dict) else {}
-    where = {key: ("base", key) for key in base}
+    where: dict[str, ConfigPath] = {key: ("base", key) for key in base}
     yield from size_problems(base, where)
     for i, exp in enumerate(experiments):  # a varied n1 or n2 beside the base's hidden
         vary = exp.get("vary") if isinstance(exp, dict) else None
-        for key in ("n1", "n2") if isinstance(vary, dict) else ():
+        if not isinstance(vary, dict):
+            continue
+        for key in ("n1", "n2"):
             if key in vary:
                 yield from size_problems({**base, key: vary[key]},
                                          {**where, key: ("experiments", i, "vary", key)})

@@ -121,7 +121,7 @@ def candidates(model: dict) -> list[dict]:
         keys = list(search)
         return [dict(zip(keys, combo, strict=True))
                 for combo in itertools.product(*(search[k] for k in keys))]
-    out = [{}]  # one at a time: the model's own hyper-parameters, then one change each
+    out: list[dict] = [{}]  # one at a time: the model's own hyper-parameters, then one change each
     for knob, values in search.items():
         out += [{knob: v} for v in values if v != model.get("hparams", {}).get(knob)]
     return out

@@ -42,7 +42,7 @@ def install() -> None:
             raise CliException(str(e)) from None
         return load(configpath)
 
-    load_configfile.nnreport_checked = True
+    load_configfile.nnreport_checked = True  # type: ignore[attr-defined]
     configfile.load_configfile = load_configfile
 
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from nnreport.data.dataset import Dataset, make_splits
-from nnreport.data.idx import DataError, find_file, parse_idx, read_bytes, root_problem
+from nnreport.data.idx import (
+    DataError,
+    find_file,
+    parse_idx,
+    read_bytes,
+    require_file,
+    root_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +122,7 @@ def prepare_emnist(root: str | None, download_dir: str | None, n_train: int | No
     names = file_names(split)
     arrays = {}
     for key in ("train_images", "train_labels", "test_images", "test_labels"):
-        path = find_file(folder, names[key])
+        path = require_file(folder, names[key])
         arrays[key] = parse_idx(read_bytes(path), str(path))
     for part in ("train", "test"):
         if len(arrays[f"{part}_images"]) != len(arrays[f"{part}_labels"]):

@@ -10,7 +10,9 @@ import numpy as np
 
 from nnreport.base.errors import ExpectedError
 
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, type | str] = {
+    0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
+}
 
 
 class DataError(ExpectedError, RuntimeError):
@@ -42,6 +44,15 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
         raise DataError(f"{source}: idx header announces shape {shape} ({expected} bytes) but "
                         f"the file has {len(raw)} bytes; the file is truncated or corrupt")
     return np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape)
+
+
+def require_file(folder: Path, name: str) -> Path:
+    """Return `folder/name` or `folder/name.gz`; raise DataError naming both when neither is."""
+    path = find_file(folder, name)
+    if path is None:
+        raise DataError(f"{folder}: neither {name} nor {name}.gz is there; put the dataset's "
+                        f"idx files in that folder or point `dataset: root` at a complete copy")
+    return path
 
 
 def find_file(folder: Path, name: str) -> Path | None:
@@ -76,7 +87,7 @@ def load_idx_pair(folder: Path, images: str, labels: str, md5: dict[str, str]) -
     """Return (images, labels) from two idx files, verified against `md5`."""
     arrays = []
     for name in (images, labels):
-        path = find_file(folder, name)
+        path = require_file(folder, name)
         raw = read_bytes(path)
         digest = hashlib.md5(raw).hexdigest()
         if md5.get(name) and digest != md5[name]:

@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from nnreport.models.registry import build_model
+from nnreport.models.scratch import MLP as ScratchMLP
+
 log = logging.getLogger(__name__)
 
 
-def load_predictor(path: str | Path):
+def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     """Return a function mapping normalised (N, 784) float32 arrays to logits, from model.pt."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["backend"] == "numpy":
-        from nnreport.models.scratch import MLP
-
-        sizes = state["sizes"]
-        model = MLP(sizes, state["hparams"].get("activation", "relu"), np, seed=0)
-        model.load_state_dict(state["state_dict"])
-        return lambda x: model.forward(x)
-    from nnreport.models.mlp import build_model
-
+        scratch = ScratchMLP(state["sizes"], state["hparams"].get("activation", "relu"), np,
+                             seed=0)
+        scratch.load_state_dict(state["state_dict"])
+        return lambda x: scratch.forward(x)
     sd = state["state_dict"]
-    weights = [v for k, v in sd.items() if k.endswith("weight") and v.ndim == 2]
-    model = build_model(state["hparams"], weights[0].shape[1], weights[-1].shape[0])
+    if "n_in" in state:  # written since the model-family registry
+        n_in, n_classes = state["n_in"], state["n_classes"]
+    else:  # an older model.pt: the MLP's first and last weights give them
+        weights = [v for k, v in sd.items() if k.endswith("weight") and v.ndim == 2]
+        n_in, n_classes = weights[0].shape[1], weights[-1].shape[0]
+    model = build_model(state["hparams"], n_in, n_classes)
     model.load_state_dict(sd)
     model.eval()
 
@@ -78,7 +82,7 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
         seed = int(Path(path).parts[-2].removeprefix("seed"))
         norm = torch.load(path, map_location="cpu", weights_only=False)["normalisation"]
         predict = load_predictor(path)
-        row = {"seed": seed}
+        row: dict[str, float] = {"seed": seed}
         for split, idx in (("dev", dev_idx), ("test", test_idx)):
             logits = batched(predict, normalise(data.images[idx], norm))
             row[f"{split}_loss"], row[f"{split}_accuracy"] = scores(logits, data.labels[idx])

@@ -1,8 +1,7 @@
-"""Model families behind one registry; a model knows nothing about data or files."""
+"""The MLP family (PyTorch): 784-n1-n2-10 or any `hidden` sizes, with dropout and BatchNorm."""
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import torch
@@ -67,46 +66,3 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
-
-
-MODELS: dict[str, type[nn.Module]] = {"mlp": MLP}
-
-
-def build_model(hparams: dict, n_in: int, n_classes: int) -> nn.Module:
-    """Return a freshly initialised model named by `hparams['model']` (default `mlp`)."""
-    name = hparams.get("model", "mlp")
-    if name not in MODELS:
-        raise ValueError(f"model: '{name}' is unknown; use one of {sorted(MODELS)}")
-    accepted = inspect.signature(MODELS[name]).parameters
-    kwargs = {k: v for k, v in hparams.items() if k in accepted and v is not None}
-    return MODELS[name](**kwargs, n_in=n_in, n_classes=n_classes)
-
-
-def parameter_count(model: nn.Module) -> int:
-    """Return the number of trainable parameters of `model`."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def describe(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
-    """Return the model's leaf layers in order: type, settings, output shape, parameters."""
-    rows, hooks = [], []
-
-    def record(module, _inputs, output):
-        settings = {k: getattr(module, k) for k in ("in_features", "out_features", "p",
-                                                     "negative_slope", "num_features")
-                    if hasattr(module, k)}
-        rows.append({"layer": type(module).__name__, "settings": settings,
-                     "shape": tuple(output.shape[1:]),
-                     "params": sum(p.numel() for p in module.parameters(recurse=False))})
-
-    for module in model.modules():
-        if not list(module.children()):
-            hooks.append(module.register_forward_hook(record))
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, *input_shape))
-    model.train(was_training)
-    for h in hooks:
-        h.remove()
-    return rows

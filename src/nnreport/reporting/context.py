@@ -9,7 +9,7 @@ import pandas as pd
 
 from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant
-from nnreport.models import mlp as models
+from nnreport.models.registry import family
 from nnreport.reporting.labels import format_value, knob_name, power_of_ten, variant_label
 
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
@@ -60,8 +60,8 @@ def provenance_context(provenance: dict) -> dict:
 
 def model_sources(names: set[str]) -> list[dict]:
     """Return the source code of every model class used, read from the package."""
-    return [{"name": models.MODELS[n].__name__, "key": n,
-             "code": inspect.getsource(models.MODELS[n])} for n in sorted(names)]
+    return [{"name": family(n).module.__name__, "key": n,
+             "code": inspect.getsource(family(n).module)} for n in sorted(names)]
 
 
 def optimizer_settings(hparams: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -15,8 +16,11 @@ from matplotlib.lines import Line2D  # noqa: E402
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 COLUMN_WIDTH = 3.4  # inches: one column of revtex's two-column layout
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fontsize": 7,
     "xtick.labelsize": 7, "ytick.labelsize": 7, "pdf.fonttype": 42,
     "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.5,

@@ -28,7 +28,7 @@ def git_state(folder: str | Path) -> dict:
 
 def versions() -> dict:
     """Return the versions of Python and of the packages that shape the results."""
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             out[name] = importlib.metadata.version(name)

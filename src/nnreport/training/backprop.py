@@ -35,7 +35,8 @@ def _activate(act: nn.Module, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
         return h, h
     if isinstance(act, nn.SiLU):
         return F.silu(z), z
-    return F.gelu(z, approximate=act.approximate), z  # nn.GELU
+    assert isinstance(act, nn.GELU), act  # the last of _COVERED
+    return F.gelu(z, approximate=act.approximate), z
 
 
 def _activate_backward(act: nn.Module, g: torch.Tensor, saved: torch.Tensor) -> torch.Tensor:
@@ -48,7 +49,8 @@ def _activate_backward(act: nn.Module, g: torch.Tensor, saved: torch.Tensor) -> 
         return aten.tanh_backward(g, saved)
     if isinstance(act, nn.SiLU):
         return aten.silu_backward(g, saved)
-    return aten.gelu_backward(g, saved, approximate=act.approximate)  # nn.GELU
+    assert isinstance(act, nn.GELU), act  # the last of _COVERED
+    return aten.gelu_backward(g, saved, approximate=act.approximate)
 
 
 _COVERED = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.SiLU, nn.GELU)
@@ -103,6 +105,9 @@ class BackpropStep:
             for param in (layer.linear.weight, layer.linear.bias):
                 param.grad = torch.zeros_like(param)
         self._minus_one: torch.Tensor | None = None
+        # the hidden layers' activations (only the output layer has none)
+        self.acts = [la.act for la in layers[:-1] if la.act is not None]
+        assert len(self.acts) == len(layers) - 1, layers
         self.p = max((la.p for la in layers[:-1]), default=0.0)  # the one p of every hidden layer
 
     def _dropout_masks(self, batch: int, device: torch.device,
@@ -127,11 +132,12 @@ class BackpropStep:
         a = x.flatten(1)  # (B, 784)
         masks = self._dropout_masks(len(x), a.device, a.dtype)
         inputs, saved = [], []
-        for layer, w_t, mask in zip(self.layers[:-1], self.weights_t, masks, strict=False):
+        for layer, act, w_t, mask in zip(self.layers[:-1], self.acts, self.weights_t, masks,
+                                         strict=False):
             inputs.append(a)
             z = torch.addmm(layer.linear.bias, a, w_t)  # (B, n)
-            h, keep = _activate(layer.act, z)
-            if mask is not None and isinstance(layer.act, nn.ReLU):
+            h, keep = _activate(act, z)
+            if mask is not None and isinstance(act, nn.ReLU):
                 a = h.mul_(mask)  # in place: relu(z) * mask > 0 exactly where relu(z) > 0 and kept
             else:
                 a = h * mask if mask is not None else h  # (B, n)
@@ -152,9 +158,10 @@ class BackpropStep:
             if k == 0:
                 break  # the input needs no gradient
             g = torch.mm(g, linear.weight)  # (B, n_in): gradient for the previous output
-            if masks[k - 1] is not None:
-                g.mul_(masks[k - 1])
-            g = _activate_backward(self.layers[k - 1].act, g, saved[k - 1])
+            mask = masks[k - 1]
+            if mask is not None:
+                g.mul_(mask)
+            g = _activate_backward(self.acts[k - 1], g, saved[k - 1])
         return loss_sum, correct
 
 

@@ -18,6 +18,7 @@ class History:
     status: str = "completed"  # or "diverged"
     diverged_epoch: int | None = None
     seconds: float = 0.0
+    best_epoch: int | None = None  # of the lowest validation loss
 
     def end_epoch(self, epoch: int, epochs: int, train: tuple[float, float],
                   val: tuple[float, float], lr: float, seconds: float) -> bool:
@@ -49,7 +50,8 @@ class EarlyStopping:
         if val_loss < self.best_loss:
             self.best_loss, self.best_epoch = val_loss, epoch
             return "improved"
-        if self.patience and epoch - self.best_epoch >= self.patience:
+        if (self.patience and self.best_epoch is not None
+                and epoch - self.best_epoch >= self.patience):
             log.info("early stopping at epoch %d: best validation loss at epoch %d", epoch,
                      self.best_epoch)
             return "stop"

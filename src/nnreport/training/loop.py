@@ -62,7 +62,8 @@ class FusedAdamStep:
     base MLP on one CPU core). The result is the same, bit for bit (tests)."""
 
     def __init__(self, opt: torch.optim.Optimizer):
-        self.opt, self.tensors = opt, None
+        self.opt = opt
+        self.tensors: tuple | None = None
         self.kernel = (torch._fused_adamw_ if isinstance(opt, torch.optim.AdamW)
                        else torch._fused_adam_)
 
@@ -123,7 +124,8 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
 
     The learning rate follows `lr_schedule`; with `early_stopping_patience` > 0 training stops
     once the validation loss has not improved for that many epochs and the best weights are
-    restored. `model.best_epoch` is the epoch of minimal validation loss either way.
+    restored. `hist.best_epoch` (and `model.best_epoch`) is the epoch of minimal validation loss
+    either way.
     The gradients come from `backprop.training_step`: written out for the MLPs it covers,
     autograd for the others or with `autograd=True`.
     """
@@ -135,8 +137,8 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
                 else opt.step)
     bs, n = int(hparams["batch_size"]), len(train_split.y)
     patience = int(hparams.get("early_stopping_patience") or 0)
-    stopper, best_state, model.best_epoch = EarlyStopping(patience, best_epoch=0), None, 0
-    hist, start = History(), time.perf_counter()
+    stopper, best_state = EarlyStopping(patience, best_epoch=0), None
+    hist, start = History(best_epoch=0), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         lr = epoch_lr(hparams, epoch, epochs)
@@ -160,12 +162,13 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
                               seconds):
             break
         verdict = stopper.update(val_loss, epoch)
-        model.best_epoch = stopper.best_epoch
+        hist.best_epoch = stopper.best_epoch
         if verdict == "improved" and patience:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         elif verdict == "stop":
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.best_epoch = hist.best_epoch  # type: ignore[assignment]  # nn.Module's attributes
     hist.seconds = time.perf_counter() - start
     return hist

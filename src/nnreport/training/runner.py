@@ -6,6 +6,7 @@ import logging
 import os
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,16 @@ import torch
 from nnreport.base.io import atomic_path, write_json
 from nnreport.data.dataset import Dataset
 from nnreport.data.preprocess import normalisation, normalise, split_indices
+from nnreport.models.registry import build_model, parameter_count
 from nnreport.training.history import History
+from nnreport.training.loop import evaluate as torch_evaluate
+from nnreport.training.loop import train as torch_train
 from nnreport.training.metrics import write_metrics
+from nnreport.training.scratch import backend
+from nnreport.training.scratch.train import build_mlp
+from nnreport.training.scratch.train import evaluate as scratch_evaluate
+from nnreport.training.scratch.train import predict as scratch_predict
+from nnreport.training.scratch.train import train as scratch_train
 
 log = logging.getLogger(__name__)
 
@@ -63,49 +72,60 @@ def to_splits(data: Dataset, run: dict, device: torch.device):
     return *splits, {**norm, "n_train": len(train_idx), "n_val": len(val_idx)}
 
 
-def _train_torch(run: dict, data: Dataset, threads: int) -> tuple:
-    from nnreport.models.mlp import build_model, parameter_count
-    from nnreport.training.loop import evaluate, train
+@dataclass
+class TrainResult:
+    """What one back-end's training of a run produced, before anything is written."""
 
+    history: History
+    val_loss: float  # of the model as returned (its best weights when early stopping)
+    val_accuracy: float
+    predictions: np.ndarray  # (n_val,) predicted class of each validation image
+    labels: np.ndarray  # (n_val,) their true class
+    state: dict  # what model.pt holds besides the normalisation
+    normalisation: dict
+    device_name: str
+    device_type: str  # "cpu" or "cuda"
+    parameters: int
+
+
+def _train_torch(run: dict, data: Dataset, threads: int) -> TrainResult:
     torch.set_num_threads(threads)
     device = resolve_device(run["device"])
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(run.get("tf32"))
     train_split, val_split, norm = to_splits(data, run, device)
     torch.manual_seed(run["seed"])
-    model = build_model(run["hparams"], n_in=train_split.x.shape[1], n_classes=len(data.classes))
+    n_in, n_classes = train_split.x.shape[1], len(data.classes)
+    model = build_model(run["hparams"], n_in=n_in, n_classes=n_classes)
     model.to(device)
     log.info("run %s seed %d, PyTorch on %s (%d threads): %s, %d parameters", run["variant"],
              run["seed"], device_name(device), threads, run["hparams"], parameter_count(model))
-    hist = train(model, train_split, val_split, run["hparams"], run["epochs"], run["seed"])
-    val_loss, val_acc, pred = evaluate(model, val_split)
-    state = {"state_dict": model.state_dict(), "hparams": run["hparams"], "backend": "torch"}
-    return (hist, model.best_epoch, val_loss, val_acc, pred.cpu().numpy(),
-            val_split.y.cpu().numpy(), state, norm, (device_name(device), device.type),
-            parameter_count(model))
+    hist = torch_train(model, train_split, val_split, run["hparams"], run["epochs"], run["seed"])
+    val_loss, val_acc, pred = torch_evaluate(model, val_split)
+    state = {"state_dict": model.state_dict(), "hparams": run["hparams"], "backend": "torch",
+             "model": run["hparams"].get("model", "mlp"), "n_in": n_in, "n_classes": n_classes}
+    return TrainResult(hist, val_loss, val_acc, pred.cpu().numpy(), val_split.y.cpu().numpy(),
+                       state, norm, device_name(device), device.type, parameter_count(model))
 
 
-def _train_numpy(run: dict, data: Dataset) -> tuple:
-    from nnreport.training.scratch import backend
-    from nnreport.training.scratch.train import build_mlp, evaluate, predict, train
-
+def _train_numpy(run: dict, data: Dataset) -> TrainResult:
     xp = backend.get_xp(run["device"])
     train_idx, val_idx = split_indices(data, run)
     norm = {**normalisation(data, train_idx), "n_train": len(train_idx), "n_val": len(val_idx)}
-    arrays = [xp.asarray(a) for a in (normalise(data.images[train_idx], norm),
-                                      data.labels[train_idx], normalise(data.images[val_idx], norm),
-                                      data.labels[val_idx])]
-    model = build_mlp(run["hparams"], arrays[0].shape[1], len(data.classes), run["seed"], xp)
+    train_x, val_x = (xp.asarray(normalise(data.images[i], norm)) for i in (train_idx, val_idx))
+    train_y, val_y = (xp.asarray(data.labels[i]) for i in (train_idx, val_idx))
+    model = build_mlp(run["hparams"], train_x.shape[1], len(data.classes), run["seed"], xp)
     n_params = sum(int(p.data.size) for p in model.parameters())
-    device = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
+    dev_name, dev_type = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
     log.info("run %s seed %d, from scratch on %s with %s: %s, %d parameters", run["variant"],
-             run["seed"], device[0], xp.__name__, run["hparams"], n_params)
-    hist = train(model, *arrays, run["hparams"], run["epochs"], run["seed"], xp)
-    val_loss, val_acc = evaluate(model, arrays[2], arrays[3], xp)
-    pred = backend.to_numpy(predict(model, arrays[2], xp))
+             run["seed"], dev_name, xp.__name__, run["hparams"], n_params)
+    hist = scratch_train(model, train_x, train_y, val_x, val_y, run["hparams"], run["epochs"],
+                         run["seed"], xp)
+    val_loss, val_acc = scratch_evaluate(model, val_x, val_y, xp)
+    pred = backend.to_numpy(scratch_predict(model, val_x, xp))
     state = {"state_dict": {k: backend.to_numpy(v) for k, v in model.state_dict().items()},
              "hparams": run["hparams"], "backend": "numpy", "sizes": list(model.sizes)}
-    return (hist, model.best_epoch, val_loss, val_acc, pred, data.labels[val_idx], state, norm,
-            device, n_params)
+    return TrainResult(hist, val_loss, val_acc, pred, data.labels[val_idx], state, norm,
+                       dev_name, dev_type, n_params)
 
 
 def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
@@ -124,26 +144,24 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         result = _train_numpy(run, data)
     else:
         result = _train_torch(run, data, threads)
-    hist, best_epoch, val_loss, val_acc, pred, true, state, norm, device, n_params = result
-    dev_name, dev_type = device
-    hist: History
+    hist = result.history
     info = {
         **run,
         "status": hist.status,
         "diverged_epoch": hist.diverged_epoch,
-        "best_epoch": best_epoch,
-        "val_loss": val_loss,  # of the model as returned (best weights when early stopping)
-        "val_accuracy": val_acc,
+        "best_epoch": hist.best_epoch,
+        "val_loss": result.val_loss,
+        "val_accuracy": result.val_accuracy,
         "train_seconds": hist.seconds,
         "job_seconds": time.perf_counter() - t0,
         "started_at": started_at,
         "finished_at": time.time(),
-        "device_name": dev_name,
-        "device_type": dev_type,
-        "tf32": bool(run.get("tf32")) and dev_type == "cuda",  # what the matrix products used
+        "device_name": result.device_name,
+        "device_type": result.device_type,
+        "tf32": bool(run.get("tf32")) and result.device_type == "cuda",  # what matmuls used
         "threads": threads,
-        "parameters": n_params,
-        "normalisation": norm,
+        "parameters": result.parameters,
+        "normalisation": result.normalisation,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
@@ -151,9 +169,10 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         "pid": os.getpid(),
     }
     with atomic_path(out["model"]) as tmp:
-        torch.save({**state, "normalisation": norm}, tmp)
+        torch.save({**result.state, "normalisation": result.normalisation}, tmp)
     with atomic_path(out["predictions"]) as tmp:
-        pd.DataFrame({"true": true, "pred": pred}).to_parquet(tmp, index=False)
+        pd.DataFrame({"true": result.labels, "pred": result.predictions}).to_parquet(
+            tmp, index=False)
     write_metrics(out["metrics"], hist.rows, info)
     write_json(out["run"], info)
     return info

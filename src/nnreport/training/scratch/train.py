@@ -107,7 +107,7 @@ def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
                               opt.lr, seconds):
             break
         verdict = stopper.update(val_loss, epoch)
-        model.best_epoch = stopper.best_epoch
+        model.best_epoch = hist.best_epoch = stopper.best_epoch
         if verdict == "improved" and patience > 0:
             best_state = model.state_dict()
         elif verdict == "stop":
