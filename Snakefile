@@ -1,4 +1,5 @@
-# From config.yaml to report/informe.pdf: data -> train -> aggregate -> figures, tables -> report.
+# From config.yaml to report/informe.pdf: data -> train -> aggregate (-> evaluate) -> figures,
+# tables -> report. The study's kind (common.smk's KIND) chooses what each stage builds.
 # Run: snakemake --cores 4 report/informe.pdf      (see README.md for more targets)
 import sys
 
@@ -51,19 +52,9 @@ wildcard_constraints:
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
-
-
-if MODEL_STUDY:
-
-    include: "workflow/rules/models.smk"
-
-else:
-
-    include: "workflow/rules/experiments.smk"
-
-
 include: "workflow/rules/report.smk"
 
 

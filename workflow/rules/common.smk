@@ -8,9 +8,11 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from nnreport.config.grid import expand_grid, is_model_study, run_config, training_cost
+from nnreport.config.grid import expand_grid, run_config, training_cost
+from nnreport.config.layout import Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
 from nnreport.reporting.labels import plain, run_changes, variant_label
+from nnreport.studies.kinds import model_ids, study_kind
 
 STUDY = config["study"]
 try:
@@ -20,30 +22,25 @@ except ValueError as e:  # e.g. a model's `from` naming no earlier model
 VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
 DATASET = config["dataset"]["name"]
-# One packed copy per study: two studies with different splits never overwrite each other.
-DATA_FILE = f"data/{STUDY}/{DATASET}.npz"
+LAYOUT = Layout(STUDY, DATASET)
+DATA_FILE = LAYOUT.data_file
 DATA_PARAMS = dict(sorted(config["dataset"].items()))
-RESULTS = f"results/{STUDY}"
-RUNS = f"{RESULTS}/runs"
-BUILD = f"report/build/{STUDY}"
-LOGS = f"logs/{STUDY}"
+RESULTS = LAYOUT.results
+RUNS = LAYOUT.runs
+BUILD = LAYOUT.build
+LOGS = LAYOUT.logs
 REPORT_PDF = config["report"]["pdf"]
 SECTIONS = config["report"]["sections"]
 BIBLIOGRAPHY = config["report"]["bibliography"]
 # The software of all rules (used with --use-conda) is the project's one environment.
 ENV = str(Path(workflow.basedir) / "environment.yml")
-# A Table I study (base + experiments) or a model study (models M0, M1, ... with searches).
-MODEL_STUDY = is_model_study(config)
-TEMPLATE_NAME = config["report"].get("template") or ("tp" if MODEL_STUDY else "informe")
+# A Table I study (base + experiments) or a model study (models M0, M1, ... with searches):
+# the kind names its tables, figures and template, and the inputs of its report.
+KIND = study_kind(config)
+MODEL_IDS = model_ids(config)
+FIGURE_EXPERIMENTS = KIND.figure_experiments(config, VARIANTS)
+TEMPLATE_NAME = config["report"].get("template") or KIND.template
 TEMPLATE = Path(workflow.basedir) / "report" / "templates" / f"{TEMPLATE_NAME}.tex.j2"
-if MODEL_STUDY:
-    MODEL_IDS = [m["id"] for m in config["models"]]
-    # models with a search get a figure comparing their candidates
-    FIGURE_EXPERIMENTS = [m for m in MODEL_IDS if sum(v.experiment == m for v in VARIANTS) > 1]
-    TABLES = ["models", "search", "counts"]
-else:
-    FIGURE_EXPERIMENTS = [e["id"] for e in config["experiments"] if e.get("vary")]
-    TABLES = ["experiments", "results", "architecture", "counts"]
 # A damaged file the workflow wrote stops the run before any job, with the command that
 # rebuilds it: a job reading it would fail, and Snakemake deletes the outputs of failed jobs.
 DAMAGED = damaged_files([DATA_FILE, *(p for p in Path(RESULTS).rglob("*") if p.suffix != ".tmp")])
@@ -55,7 +52,7 @@ if DAMAGED:
 DATA_INPUT = (ancient(DATA_FILE) if packed_params(DATA_FILE) == json.loads(
     json.dumps(DATA_PARAMS, sort_keys=True)) else DATA_FILE)
 VARIANT_PATTERN = "|".join(re.escape(v) for v in VARIANT_NAMES)
-MODEL_PATTERN = "|".join(re.escape(m) for m in MODEL_IDS) if MODEL_STUDY else "(?!)"
+MODEL_PATTERN = "|".join(re.escape(m) for m in MODEL_IDS) or "(?!)"
 EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"
 # A GPU job declares gpu=1 so several can share a GPU and SLURM can schedule them.
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
@@ -73,8 +70,7 @@ TRAIN_THREADS = max(1, CORES // CPUS)
 
 def run_files(name, variants=None):
     """Paths of one file of every run (all seeds) of `variants` (default: all)."""
-    return expand(f"{RUNS}/{{variant}}/seed{{seed}}/{name}",
-                  variant=variants or VARIANT_NAMES, seed=SEEDS)
+    return LAYOUT.run_files(name, variants or VARIANT_NAMES, SEEDS)
 
 
 def get_run_params(wildcards):
@@ -100,14 +96,13 @@ def get_train_priority(wildcards):
 
 def get_experiment_variants(wildcards):
     """The base and the variants of one experiment (or the candidates of one model)."""
-    own = [v.name for v in VARIANTS if v.experiment == wildcards.experiment and v.name != "base"]
-    return own if MODEL_STUDY else ["base"] + own
+    return KIND.experiment_variants(VARIANTS, wildcards.experiment)
 
 
 def get_experiment_labels(wildcards):
     """Legend labels of the base (with its value of the knob) and the variants of one experiment."""
     variants = [v for v in VARIANTS if v.experiment == wildcards.experiment]
-    if MODEL_STUDY:  # the figure is the model's: name only what each candidate changes
+    if MODEL_IDS:  # the figure is the model's: name only what each candidate changes
         return [run_changes(v) for v in variants]
     knob = variants[0].knob
     base = f"{variant_label(knob, config['base'][knob])} (base)"
@@ -156,3 +151,23 @@ def get_model_run_files(wildcards):
 def get_model_files(wildcards):
     """model.pt of every candidate and seed of one model."""
     return run_files("model.pt", get_model_variants(wildcards))
+
+
+def get_report_study_inputs(wildcards):
+    """The results the study's kind adds to the report's inputs."""
+    return KIND.report_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS)
+
+
+def get_confusion_inputs(wildcards):
+    """What picks the run of the confusion matrix, and that run's predictions, by kind."""
+    return KIND.confusion_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS)
+
+
+def get_noise_sigmas(wildcards):
+    """The noise levels of the robustness evaluation of a model study."""
+    return config["noise"]["sigmas"]
+
+
+def get_noise_seed(wildcards):
+    """The seed of the Gaussian noise of the robustness evaluation."""
+    return config["noise"]["seed"]

@@ -34,3 +34,68 @@ rule sample_images:
         f"{LOGS}/figures/samples.log",
     script:
         "../scripts/sample_images.py"
+
+
+# The run a study shows (the best run on validation, or the best final model on test): one
+# rule for both kinds, whose inputs come from get_confusion_inputs.
+rule confusion_matrix:
+    input:
+        unpack(get_confusion_inputs),
+        data=DATA_INPUT,
+    output:
+        figure=report(
+            f"{BUILD}/figures/confusion_matrix.pdf",
+            caption="../report/confusion_matrix.rst",
+            category="Evaluación",
+            labels={"figura": "matriz de confusión"},
+        ),
+        summary=f"{RESULTS}/confusion.json",
+    params:
+        kind=KIND.name,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/confusion_matrix.log",
+    script:
+        "../scripts/confusion_matrix.py"
+
+
+rule final_learning_curves:
+    input:
+        selections=expand(f"{RESULTS}/selection/{{model}}.json", model=MODEL_IDS),
+        metrics=run_files("metrics.parquet"),
+    output:
+        report(
+            f"{BUILD}/figures/final_learning_curves.pdf",
+            caption="../report/final_learning_curves.rst",
+            category="Curvas de aprendizaje",
+            labels={"figura": "modelos finales"},
+        ),
+    params:
+        models=MODEL_IDS,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/final_learning_curves.log",
+    script:
+        "../scripts/final_learning_curves.py"
+
+
+rule noise_robustness:
+    input:
+        expand(f"{RESULTS}/final/{{model}}/noise.parquet", model=MODEL_IDS),
+    output:
+        report(
+            f"{BUILD}/figures/noise_robustness.pdf",
+            caption="../report/noise_robustness.rst",
+            category="Evaluación",
+            labels={"figura": "robustez frente al ruido"},
+        ),
+    params:
+        models=MODEL_IDS,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/noise_robustness.log",
+    script:
+        "../scripts/noise_robustness.py"

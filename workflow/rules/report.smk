@@ -1,3 +1,34 @@
+# One report for every kind of study: the kind's own inputs come from get_report_study_inputs.
+rule report:
+    input:
+        unpack(get_report_study_inputs),
+        template=TEMPLATE,
+        sections=get_section_files,
+        bibliography=BIBLIOGRAPHY,
+        tables=expand(f"{BUILD}/tables/{{table}}.tex", table=KIND.tables),
+        figures=expand(f"{BUILD}/figures/learning_curves_{{experiment}}.pdf",
+                       experiment=FIGURE_EXPERIMENTS),
+        other_figures=expand(f"{BUILD}/figures/{{figure}}.pdf", figure=KIND.figures),
+        confusion=f"{RESULTS}/confusion.json",
+        runs=f"{RESULTS}/runs.parquet",
+        metrics=run_files("metrics.parquet"),
+        data=DATA_INPUT,
+    output:
+        f"{BUILD}/informe.pdf",
+    params:
+        kind=KIND.name,
+        config=get_report_config,
+        sections=SECTIONS,
+        published=REPORT_PDF,
+        run_hashes=get_run_hashes,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/report.log",
+    script:
+        "../scripts/report.py"
+
+
 # The PDF reaches its final place only after LaTeX and the report check succeed, so a failed
 # build leaves the previous report/informe.pdf in place.
 rule publish_report:

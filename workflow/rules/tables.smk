@@ -15,3 +15,82 @@ rule table_counts:
         "../scripts/table_counts.py"
 
 
+
+
+# Tables of a Table I study.
+rule table_experiments:
+    output:
+        f"{BUILD}/tables/experiments.tex",
+    params:
+        base=config.get("base"),
+        experiments=config.get("experiments"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/tables/experiments.log",
+    script:
+        "../scripts/table_experiments.py"
+
+
+rule table_results:
+    input:
+        summary=f"{RESULTS}/summary.parquet",
+    output:
+        f"{BUILD}/tables/results.tex",
+    params:
+        base=config.get("base"),
+        experiments=config.get("experiments"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/tables/results.log",
+    script:
+        "../scripts/table_results.py"
+
+
+rule table_architecture:
+    input:
+        data=DATA_INPUT,
+    output:
+        f"{BUILD}/tables/architecture.tex",
+    params:
+        base=config.get("base"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/tables/architecture.log",
+    script:
+        "../scripts/table_architecture.py"
+
+
+# Tables of a model study.
+rule table_models:
+    input:
+        evaluations=expand(f"{RESULTS}/final/{{model}}/evaluation.json", model=MODEL_IDS),
+        selections=expand(f"{RESULTS}/selection/{{model}}.json", model=MODEL_IDS),
+    output:
+        f"{BUILD}/tables/models.tex",
+    params:
+        models=config.get("models"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/tables/models.log",
+    script:
+        "../scripts/table_models.py"
+
+
+rule table_search:
+    input:
+        selections=expand(f"{RESULTS}/selection/{{model}}.json", model=MODEL_IDS),
+        runs=run_files("run.json"),
+    output:
+        f"{BUILD}/tables/search.tex",
+    params:
+        models=config.get("models"),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/tables/search.log",
+    script:
+        "../scripts/table_search.py"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from nnreport.config.messages import Problem, format_path, show
+from nnreport.studies.kinds import study_kind
 
 # The workflow's own folders: a report published into one of them would be overwritten or
 # deleted by the workflow (or would break it).
@@ -59,7 +60,7 @@ def included_prose(template: Path) -> list[str]:
 def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
     """The prose folder holds every file the study's template includes; the bibliography is
     there (checked here, before any job, not by the report job after all the training)."""
-    default = "tp" if "models" in config else "informe"
+    default = study_kind(config).template
     if report.get("template", default) != default or "models" in config and "base" in config:
         return  # another kind's template, or both kinds: said elsewhere
     template = TEMPLATES / f"{default}.tex.j2"

@@ -18,6 +18,7 @@ from nnreport.config.messages import (
     show,
     suggest,
 )
+from nnreport.studies.kinds import ModelStudy, TableStudy
 
 _VARY_EXAMPLE = "vary: {n1: [64, 256]}"
 
@@ -53,8 +54,9 @@ def shape_problems(config: dict, schema: dict) -> Iterator[Problem]:
         yield Problem((key,), f"{key} is missing; {kind['title']} ({have}) needs {key}{why}{eg}")
 
 
-# The report template each kind of study fills: each reads names only its kind's context has.
-TEMPLATES = {"models": "tp", "base": "informe"}
+# The report template each kind of study fills (keyed by the kind's required key): each reads
+# names only its kind's context has.
+TEMPLATES = {"models": ModelStudy.template, "base": TableStudy.template}
 
 
 def _template_problem(config: dict, kind: dict) -> Iterator[Problem]:

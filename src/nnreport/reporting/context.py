@@ -5,12 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 
-import pandas as pd
-
 from nnreport.base.texescape import escape
-from nnreport.config.grid import Variant
 from nnreport.models.registry import family
-from nnreport.reporting.labels import format_value, knob_name, power_of_ten, variant_label
 
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
           "septiembre", "octubre", "noviembre", "diciembre"]
@@ -62,93 +58,3 @@ def model_sources(names: set[str]) -> list[dict]:
     """Return the source code of every model class used, read from the package."""
     return [{"name": family(n).module.__name__, "key": n,
              "code": inspect.getsource(family(n).module)} for n in sorted(names)]
-
-
-def optimizer_settings(hparams: dict) -> dict:
-    """Return the base optimiser's settings as PyTorch applies them (defaults included)."""
-    import torch
-
-    from nnreport.training.loop import make_optimizer
-
-    opt = make_optimizer(hparams, [torch.zeros(1, requires_grad=True)])
-    d = opt.defaults
-    out = {"name": format_value("optimizer", hparams["optimizer"]),
-           "lr": format_value("lr", d["lr"]), "weight_decay": d.get("weight_decay", 0.0)}
-    settings = []
-    if "betas" in d:
-        settings += [f"$\\beta_1 = {d['betas'][0]:g}$", f"$\\beta_2 = {d['betas'][1]:g}$"]
-    if "eps" in d:
-        settings.append(f"$\\epsilon = {power_of_ten(d['eps'])}$")
-    if "momentum" in d:
-        settings.append(f"momento {d['momentum']:g}")
-    if d.get("weight_decay"):
-        settings.append(f"decaimiento de pesos {format_value('lr', d['weight_decay'])}")
-    out["description"] = out["name"] + (f" ({', '.join(settings)})" if settings else "")
-    return out
-
-
-def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
-    """Return one entry per run: label, accuracies, effect against the base, overfitting."""
-    stats = summary.set_index("variant")
-    base_acc = stats.loc["base", "final_val_accuracy_mean"]
-    runs = []
-    for v in variants:
-        s = stats.loc[v.name]
-        last = int(s["epochs_run_mean"])
-        min_epoch = last if pd.isna(s["min_val_loss_epoch_mean"]) else int(
-            round(s["min_val_loss_epoch_mean"]))
-        runs.append({
-            "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
-            "final_accuracy": 100 * s["final_val_accuracy_mean"],
-            "final_accuracy_std": 100 * s["final_val_accuracy_std"],
-            "best_accuracy": 100 * s["best_val_accuracy_mean"],
-            "best_epoch": int(round(s["best_epoch_mean"])),
-            "delta_pp": 100 * (s["final_val_accuracy_mean"] - base_acc),
-            "min_loss_epoch": min_epoch, "epochs_run": last,
-            "overfits": min_epoch < last and s["final_val_loss_mean"] > s["min_val_loss_mean"],
-            "loss_rise": s["final_val_loss_mean"] - s["min_val_loss_mean"],
-            "seconds": s["train_seconds_mean"], "diverged": bool(s["diverged"]),
-            "diverged_epoch": None if pd.isna(s["diverged_epoch"]) else int(s["diverged_epoch"]),
-        })
-    return runs
-
-
-def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
-                  base_run: dict, confusion: dict, figures: dict[str, str],
-                  provenance: dict) -> dict:
-    """Return everything the template and the author's prose may use, ready for LaTeX."""
-    rep, base = config.get("report", {}), config["base"]
-    runs = run_entries(variants, summary)
-    by_name = {r["name"]: r for r in runs}
-    experiments = []
-    for i, exp in enumerate(config["experiments"], start=1):
-        knob = next(iter(exp["vary"])) if exp.get("vary") else None
-        experiments.append({
-            "number": i, "id": exp["id"], "objective": escape(exp.get("objective", "")),
-            "knob": knob, "knob_name": knob_name(knob) if knob else None,
-            "figure": figures.get(exp["id"]),
-            "runs": [r for r in runs if r["experiment"] == exp["id"] and r["name"] != "base"],
-        })
-    ranked = sorted((r for r in runs if not r["diverged"]), key=lambda r: -r["final_accuracy"])
-    best = {**confusion, **by_name[confusion["variant"]], "accuracy": confusion["accuracy"]}
-    return {
-        "report": report_metadata(rep),
-        "study": escape(config["study"]),
-        "epochs": int(config["epochs"]),
-        "seeds": list(config.get("seeds", [0])),
-        "base": {k: format_value(k, v) for k, v in base.items() if k != "model"},
-        "optimizer": optimizer_settings(base),
-        "experiments": experiments,
-        "runs": runs,
-        "base_result": by_name["base"],
-        "ranking": ranked,
-        "overfitting": [r for r in runs if r["overfits"]],
-        "diverged": [r for r in runs if r["diverged"]],
-        "base_run": base_run,
-        "classes": [escape(c) for c in confusion["classes"]],
-        "n_train": base_run["normalisation"]["n_train"],
-        "n_val": base_run["normalisation"]["n_val"],
-        "best": best,
-        "model_sources": model_sources({base["model"]}),
-        "provenance": provenance_context(provenance),
-    }

@@ -1,12 +1,16 @@
-"""The Jinja context of a model study's report (M0, M1, ... and their robustness to noise)."""
+"""A model study at run time: the model its confusion matrix shows and its report's context
+(M0, M1, ... and their robustness to noise)."""
 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pandas as pd
 
+from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
+from nnreport.config.grid import expand_grid
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import provenance_context, report_metadata
@@ -90,3 +94,23 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
         ],
         "provenance": provenance_context(provenance),
     }
+
+
+def confusion_source(evaluations: list[str], predictions: list[str]) -> tuple[str, dict]:
+    """The test predictions of the final model with the best dev accuracy, and what the
+    confusion matrix's summary says about it."""
+    best = max((read_json(p) for p in evaluations), key=lambda e: e["dev_accuracy"])
+    path = next(p for p in predictions if Path(p).parts[-2] == best["model"])
+    return path, {"model": best["model"], "variant": best["variant"], "split": "test",
+                  "accuracy": 100 * best["test_accuracy"]}
+
+
+def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: list[dict],
+                   figures: dict[str, str], provenance: dict) -> dict:
+    """The context of a model study's report from its named workflow inputs."""
+    epochs_run = runs_table.groupby("variant")["epochs_run"].max().astype(int).to_dict()
+    return build_models_context(
+        config, expand_grid(config), [read_json(p) for p in inputs["selections"]],
+        [read_json(p) for p in inputs["evaluations"]],
+        pd.concat(pd.read_parquet(p) for p in inputs["noise"]), runs, epochs_run,
+        read_json(inputs["confusion"]), figures, provenance)

@@ -1,0 +1,53 @@
+"""Where a study's files live: one place that names every path, so no module parses them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders and files of one study (`study`), relative to the working directory."""
+
+    study: str
+    dataset: str
+
+    @property
+    def data_file(self) -> str:
+        """The packed dataset: one copy per study, so two studies' splits never collide."""
+        return f"data/{self.study}/{self.dataset}.npz"
+
+    @property
+    def results(self) -> str:
+        return f"results/{self.study}"
+
+    @property
+    def runs(self) -> str:
+        return f"{self.results}/runs"
+
+    @property
+    def build(self) -> str:
+        return f"report/build/{self.study}"
+
+    @property
+    def logs(self) -> str:
+        return f"logs/{self.study}"
+
+    def run_file(self, variant: str, seed: int | str, name: str) -> str:
+        """One file of one run: `results/<study>/runs/<variant>/seed<k>/<name>`."""
+        return f"{self.runs}/{variant}/seed{seed}/{name}"
+
+    def run_files(self, name: str, variants: list[str], seeds: list[int]) -> list[str]:
+        """One file of every run of `variants`, variant by variant, seed by seed."""
+        return [self.run_file(v, s, name) for v in variants for s in seeds]
+
+    def selection(self, model: str) -> str:
+        """The chosen candidate of one model of a model study."""
+        return f"{self.results}/selection/{model}.json"
+
+    def final(self, model: str, name: str) -> str:
+        """A file of the final evaluation of one model of a model study."""
+        return f"{self.results}/final/{model}/{name}"
+
+    def finals(self, name: str, models: list[str]) -> list[str]:
+        return [self.final(m, name) for m in models]

@@ -1,0 +1,102 @@
+"""The two kinds of study and what the workflow builds for each: template, tables, figures, and
+the inputs of the report and of the confusion matrix. Read when the workflow is parsed: light."""
+
+from __future__ import annotations
+
+from nnreport.config.grid import Variant, is_model_study
+from nnreport.config.layout import Layout
+
+Inputs = dict[str, "str | list[str]"]
+
+
+class StudyKind:
+    """What the workflow builds for one kind of study (the interface both kinds implement)."""
+
+    name: str
+    template: str  # the default template of report/templates/
+    tables: tuple[str, ...]  # report/build/<study>/tables/<name>.tex
+    figures: tuple[str, ...]  # besides the learning curves: report/build/<study>/figures/
+
+    def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
+        """The experiments (or models) that get a learning-curve figure."""
+        raise NotImplementedError
+
+    def experiment_variants(self, variants: list[Variant], experiment: str) -> list[str]:
+        """The runs drawn in one experiment's learning-curve figure."""
+        raise NotImplementedError
+
+    def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                      seeds: list[int]) -> Inputs:
+        """The results this kind's report reads besides those every report reads."""
+        raise NotImplementedError
+
+    def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                         seeds: list[int]) -> Inputs:
+        """What picks the run of the confusion matrix, and the predictions it reads."""
+        raise NotImplementedError
+
+
+class TableStudy(StudyKind):
+    """A Table I study: a base experiment and one-knob variations, reported in revtex."""
+
+    name, template = "experiments", "informe"
+    tables = ("experiments", "results", "architecture", "counts")
+    figures = ("confusion_matrix", "samples")
+
+    def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
+        return [e["id"] for e in config["experiments"] if e.get("vary")]
+
+    def experiment_variants(self, variants: list[Variant], experiment: str) -> list[str]:
+        return ["base", *(v.name for v in variants
+                          if v.experiment == experiment and v.name != "base")]
+
+    def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                      seeds: list[int]) -> Inputs:
+        return {"summary": f"{layout.results}/summary.parquet",
+                "base_run": layout.run_file("base", seeds[0], "run.json")}
+
+    def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                         seeds: list[int]) -> Inputs:
+        # the best run on validation, from every run's validation predictions
+        return {"runs": f"{layout.results}/runs.parquet",
+                "predictions": layout.run_files("predictions.parquet", variant_names, seeds)}
+
+
+class ModelStudy(StudyKind):
+    """A model study: models M0, M1, ... with searches, evaluated on dev, test and noisy test
+    images, reported in an article-style template."""
+
+    name, template = "models", "tp"
+    tables = ("models", "search", "counts")
+    figures = ("final_learning_curves", "noise_robustness", "confusion_matrix", "samples")
+
+    def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
+        # the models whose search has more than one candidate
+        return [m for m in model_ids(config) if sum(v.experiment == m for v in variants) > 1]
+
+    def experiment_variants(self, variants: list[Variant], experiment: str) -> list[str]:
+        return [v.name for v in variants if v.experiment == experiment]
+
+    def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                      seeds: list[int]) -> Inputs:
+        ids = model_ids(config)
+        return {"evaluations": layout.finals("evaluation.json", ids),
+                "selections": [layout.selection(m) for m in ids],
+                "noise": layout.finals("noise.parquet", ids)}
+
+    def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                         seeds: list[int]) -> Inputs:
+        # the final model with the best dev accuracy, on the test images
+        ids = model_ids(config)
+        return {"evaluations": layout.finals("evaluation.json", ids),
+                "predictions": layout.finals("test_predictions.parquet", ids)}
+
+
+def model_ids(config: dict) -> list[str]:
+    """The model ids of a model study, in order; none for a Table I study."""
+    return [m["id"] for m in config.get("models") or []]
+
+
+def study_kind(config: dict) -> StudyKind:
+    """Return the kind of the study `config` declares (`models:` makes a model study)."""
+    return ModelStudy() if is_model_study(config) else TableStudy()

@@ -1,0 +1,51 @@
+"""One report path for every kind of study: the confusion matrix's run, then the report built
+from results that are checked to come from the current config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from nnreport.reporting.build import build_pdf, set_aside
+from nnreport.reporting.check import check_runs_current
+from nnreport.reporting.figures import confusion_outputs
+from nnreport.reporting.provenance import provenance
+from nnreport.studies import experiments, models
+from nnreport.training.metrics import read_metrics
+
+# kind -> (the confusion matrix's predictions and summary, the report's context)
+CONFUSION: dict[str, Callable[..., tuple[str, dict]]] = {
+    "experiments": experiments.confusion_source, "models": models.confusion_source}
+CONTEXT: dict[str, Callable[..., dict]] = {
+    "experiments": experiments.report_context, "models": models.report_context}
+
+
+def confusion_matrix(kind: str, inputs: dict, figure: str, summary: str) -> None:
+    """Draw the confusion matrix of the run a study of `kind` shows, and write its summary."""
+    sources = {k: v for k, v in inputs.items() if k != "data"}
+    path, info = CONFUSION[kind](**sources)
+    confusion_outputs(pd.read_parquet(path), inputs["data"], figure, summary, info)
+
+
+def build_report(kind: str, inputs: dict, config: dict, sections: str, published: str,
+                 run_hashes: dict[str, str], output: str) -> None:
+    """Build a study's report PDF at `output` from its named workflow inputs.
+
+    Until the build succeeds, the published PDF is set aside, so no report claims to be built
+    from the current results; runs trained under another config are refused.
+    """
+    with set_aside(published):
+        build = Path(output).parent
+        template = Path(inputs["template"])
+        runs_table = pd.read_parquet(inputs["runs"])
+        pairs = [read_metrics(p) for p in inputs["metrics"]]  # (frame, run config) per run
+        runs = [run for _, run in pairs]
+        check_runs_current(runs, run_hashes, str(Path(inputs["runs"]).parent))
+        figures = {Path(f).stem.removeprefix("learning_curves_"): str(Path(f).relative_to(build))
+                   for f in inputs["figures"]}
+        context = CONTEXT[kind](config, inputs, runs_table, runs, figures,
+                                provenance(config, runs_table, template.parent))
+        build_pdf(template, sections, context, build / "informe.tex", inputs["bibliography"],
+                  pd.concat(frame for frame, _ in pairs), config["report"]["latex_timeout"])

@@ -1,0 +1,38 @@
+# A model study's evaluation: each model's best candidate on dev, then the final models on dev,
+# test and noisy test images.
+
+
+rule select_model:
+    input:
+        get_model_run_files,
+    output:
+        f"{RESULTS}/selection/{{model}}.json",
+    conda:
+        ENV
+    log:
+        f"{LOGS}/selection/{{model}}.log",
+    script:
+        "../scripts/select_model.py"
+
+
+rule evaluate_model:
+    input:
+        selection=f"{RESULTS}/selection/{{model}}.json",
+        models=get_model_files,
+        data=DATA_INPUT,
+    output:
+        evaluation=f"{RESULTS}/final/{{model}}/evaluation.json",
+        noise=f"{RESULTS}/final/{{model}}/noise.parquet",
+        predictions=f"{RESULTS}/final/{{model}}/test_predictions.parquet",
+    params:
+        max_val=config["max_val"],
+        max_test=config.get("max_test"),
+        sigmas=get_noise_sigmas,
+        noise_seed=get_noise_seed,
+    threads: 1
+    conda:
+        ENV
+    log:
+        f"{LOGS}/final/{{model}}.log",
+    script:
+        "../scripts/evaluate_model.py"
