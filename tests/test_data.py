@@ -102,7 +102,7 @@ def test_real_fashion_mnist_pools_seventy_thousand_images(tmp_path):
     assert ds.images.shape == (70000, 28, 28) and ds.images.dtype == np.uint8
     assert np.bincount(ds.labels).tolist() == [7000] * 10
     assert len(ds.train_idx) == 60000 and len(ds.val_idx) == 10000
-    assert ds.classes[0] == "Camiseta/top" and ds.classes[-1] == "Botín"
+    assert ds.classes[0] == "T-shirt/top" and ds.classes[-1] == "Ankle boot"
     ds.save(tmp_path / "f.npz")
     back = Dataset.load(tmp_path / "f.npz")
     assert np.array_equal(back.val_idx, ds.val_idx) and back.classes == ds.classes

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import processes_working_in
 from nnreport.reporting.build import LatexError, compile_pdf, log_excerpt, render
-from nnreport.reporting.context import spanish_date
+from nnreport.reporting.context import long_date as spanish_date
 from nnreport.reporting.labels import thousands
 
 needs_latex = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk not installed")

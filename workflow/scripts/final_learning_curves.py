@@ -17,4 +17,4 @@ for path in snakemake.input.metrics:
     if Path(path).parts[-3] in chosen:
         frames.setdefault(chosen[Path(path).parts[-3]], []).append(read_metrics(path)[0])
 curves = [(model, pd.concat(frames[model])) for model in snakemake.params.models]
-learning_curves(curves, snakemake.output[0], val_name="dev")
+learning_curves(curves, snakemake.output[0], val_split="dev")

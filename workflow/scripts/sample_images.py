@@ -3,8 +3,9 @@
 from nnreport.base.logs import to_file
 from nnreport.data.dataset import Dataset
 from nnreport.reporting.figures import sample_images
+from nnreport.reporting.labels import class_names
 
 to_file(snakemake.log[0])
 data = Dataset.load(snakemake.input.data)
-sample_images(data.images[data.train_idx], data.labels[data.train_idx], data.classes,
+sample_images(data.images[data.train_idx], data.labels[data.train_idx], class_names(data.classes),
               snakemake.output[0])

@@ -9,8 +9,8 @@ to_file(snakemake.log[0])
 data = Dataset.load(snakemake.input.data)
 p = snakemake.params
 has_test = len(data.test_idx) > 0
-splits = {"Entrenamiento": data.train_idx[: p.max_train],
-          "Dev" if has_test else "Validación": data.val_idx[: p.max_val]}
+splits = {"train": data.train_idx[: p.max_train],
+          "dev" if has_test else "val": data.val_idx[: p.max_val]}
 if has_test:
-    splits["Test"] = data.test_idx[: p.max_test]
+    splits["test"] = data.test_idx[: p.max_test]
 write_text(snakemake.output[0], class_counts_table(data.labels, splits, data.classes))

@@ -25,9 +25,9 @@ FASHION_MNIST_MD5 = {
 }
 
 
-FASHION_MNIST_CLASSES = [
-    "Camiseta/top", "Pantalón", "Suéter", "Vestido", "Abrigo",
-    "Sandalia", "Camisa", "Zapatilla", "Bolso", "Botín",
+FASHION_MNIST_CLASSES = [  # the dataset's own names; the report's words translate them
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]  # fmt: skip
 
 

@@ -7,22 +7,20 @@ import inspect
 
 from nnreport.base.texescape import escape
 from nnreport.models.registry import family
-
-MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-          "septiembre", "octubre", "noviembre", "diciembre"]
+from nnreport.reporting.words import entry, word
 
 
-def spanish_date(day: dt.date) -> str:
-    """Return `day` written in Spanish: `25 de noviembre de 2026`."""
-    return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
+def long_date(day: dt.date) -> str:
+    """Return `day` written out in the report's language: `25 de noviembre de 2026`."""
+    return word("date", day=day.day, month=entry("months")[day.month - 1], year=day.year)
 
 
 def duration(seconds: float | None) -> str:
     """Return a duration for prose: `0,4 s`, `42 s`, `3 min 05 s`, `1 h 02 min`."""
     if seconds is None:
-        return "desconocido"
-    if seconds < 9.95:  # a quick run is not "0 s"; Spanish decimal comma
-        return f"{seconds:.1f}".replace(".", "{,}") + "\\,s"
+        return word("duration_unknown")
+    if seconds < 9.95:  # a quick run is not "0 s"; the language's decimal separator
+        return f"{seconds:.1f}".replace(".", word("decimal_separator")) + "\\,s"
     s = int(round(seconds))
     if s < 60:
         return f"{s}\\,s"
@@ -37,7 +35,7 @@ def report_metadata(rep: dict) -> dict:
                 for k in ("name", "affiliation", "email")} for a in rep.get("authors", [])]
     date = rep.get("date")
     return {"title": escape(rep.get("title", "")), "authors": authors,
-            "date": escape(str(date)) if date else spanish_date(dt.date.today()),
+            "date": escape(str(date)) if date else long_date(dt.date.today()),
             "abstract": escape(rep.get("abstract", ""))}
 
 
@@ -46,7 +44,7 @@ def provenance_context(provenance: dict) -> dict:
     git = provenance["git"]
     return {
         **provenance,
-        "commit": git["commit"][:12] if git["commit"] else "sin repositorio git",
+        "commit": git["commit"][:12] if git["commit"] else word("no_git"),
         "dirty": git["dirty"],
         "devices": [escape(d) for d in provenance["devices"]],
         "total_train": duration(provenance["total_train_seconds"]),

@@ -15,6 +15,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path  # noqa: E402
+from nnreport.reporting.labels import class_names  # noqa: E402
+from nnreport.reporting.words import word  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -26,7 +28,6 @@ STYLE: dict[RcKeyType, Any] = {
     "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.5,
 }
 SPLIT_STYLE = {"train": "--", "val": "-"}
-SPLIT_NAME = {"train": "entrenamiento", "val": "validación"}
 
 
 class FigureError(ExpectedError, ValueError):
@@ -68,12 +69,13 @@ def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np
 
 
 def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
-                    val_name: str = "validación") -> None:
+                    val_split: str = "val") -> None:
     """Draw loss and accuracy against epoch for several runs on shared axes.
 
     `curves` holds (label, metrics) pairs, the base first; metrics has one row per
     seed, epoch and split. Training is dashed, validation solid; seeds give a mean
-    line and a ±1 std band.
+    line and a ±1 std band. `val_split` names the validation split in the legend (`dev` when
+    a test set is held out).
     """
     with plt.rc_context(STYLE):
         fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH, 4.0), sharex=True)
@@ -87,13 +89,13 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
                     if std.any():
                         ax.fill_between(ep, (mean - std) * scale, (mean + std) * scale,
                                         color=color, alpha=0.15, lw=0)
-        ax_loss.set_ylabel("pérdida (entropía cruzada)")
-        ax_acc.set_ylabel("precisión (%)")
-        ax_acc.set_xlabel("época")
+        ax_loss.set_ylabel(word("axes.loss_cross_entropy"))
+        ax_acc.set_ylabel(word("axes.accuracy_percent"))
+        ax_acc.set_xlabel(word("axes.epoch"))
         ax_acc.xaxis.get_major_locator().set_params(integer=True)
         handles = [Line2D([], [], color=c, lw=1.5, label=lab)
                    for (lab, _), c in zip(curves, colors, strict=False)]
-        names = {**SPLIT_NAME, "val": val_name}
+        names = {"train": word("splits.train"), "val": word(f"splits.{val_split}")}
         handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=names[s])
                     for s, ls in SPLIT_STYLE.items()]
         # Two columns filled top to bottom: the runs on the left, the line styles on the right.
@@ -122,10 +124,10 @@ def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> 
         ax.set_xticks(range(k), classes, rotation=0 if many else 60, ha="center" if many else
                       "right", rotation_mode="anchor")
         ax.set_yticks(range(k), classes)
-        ax.set_xlabel("clase predicha")
-        ax.set_ylabel("clase verdadera")
+        ax.set_xlabel(word("axes.predicted_class"))
+        ax.set_ylabel(word("axes.true_class"))
         cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
-        cbar.set_label("fracción de la clase verdadera (%)")
+        cbar.set_label(word("axes.true_class_fraction"))
         fig.tight_layout()
         _save(fig, path)
 
@@ -159,8 +161,8 @@ def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Pa
             mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
             ax.errorbar(mean.index, 100 * mean, yerr=100 * std, marker="o", ms=3, lw=1.1,
                         capsize=2, color=f"C{i}", label=label)
-        ax.set_xlabel(r"desvío estándar del ruido $\sigma$ (píxeles en [0, 1])")
-        ax.set_ylabel("precisión en test (%)")
+        ax.set_xlabel(word("axes.noise_sigma"))
+        ax.set_ylabel(word("axes.test_accuracy_percent"))
         ax.legend(frameon=False)
         fig.tight_layout()
         _save(fig, path)
@@ -176,7 +178,7 @@ def confusion_outputs(predictions: pd.DataFrame, data_path: str | Path, figure: 
     from nnreport.evaluation.confusion import confusion, confusion_summary
 
     with np.load(data_path) as z:
-        classes = [str(c) for c in z["classes"]]
+        classes = class_names([str(c) for c in z["classes"]])
     matrix = confusion(predictions["true"].to_numpy(), predictions["pred"].to_numpy(),
                        len(classes))
     confusion_matrix(matrix, classes, figure)

@@ -7,28 +7,27 @@ import re
 from typing import Any
 
 from nnreport.base.texescape import escape
+from nnreport.reporting.words import entry, word
 
-# knob -> (Table I header, name in a label). Both are valid LaTeX and matplotlib mathtext.
-KNOBS: dict[str, tuple[str, str]] = {
+# Knobs written as symbols, the same in every language: (Table I header, name in a label).
+# Both are valid LaTeX and matplotlib mathtext. The other knobs' names are words (knobs.*).
+SYMBOLS: dict[str, tuple[str, str]] = {
     "n1": (r"$n_1$", r"$n_1$"),
     "n2": (r"$n_2$", r"$n_2$"),
     "p": (r"$p$", r"$p$"),
-    "optimizer": ("Optimizador", "optimizador"),
-    "batch_size": ("Batch-size", "batch-size"),
-    "lr": ("learning-rate", "learning-rate"),
-    "hidden": ("Capas ocultas", "capas ocultas"),
-    "activation": ("Activación", "activación"),
-    "batchnorm": ("BatchNorm", "BatchNorm"),
-    "lr_schedule": ("Schedule", "schedule"),
-    "weight_decay": ("L2", "L2"),
-    "momentum": ("Momento", "momento"),
-    "early_stopping_patience": ("Paciencia", "paciencia"),
 }
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
-NAMES = {  # values shown with their usual spelling
+NAMES = {  # values shown with their usual spelling in every language; others are words (values.*)
     "relu": "ReLU", "leaky_relu": "LeakyReLU", "silu": "SiLU", "gelu": "GELU", "tanh": "tanh",
-    "constant": "constante", "linear": "lineal", "exponential": "exponencial",
 }
+
+
+def _knob_names(knob: str) -> tuple[str, str] | None:
+    """(header, name) of `knob`: its symbol, or its words in the active language."""
+    if knob in SYMBOLS:
+        return SYMBOLS[knob]
+    names = entry("knobs")
+    return (names[knob][0], names[knob][1]) if knob in names else None
 
 
 def thousands(n: int) -> str:
@@ -38,12 +37,14 @@ def thousands(n: int) -> str:
 
 def knob_header(knob: str) -> str:
     """Return the Table I column header of `knob`."""
-    return KNOBS[knob][0] if knob in KNOBS else escape(knob)
+    names = _knob_names(knob)
+    return names[0] if names else escape(knob)
 
 
 def knob_name(knob: str) -> str:
     """Return the name of `knob` as it reads in a legend or a sentence."""
-    return KNOBS[knob][1] if knob in KNOBS else escape(knob)
+    names = _knob_names(knob)
+    return names[1] if names else escape(knob)
 
 
 def power_of_ten(x: float) -> str:
@@ -67,11 +68,13 @@ def format_value(knob: str, value: Any) -> str:
     if knob in ("lr", "weight_decay"):
         return f"${power_of_ten(float(value))}$"
     if isinstance(value, bool):
-        return "sí" if value else "no"
+        return word("affirmative") if value else word("negative")
     if isinstance(value, list | tuple):
         return "--".join(str(v) for v in value)
     if isinstance(value, str) and value in NAMES:
         return NAMES[value]
+    if isinstance(value, str) and value in entry("values"):
+        return word(f"values.{value}")
     if isinstance(value, float):
         return f"{value:g}" if value != int(value) else f"{value:.1f}"
     return escape(str(value))
@@ -93,7 +96,7 @@ def variant_label(knob: str | None, value: Any) -> str:
 def run_changes(variant) -> str:
     """Return what a search candidate changes: `capas ocultas = 256--128, schedule = lineal`."""
     changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
-    return changes or "sin cambios"
+    return changes or word("no_changes")
 
 
 def run_label(variant) -> str:
@@ -102,3 +105,10 @@ def run_label(variant) -> str:
         return variant_label(variant.knob, variant.value)
     changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
     return f"{variant.experiment} ({changes})" if changes else variant.experiment
+
+
+def class_names(classes: list[str]) -> list[str]:
+    """The dataset's class names in the report's language (a name without a translation, such
+    as an EMNIST character, stays as it is)."""
+    names = entry("classes")
+    return [names.get(c, c) for c in classes]

@@ -7,7 +7,14 @@ import pandas as pd
 
 from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant, base_experiment
-from nnreport.reporting.labels import format_value, knob_header, thousands, variant_label
+from nnreport.reporting.labels import (
+    class_names,
+    format_value,
+    knob_header,
+    thousands,
+    variant_label,
+)
+from nnreport.reporting.words import entry, word
 
 NOT_A_COLUMN = {"model"}
 
@@ -50,8 +57,7 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
     """Return the results tabular: final and best validation metrics and time of every run."""
     exp_number = {e["id"]: i for i, e in enumerate(config["experiments"], start=1)}
     by_name = {v.name: v for v in variants}
-    header = ["Exp.", "Corrida", "Precisión final (\\%)", "Mejor precisión (\\%)",
-              "Época mejor", "Pérdida final", "Pérdida mínima", "Tiempo (s)"]
+    header = entry("tables.results")
     lines = [r"\begin{tabular}{clcccccc}", r"\hline\hline", " & ".join(header) + r" \\",
              r"\hline"]
     for row in summary.itertuples(index=False):
@@ -59,8 +65,9 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
         n = int(row.n_seeds)
         label = variant_label(v.knob, v.value)
         if row.diverged:  # its numbers are meaningless: say so instead
+            diverged = word("tables.diverged_at", epoch=int(row.diverged_epoch))
             cells = [str(exp_number[v.experiment]), label,
-                     rf"\multicolumn{{5}}{{c}}{{divergió en la época {int(row.diverged_epoch)}}}",
+                     rf"\multicolumn{{5}}{{c}}{{{diverged}}}",
                      _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f")]
             lines.append(" & ".join(cells) + r" \\")
             continue
@@ -81,16 +88,23 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
 
 def class_counts_table(labels: np.ndarray, splits: dict[str, np.ndarray],
                        classes: list[str]) -> str:
-    """Return a tabular of image counts per class (rows) and split (columns), with totals."""
+    """Return a tabular of image counts per class (rows) and split (columns), with totals.
+
+    `splits` maps each split (`train`, `val` or `dev`, `test`, or a name of the caller's) to its
+    image indices."""
+    columns = entry("split_columns")
     counts = {name: np.bincount(labels[idx], minlength=len(classes))
               for name, idx in splits.items()}
     lines = [r"\begin{tabular}{l" + "r" * (len(splits) + 1) + "}", r"\hline\hline",
-             "Clase & " + " & ".join(splits) + r" & Total \\", r"\hline"]
-    for c, name in enumerate(classes):
+             " & ".join([word("tables.class"), *(columns.get(s, s) for s in splits),
+                         word("tables.total")]) + r" \\",
+             r"\hline"]
+    for c, name in enumerate(class_names(classes)):
         row = [int(counts[s][c]) for s in splits]
         lines.append(" & ".join([escape(name), *map(str, row), str(sum(row))]) + r" \\")
     totals = [int(counts[s].sum()) for s in splits]
-    lines += [r"\hline", " & ".join(["Total", *map(str, totals), str(sum(totals))]) + r" \\",
+    lines += [r"\hline",
+              " & ".join([word("tables.total"), *map(str, totals), str(sum(totals))]) + r" \\",
               r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
@@ -99,11 +113,11 @@ def layer_name(layer: dict) -> str:
     """Return a layer's name for the architecture table: `Lineal 784$\\to$128`, `Aplanado`."""
     kind, s = layer["layer"], layer["settings"]
     if kind == "Linear":
-        return f"Lineal {s['in_features']}$\\to${s['out_features']}"
+        return word("tables.linear_layer", n_in=s["in_features"], n_out=s["out_features"])
     if kind == "Dropout":
         return f"Dropout ($p$ = {s['p']:g})"
     if kind == "Flatten":
-        return "Aplanado"
+        return word("tables.flatten")
     if kind.startswith("BatchNorm"):
         return f"BatchNorm ({s['num_features']})"
     return escape(kind)
@@ -112,17 +126,19 @@ def layer_name(layer: dict) -> str:
 def architecture_table(layers: list[dict]) -> str:
     """Return a tabular of a model's layers: name, output shape and parameter count."""
     lines = [r"\begin{tabular}{lcr}", r"\hline\hline",
-             r"Capa & Salida & Parámetros \\", r"\hline"]
+             " & ".join(entry("tables.architecture")) + r" \\", r"\hline"]
     for layer in layers:
         shape = r" $\times$ ".join(str(d) for d in layer["shape"])
         lines.append(f"{layer_name(layer)} & {shape} & {thousands(layer['params'])} \\\\")
     total = sum(layer["params"] for layer in layers)
-    lines += [r"\hline", f"Total & & {thousands(total)} \\\\", r"\hline\hline",
+    lines += [r"\hline", f"{word('tables.total')} & & {thousands(total)} \\\\", r"\hline\hline",
               r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
-BACKENDS = {"numpy": "NumPy (desde cero)", "torch": "PyTorch"}
+def backend_name(backend: str) -> str:
+    """The name of a training back-end in the report: `NumPy (desde cero)`, `PyTorch`."""
+    return word(f"backends.{backend}")
 
 
 def models_table(models: list[dict], selections: list[dict], evaluations: list[dict]) -> str:
@@ -131,12 +147,11 @@ def models_table(models: list[dict], selections: list[dict], evaluations: list[d
     scores = {e["model"]: e for e in evaluations}
     lines = [r"\begin{tabular}{lllcccc}", r"\hline\hline",
              r" & & & \multicolumn{2}{c}{Dev} & \multicolumn{2}{c}{Test} \\",
-             r"Modelo & Implementación & Capas ocultas & Precisión (\%) & Pérdida & "
-             r"Precisión (\%) & Pérdida \\", r"\hline"]
+             " & ".join(entry("tables.models")) + r" \\", r"\hline"]
     for m in models:
         e, hp = scores[m["id"]], chosen[m["id"]]["hparams"]
         hidden = hp.get("hidden") or [hp.get("n1"), hp.get("n2")]
-        cells = [escape(m["id"]), BACKENDS[m.get("backend", "torch")],
+        cells = [escape(m["id"]), backend_name(m.get("backend", "torch")),
                  format_value("hidden", hidden),
                  f"{100 * e['dev_accuracy']:.2f}", f"{e['dev_loss']:.4f}",
                  f"{100 * e['test_accuracy']:.2f}", f"{e['test_loss']:.4f}"]
@@ -149,7 +164,7 @@ def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -
     """Return the tabular of every searched model's candidates, the chosen one marked."""
     chosen = {s["model"]: s["variant"] for s in selections}
     lines = [r"\begin{tabular}{llccc}", r"\hline\hline",
-             r"Modelo & Candidato & Precisión dev (\%) & Época mejor & Elegido \\", r"\hline"]
+             " & ".join(entry("tables.search")) + r" \\", r"\hline"]
     for m in models:
         own = [r for r in runs if r["experiment"] == m["id"]]
         if len({r["variant"] for r in own}) < 2:
@@ -159,9 +174,9 @@ def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -
                                "changes": r.get("overrides") or {}} for r in own])
         for name, g in frame.groupby("variant", sort=False):
             changes = ", ".join(variant_label(k, v) for k, v in g["changes"].iloc[0].items())
-            cells = [escape(m["id"]), f"{escape(name)}: {changes or 'sin cambios'}",
+            cells = [escape(m["id"]), f"{escape(name)}: {changes or word('no_changes')}",
                      f"{100 * g['acc'].mean():.2f}", f"{g['epoch'].mean():.0f}",
-                     "sí" if chosen.get(m["id"]) == name else ""]
+                     word("affirmative") if chosen.get(m["id"]) == name else ""]
             lines.append(" & ".join(cells) + r" \\")
         lines.append(r"\hline")
     lines += [r"\hline", r"\end{tabular}"]

@@ -13,6 +13,7 @@ from nnreport.config.grid import Variant, expand_grid
 from nnreport.evaluation.selection import best_run
 from nnreport.reporting.context import model_sources, provenance_context, report_metadata
 from nnreport.reporting.labels import format_value, knob_name, power_of_ten, variant_label
+from nnreport.reporting.words import word
 
 
 def optimizer_settings(hparams: dict) -> dict:
@@ -31,9 +32,10 @@ def optimizer_settings(hparams: dict) -> dict:
     if "eps" in d:
         settings.append(f"$\\epsilon = {power_of_ten(d['eps'])}$")
     if "momentum" in d:
-        settings.append(f"momento {d['momentum']:g}")
+        settings.append(word("optimizer_settings.momentum", value=f"{d['momentum']:g}"))
     if d.get("weight_decay"):
-        settings.append(f"decaimiento de pesos {format_value('lr', d['weight_decay'])}")
+        settings.append(word("optimizer_settings.weight_decay",
+                             value=format_value("lr", d["weight_decay"])))
     out["description"] = out["name"] + (f" ({', '.join(settings)})" if settings else "")
     return out
 

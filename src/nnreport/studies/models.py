@@ -15,7 +15,7 @@ from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import provenance_context, report_metadata
 from nnreport.reporting.labels import format_value, run_label
-from nnreport.reporting.tables import BACKENDS
+from nnreport.reporting.tables import backend_name
 
 DATASET_NAMES = {"fashion_mnist": "FashionMNIST", "emnist": "EMNIST"}
 
@@ -47,7 +47,7 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
         curve = noise[noise["model"] == m["id"]].groupby("sigma")["accuracy"].mean()
         entries.append({
             "id": m["id"], "description": escape(m.get("description", "")),
-            "backend": BACKENDS[m.get("backend", "torch")], "source": m.get("from"),
+            "backend": backend_name(m.get("backend", "torch")), "source": m.get("from"),
             "variant": sel["variant"], "label": label[sel["variant"]],
             "n_candidates": len(sel["candidates"]), "figure": figures.get(m["id"]),
             "hidden": format_value("hidden", hp.get("hidden") or [hp.get("n1"), hp.get("n2")]),
