@@ -5,11 +5,13 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import ROOT
 from nnreport.data.dataset import Dataset
 from nnreport.data.preprocess import normalise
 from nnreport.evaluation.prediction import load_predictor
 from nnreport.models.mlp import MLP
 from nnreport.models.registry import CLASSIFICATION, FAMILIES, build_model, family
+from nnreport.reporting.context import gradient_steps
 from nnreport.training.metrics import read_metrics
 from nnreport.training.runner import run_job
 
@@ -55,6 +57,8 @@ def test_a_job_writes_what_its_typed_result_holds(tmp_path, backend):
     out = {k: str(tmp_path / f"{k}.x") for k in ("model", "predictions", "metrics", "run")}
     info = run_job(run, str(tmp_path / "data.npz"), out)
     assert info["status"] == "completed" and info["best_epoch"] in (1, 2)
+    # what computed the gradients, for the report's appendix
+    assert info["gradients"] == {"torch": "backprop", "numpy": "scratch"}[backend]
     assert info["parameters"] == 16 * 8 + 8 + 8 * 4 + 4 + 4 * 3 + 3
     metrics, meta = read_metrics(out["metrics"])
     assert len(metrics) == 4 and meta["val_accuracy"] == info["val_accuracy"]
@@ -65,3 +69,15 @@ def test_a_job_writes_what_its_typed_result_holds(tmp_path, backend):
     logits = predict(normalise(data.images[40:], state["normalisation"]))
     assert logits.shape == (20, 3)
     assert (logits.argmax(1) == pd.read_parquet(out["predictions"])["pred"]).all()
+
+
+def test_the_appendix_names_what_computed_each_runs_gradients():
+    runs = [{"variant": "base", "gradients": "backprop"},
+            {"variant": "bn", "gradients": "autograd"},
+            {"variant": "base", "gradients": "backprop"}, {"variant": "old"}]
+    steps = gradient_steps(runs, {"base": "base", "bn": "BatchNorm = sí", "old": "x"})
+    assert (steps["backprop"], steps["autograd"], steps["scratch"]) == (
+        ["base"], ["BatchNorm = sí"], [])
+    assert steps["test"] == r"tests/test\_backprop.py"
+    assert (ROOT / "tests" / "test_backprop.py").is_file()
+    assert (ROOT / "src" / "nnreport" / "training" / "backprop.py").is_file()

@@ -56,3 +56,17 @@ def model_sources(names: set[str]) -> list[dict]:
     """Return the source code of every model class used, read from the package."""
     return [{"name": family(n).module.__name__, "key": n,
              "code": inspect.getsource(family(n).module)} for n in sorted(names)]
+
+
+def gradient_steps(runs: list[dict], labels: dict[str, str]) -> dict:
+    """What computed each run's gradients, for the appendix: the labels of the runs trained
+    with the hand-written backward pass, with autograd and from scratch, and where the first
+    is written and tested (runs written before this was recorded count as unknown)."""
+    steps: dict[str, list[str]] = {"backprop": [], "autograd": [], "scratch": []}
+    for run in runs:
+        label = labels[run["variant"]]
+        if run.get("gradients") in steps and label not in steps[run["gradients"]]:
+            steps[run["gradients"]].append(label)
+    return {**steps, "module": escape("nnreport/training/backprop.py"),
+            "test": escape("tests/test_backprop.py"),
+            "test_name": escape("test_hand_written_gradients_equal_autograd_in_float64")}

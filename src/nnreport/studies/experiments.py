@@ -11,7 +11,12 @@ from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant, expand_grid
 from nnreport.evaluation.selection import best_run
-from nnreport.reporting.context import model_sources, provenance_context, report_metadata
+from nnreport.reporting.context import (
+    gradient_steps,
+    model_sources,
+    provenance_context,
+    report_metadata,
+)
 from nnreport.reporting.labels import format_value, knob_name, power_of_ten, variant_label
 from nnreport.reporting.words import word
 
@@ -120,9 +125,12 @@ def confusion_source(runs: str, predictions: list[str]) -> tuple[str, dict]:
 def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: list[dict],
                    figures: dict[str, str], provenance: dict) -> dict:
     """The context of a Table I study's report from its named workflow inputs."""
-    context = build_context(config, expand_grid(config), pd.read_parquet(inputs["summary"]),
+    variants = expand_grid(config)
+    context = build_context(config, variants, pd.read_parquet(inputs["summary"]),
                             read_json(inputs["base_run"]), read_json(inputs["confusion"]),
                             figures, provenance)
+    context["gradients"] = gradient_steps(
+        runs, {v.name: variant_label(v.knob, v.value) for v in variants})
     with np.load(inputs["data"]) as z:
         context["n_images"] = len(z["labels"])
     return context

@@ -13,7 +13,7 @@ from nnreport.base.texescape import escape
 from nnreport.config.grid import expand_grid
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
-from nnreport.reporting.context import provenance_context, report_metadata
+from nnreport.reporting.context import gradient_steps, provenance_context, report_metadata
 from nnreport.reporting.labels import format_value, run_label
 from nnreport.reporting.tables import backend_name
 
@@ -109,8 +109,11 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
                    figures: dict[str, str], provenance: dict) -> dict:
     """The context of a model study's report from its named workflow inputs."""
     epochs_run = runs_table.groupby("variant")["epochs_run"].max().astype(int).to_dict()
-    return build_models_context(
-        config, expand_grid(config), [read_json(p) for p in inputs["selections"]],
+    variants = expand_grid(config)
+    context = build_models_context(
+        config, variants, [read_json(p) for p in inputs["selections"]],
         [read_json(p) for p in inputs["evaluations"]],
         pd.concat(pd.read_parquet(p) for p in inputs["noise"]), runs, epochs_run,
         read_json(inputs["confusion"]), figures, provenance)
+    context["gradients"] = gradient_steps(runs, {v.name: run_label(v) for v in variants})
+    return context

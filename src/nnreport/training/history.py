@@ -19,6 +19,9 @@ class History:
     diverged_epoch: int | None = None
     seconds: float = 0.0
     best_epoch: int | None = None  # of the lowest validation loss
+    # what computed the gradients: "backprop" (training/backprop.py's hand-written backward
+    # pass), "autograd" (PyTorch's), or "scratch" (the from-scratch layers' own backward)
+    gradients: str = "autograd"
 
     def end_epoch(self, epoch: int, epochs: int, train: tuple[float, float],
                   val: tuple[float, float], lr: float, seconds: float) -> bool:

@@ -138,7 +138,8 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
     bs, n = int(hparams["batch_size"]), len(train_split.y)
     patience = int(hparams.get("early_stopping_patience") or 0)
     stopper, best_state = EarlyStopping(patience, best_epoch=0), None
-    hist, start = History(best_epoch=0), time.perf_counter()
+    gradients = "backprop" if isinstance(step, BackpropStep) else "autograd"
+    hist, start = History(best_epoch=0, gradients=gradients), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         lr = epoch_lr(hparams, epoch, epochs)

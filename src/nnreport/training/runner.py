@@ -148,6 +148,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
     info = {
         **run,
         "status": hist.status,
+        "gradients": hist.gradients,
         "diverged_epoch": hist.diverged_epoch,
         "best_epoch": hist.best_epoch,
         "val_loss": result.val_loss,

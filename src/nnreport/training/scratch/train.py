@@ -83,7 +83,7 @@ def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
     bs, n = int(hparams["batch_size"]), len(train_y)
     patience = int(_get(hparams, "early_stopping_patience", 0))
     stopper, best_state, model.best_epoch = EarlyStopping(patience), None, None
-    hist, start = History(), time.perf_counter()
+    hist, start = History(gradients="scratch"), time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         opt.lr = epoch_lr(hparams, epoch, epochs)
