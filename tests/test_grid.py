@@ -1,6 +1,13 @@
 import pytest
 
-from nnreport.config.grid import coerce_numbers, expand_grid, run_config, value_token, variant_name
+from nnreport.config.grid import (
+    coerce_numbers,
+    expand_grid,
+    run_config,
+    run_configs,
+    value_token,
+    variant_name,
+)
 
 
 def test_default_config_expands_to_the_twelve_runs_of_table_one(default_config):
@@ -83,3 +90,12 @@ def test_training_cost_orders_runs_by_their_work():
     assert training_cost({**base, "batch_size": 64}, 30) > training_cost(base, 30)
     assert training_cost({"hidden": [512, 256, 128]}, 1) > training_cost({"hidden": [64]}, 1)
     assert training_cost({}, 1) == training_cost(base, 1)  # `from:` runs: the defaults
+
+
+def test_run_configs_resolves_every_run_as_run_config_does(default_config):
+    config = {**default_config, "seeds": [0, 3]}
+    runs = run_configs(config)
+    assert list(runs)[:3] == [("base", 0), ("base", 3), ("n1~64", 0)]
+    assert len(runs) == 2 * len(expand_grid(config))
+    for (variant, seed), run in runs.items():
+        assert run == run_config(config, variant, seed)

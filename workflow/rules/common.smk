@@ -8,7 +8,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from nnreport.config.grid import expand_grid, run_config, training_cost
+from nnreport.config.grid import expand_grid, run_configs, training_cost
 from nnreport.config.layout import Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
 from nnreport.reporting.labels import plain, run_changes, variant_label
@@ -21,6 +21,7 @@ except ValueError as e:  # e.g. a model's `from` naming no earlier model
     sys.exit(f"{(workflow.configfiles or ['config.yaml'])[-1]}: {e}")
 VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
+RUN_CONFIGS = run_configs(config)  # (variant, seed) -> everything its training job needs
 DATASET = config["dataset"]["name"]
 LAYOUT = Layout(STUDY, DATASET)
 DATA_FILE = LAYOUT.data_file
@@ -75,12 +76,12 @@ def run_files(name, variants=None):
 
 def get_run_params(wildcards):
     """The resolved config of one training run."""
-    return run_config(config, wildcards.variant, int(wildcards.seed))
+    return RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
 
 
 def get_run_hashes(wildcards):
     """The config hash of every run (`<run>/seed<k>`): the report refuses results without it."""
-    return {f"{v}/seed{s}": run_config(config, v, s)["hash"] for v in VARIANT_NAMES for s in SEEDS}
+    return {f"{v}/seed{s}": run["hash"] for (v, s), run in RUN_CONFIGS.items()}
 
 
 def get_math_threads(wildcards, threads):
@@ -90,7 +91,7 @@ def get_math_threads(wildcards, threads):
 
 def get_train_priority(wildcards):
     """The longest runs start first, so that no long run is left alone at the end."""
-    run = run_config(config, wildcards.variant, int(wildcards.seed))
+    run = RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
     return round(training_cost(run["hparams"], run["epochs"]), 1)
 
 

@@ -155,7 +155,17 @@ def variants_by_name(config: dict) -> dict[str, Variant]:
 
 def run_config(config: dict, variant: str, seed: int) -> dict:
     """Return everything one training job needs, resolved: hyper-parameters, epochs, data."""
-    v = variants_by_name(config)[variant]
+    return _run(config, variants_by_name(config)[variant], seed)
+
+
+def run_configs(config: dict) -> dict[tuple[str, int], dict]:
+    """Return the resolved config of every run, keyed by (variant, seed), expanding the grid
+    once (run_config for each run would expand it once per run)."""
+    return {(v.name, int(s)): _run(config, v, s) for v in expand_grid(config)
+            for s in config["seeds"]}
+
+
+def _run(config: dict, v: Variant, seed: int) -> dict:
     dataset = config["dataset"]
     run = {
         "study": config["study"],
