@@ -6,11 +6,21 @@ import pandas as pd
 
 
 def summarise_run(df: pd.DataFrame, run: dict) -> dict:
-    """Return one run's headline numbers: final and best validation accuracy and loss, time."""
+    """Return one run's headline numbers: final and best validation accuracy and loss, time.
+
+    Without an accuracy (a task that has none), the accuracies are NaN and the best epoch is
+    the one of the lowest validation loss."""
     val = df[df["split"] == "val"].sort_values("epoch")
     train = df[df["split"] == "train"].sort_values("epoch")
-    best = val.loc[val["accuracy"].idxmax()]
     finite = val[val["loss"].abs() < float("inf")]  # a diverged run ends in NaN or inf
+    if "accuracy" not in df.columns:
+        nan = float("nan")
+        val, train = val.assign(accuracy=nan), train.assign(accuracy=nan)
+        best = finite.loc[finite["loss"].idxmin()] if len(finite) else val.iloc[0]
+        best = best.copy()
+        best["accuracy"] = nan
+    else:
+        best = val.loc[val["accuracy"].idxmax()]
     return {
         "variant": run["variant"],
         "seed": run["seed"],

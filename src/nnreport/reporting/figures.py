@@ -75,24 +75,30 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
     `curves` holds (label, metrics) pairs, the base first; metrics has one row per
     seed, epoch and split. Training is dashed, validation solid; seeds give a mean
     line and a ±1 std band. `val_split` names the validation split in the legend (`dev` when
-    a test set is held out).
+    a test set is held out). Metrics without accuracy (a task that has none) get the loss
+    panel only.
     """
+    panels = [("loss", 1.0, word("axes.loss_cross_entropy"))]
+    if all("accuracy" in df.columns for _, df in curves):
+        panels.append(("accuracy", 100.0, word("axes.accuracy_percent")))
     with plt.rc_context(STYLE):
-        fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH, 4.0), sharex=True)
+        fig, axes = plt.subplots(len(panels), 1, figsize=(COLUMN_WIDTH, 2.0 * len(panels)),
+                                 sharex=True, squeeze=False)
+        axes = axes[:, 0]
         colors = ["black"] + [f"C{i}" for i in range(len(curves))]
         for (_, df), color in zip(curves, colors, strict=False):
             for split, ls in SPLIT_STYLE.items():
                 part = df[df["split"] == split]
-                for ax, col, scale in ((ax_loss, "loss", 1.0), (ax_acc, "accuracy", 100.0)):
+                for ax, (col, scale, _) in zip(axes, panels, strict=True):
                     ep, mean, std = _mean_std(part, col)
                     ax.plot(ep, mean * scale, ls=ls, color=color, lw=1.1)
                     if std.any():
                         ax.fill_between(ep, (mean - std) * scale, (mean + std) * scale,
                                         color=color, alpha=0.15, lw=0)
-        ax_loss.set_ylabel(word("axes.loss_cross_entropy"))
-        ax_acc.set_ylabel(word("axes.accuracy_percent"))
-        ax_acc.set_xlabel(word("axes.epoch"))
-        ax_acc.xaxis.get_major_locator().set_params(integer=True)
+        for ax, (_, _, label) in zip(axes, panels, strict=True):
+            ax.set_ylabel(label)
+        axes[-1].set_xlabel(word("axes.epoch"))
+        axes[-1].xaxis.get_major_locator().set_params(integer=True)
         handles = [Line2D([], [], color=c, lw=1.5, label=lab)
                    for (lab, _), c in zip(curves, colors, strict=False)]
         names = {"train": word("splits.train"), "val": word(f"splits.{val_split}")}

@@ -23,15 +23,21 @@ class History:
     # pass), "autograd" (PyTorch's), or "scratch" (the from-scratch layers' own backward)
     gradients: str = "autograd"
 
-    def end_epoch(self, epoch: int, epochs: int, train: tuple[float, float],
-                  val: tuple[float, float], lr: float, seconds: float) -> bool:
+    def end_epoch(self, epoch: int, epochs: int, train: tuple[float, float | None],
+                  val: tuple[float, float | None], lr: float, seconds: float) -> bool:
         """Record an epoch's (loss, accuracy) of both splits and log it; return False when a
-        loss is not finite (the run diverged and must stop)."""
+        loss is not finite (the run diverged and must stop). A task without accuracy (an
+        autoencoder's) gives None: the accuracy is then absent from the metrics, not zero."""
         for split, (loss, acc) in (("train", train), ("val", val)):
-            self.rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": acc,
-                              "lr": lr, "seconds": seconds})
-        log.info("epoch %3d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.2fs",
-                 epoch, epochs, *train, *val, lr, seconds)
+            row = {"epoch": epoch, "split": split, "loss": loss, "lr": lr, "seconds": seconds}
+            if acc is not None:
+                row["accuracy"] = acc
+            self.rows.append(row)
+        accs = "".join(f" {name} acc {acc:.4f}" for name, (_, acc) in (("train", train),
+                                                                     ("val", val))
+                       if acc is not None)
+        log.info("epoch %3d/%d  train loss %.4f  val loss %.4f%s  lr %.3g  %.2fs",
+                 epoch, epochs, train[0], val[0], accs, lr, seconds)
         if math.isfinite(train[0]) and math.isfinite(val[0]):
             return True
         self.status, self.diverged_epoch = "diverged", epoch

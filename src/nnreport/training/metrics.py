@@ -13,8 +13,7 @@ from nnreport.base.integrity import DamagedFileError
 from nnreport.base.io import atomic_path
 
 RUN_KEY = b"nnreport.run"
-
-
+# the columns in their order; a task's metrics beside the loss (accuracy) only when it has them
 COLUMNS = ["variant", "seed", "epoch", "split", "loss", "accuracy", "lr", "seconds"]
 
 
@@ -23,7 +22,8 @@ def write_metrics(path: str | Path, rows: list[dict], run: dict) -> None:
     df = pd.DataFrame(rows)
     df.insert(0, "seed", run["seed"])
     df.insert(0, "variant", run["variant"])
-    table = pa.Table.from_pandas(df[COLUMNS], preserve_index=False)
+    table = pa.Table.from_pandas(df[[c for c in COLUMNS if c in df.columns]],
+                                 preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[RUN_KEY] = json.dumps(run, sort_keys=True, default=str).encode()
     with atomic_path(path) as tmp:
