@@ -1,5 +1,6 @@
 """The studies layer: what each kind of study builds, and the path layout it names."""
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -72,3 +73,13 @@ def test_every_kind_implements_the_whole_interface():
     assert interface
     for kind in (TableStudy, ModelStudy):
         assert all(getattr(kind, n) is not getattr(StudyKind, n) for n in interface), kind
+
+
+def test_the_layout_reads_back_the_run_and_the_model_of_the_paths_it_names():
+    layout = Layout("s", "fashion_mnist")
+    assert Layout.run_of(layout.run_file("lr~0.001", 12, "metrics.parquet")) == ("lr~0.001", 12)
+    assert Layout.model_of(layout.final("M3", "noise.parquet")) == "M3"
+    with pytest.raises(ValueError, match="is not a run's file"):
+        Layout.run_of("results/s/other/base/seed0/x.json")
+    with pytest.raises(ValueError, match="is not a final model's file"):
+        Layout.model_of("results/s/selection/M3.json")

@@ -1,11 +1,10 @@
 """Adapter: each model's chosen candidate -> one learning-curve figure comparing them."""
 
-from pathlib import Path
-
 import pandas as pd
 
 from nnreport.base.io import read_json
 from nnreport.base.logs import to_file
+from nnreport.config.layout import Layout
 from nnreport.reporting.figures import learning_curves
 from nnreport.training.metrics import read_metrics
 
@@ -14,7 +13,8 @@ selections = [read_json(p) for p in snakemake.input.selections]
 chosen = {s["variant"]: s["model"] for s in selections}
 frames = {}
 for path in snakemake.input.metrics:
-    if Path(path).parts[-3] in chosen:
-        frames.setdefault(chosen[Path(path).parts[-3]], []).append(read_metrics(path)[0])
+    variant, _ = Layout.run_of(path)
+    if variant in chosen:
+        frames.setdefault(chosen[variant], []).append(read_metrics(path)[0])
 curves = [(model, pd.concat(frames[model])) for model in snakemake.params.models]
 learning_curves(curves, snakemake.output[0], val_split="dev")

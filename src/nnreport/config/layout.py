@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,22 @@ class Layout:
     def run_file(self, variant: str, seed: int | str, name: str) -> str:
         """One file of one run: `results/<study>/runs/<variant>/seed<k>/<name>`."""
         return f"{self.runs}/{variant}/seed{seed}/{name}"
+
+    @staticmethod
+    def run_of(path: str | Path) -> tuple[str, int]:
+        """(variant, seed) of a file that `run_file` names: the one place that reads it back."""
+        *_, runs, variant, seed, _name = Path(path).parts
+        if runs != "runs" or not seed.startswith("seed") or not seed[4:].isdigit():
+            raise ValueError(f"{path} is not a run's file (runs/<variant>/seed<k>/<name>)")
+        return variant, int(seed[4:])
+
+    @staticmethod
+    def model_of(path: str | Path) -> str:
+        """The model of a file that `final` names (final/<model>/<name>)."""
+        *_, final, model, _name = Path(path).parts
+        if final != "final":
+            raise ValueError(f"{path} is not a final model's file (final/<model>/<name>)")
+        return model
 
     def run_files(self, name: str, variants: list[str], seeds: list[int]) -> list[str]:
         """One file of every run of `variants`, variant by variant, seed by seed."""

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nnreport.config.layout import Layout
 from nnreport.models.registry import build_model
 from nnreport.models.scratch import MLP as ScratchMLP
 
@@ -74,12 +75,12 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
     if len(data.test_idx) == 0:
         raise ValueError("dataset: a model study needs a held-out test set; set "
                          "`dataset: holdout_test: true`")
-    chosen = [p for p in model_files if Path(p).parts[-3] == selection["variant"]]
+    chosen = [p for p in model_files if Layout.run_of(p)[0] == selection["variant"]]
     dev_idx = data.val_idx[:max_val] if max_val else data.val_idx
     test_idx = data.test_idx[:max_test] if max_test else data.test_idx
     rows, noise_rows, test_pred = [], [], None
     for path in sorted(chosen):
-        seed = int(Path(path).parts[-2].removeprefix("seed"))
+        seed = Layout.run_of(path)[1]
         norm = torch.load(path, map_location="cpu", weights_only=False)["normalisation"]
         predict = load_predictor(path)
         row: dict[str, float] = {"seed": seed}

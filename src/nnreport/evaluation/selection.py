@@ -1,4 +1,5 @@
-"""Picking a winner: the best run of a study, and a model's best candidate on dev."""
+"""Picking a winner, one way for every study: the variant with the best mean of a metric over
+its seeds (diverged runs excluded): the best run of a Table I study, a model's best candidate."""
 
 from __future__ import annotations
 
@@ -6,18 +7,27 @@ import logging
 
 import pandas as pd
 
+log = logging.getLogger(__name__)
 
-def best_run(runs: pd.DataFrame) -> pd.Series:
-    """Return the (variant, seed) row with the highest final validation accuracy."""
+
+def best_variant(runs: pd.DataFrame, metric: str, what: str = "run") -> str:
+    """Return the variant whose non-diverged runs have the highest mean `metric` over seeds.
+
+    `runs` has one row per run (variant, seed, status, `metric`); `what` names the runs in the
+    error raised when every one diverged."""
     ok = runs[runs["status"] != "diverged"]
     if ok.empty:
-        raise ValueError("every run diverged: there is no best run to show")
-    return ok.loc[ok["final_val_accuracy"].idxmax()]
+        raise ValueError(f"every {what} diverged: there is no best {what} to show")
+    return str(ok.groupby("variant", sort=False)[metric].mean().idxmax())
 
 
-
-
-log = logging.getLogger(__name__)
+def best_run(runs: pd.DataFrame) -> pd.Series:
+    """Return the run (a row of runs.parquet) the report shows as the best: of the variant with
+    the best mean final validation accuracy, its seed with the best final validation accuracy
+    (with one seed, simply the best run)."""
+    variant = best_variant(runs, "final_val_accuracy")
+    own = runs[(runs["variant"] == variant) & (runs["status"] != "diverged")]
+    return own.loc[own["final_val_accuracy"].idxmax()]
 
 
 def select(model: str, runs: list[dict]) -> dict:
@@ -26,11 +36,12 @@ def select(model: str, runs: list[dict]) -> dict:
                            "val_accuracy": r["val_accuracy"], "val_loss": r["val_loss"],
                            "best_epoch": r.get("best_epoch"), "status": r["status"]}
                           for r in runs])
+    try:
+        chosen = best_variant(frame, "val_accuracy", what="candidate")
+    except ValueError:
+        raise ValueError(f"{model}: every candidate diverged; there is nothing to select") from None
     ok = frame[frame["status"] != "diverged"]
-    if ok.empty:
-        raise ValueError(f"{model}: every candidate diverged; there is nothing to select")
     means = ok.groupby("variant", sort=False)[["val_accuracy", "val_loss"]].mean()
-    chosen = means["val_accuracy"].idxmax()
     hparams = next(r["hparams"] for r in runs if r["variant"] == chosen)
     log.info("%s: %s chosen with dev accuracy %.4f", model, chosen,
              means.loc[chosen, "val_accuracy"])

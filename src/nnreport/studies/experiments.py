@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant, expand_grid
+from nnreport.config.layout import Layout
 from nnreport.evaluation.selection import best_run
 from nnreport.reporting.context import (
     gradient_steps,
@@ -117,7 +116,7 @@ def confusion_source(runs: str, predictions: list[str]) -> tuple[str, dict]:
     the confusion matrix's summary says about that run."""
     best = best_run(pd.read_parquet(runs))
     path = next(p for p in predictions
-                if Path(p).parts[-3:-1] == (best["variant"], f"seed{best['seed']}"))
+                if Layout.run_of(p) == (best["variant"], int(best["seed"])))
     return path, {"variant": best["variant"], "seed": int(best["seed"]),
                   "accuracy": 100 * float(best["final_val_accuracy"])}
 

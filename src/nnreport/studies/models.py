@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import pandas as pd
 
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import expand_grid
+from nnreport.config.layout import Layout
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import gradient_steps, provenance_context, report_metadata
@@ -100,7 +100,7 @@ def confusion_source(evaluations: list[str], predictions: list[str]) -> tuple[st
     """The test predictions of the final model with the best dev accuracy, and what the
     confusion matrix's summary says about it."""
     best = max((read_json(p) for p in evaluations), key=lambda e: e["dev_accuracy"])
-    path = next(p for p in predictions if Path(p).parts[-2] == best["model"])
+    path = next(p for p in predictions if Layout.model_of(p) == best["model"])
     return path, {"model": best["model"], "variant": best["variant"], "split": "test",
                   "accuracy": 100 * best["test_accuracy"]}
 
