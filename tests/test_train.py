@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nnreport.evaluation.statistics import summarise, summarise_run
+from nnreport.evaluation.statistics import over_seeds, summarise, summarise_run
 from nnreport.models.mlp import MLP
 from nnreport.models.registry import build_model, parameter_count
 from nnreport.training.loop import Split, make_optimizer, train
@@ -146,3 +146,12 @@ def test_normalisation_from_the_histogram_is_exact():
     norm = normalisation(data, data.train_idx)
     assert norm["mean"] == pytest.approx(px.mean(), rel=1e-12)
     assert norm["std"] == pytest.approx(px.std(), rel=1e-12)
+
+
+def test_over_seeds_gives_mean_sample_std_and_count_in_first_appearance_order():
+    frame = pd.DataFrame({"variant": ["b", "a", "b", "a", "c"], "seed": [0, 0, 1, 1, 0],
+                          "x": [1.0, 10.0, 3.0, 14.0, 5.0]})
+    stats = over_seeds(frame, "variant", ["x"])
+    assert list(stats.index) == ["b", "a", "c"]
+    assert stats.loc["a", "x_mean"] == 12.0 and stats.loc["a", "x_std"] == pytest.approx(8 ** 0.5)
+    assert stats.loc["c", "x_std"] == 0.0 and list(stats["n_seeds"]) == [2, 2, 1]

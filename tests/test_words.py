@@ -12,6 +12,10 @@ from nnreport.reporting.words import catalogue, entry, languages, word
 
 CODE = [*sorted((ROOT / "src" / "nnreport").rglob("*.py")),
         *sorted((ROOT / "workflow" / "scripts").glob("*.py"))]
+RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))  # Snakemake's Python dialect
+SPANISH = re.compile(r"[áéíóúñ¿¡]|\b(?:entrenamiento|validación|época|pérdida|precisión|"
+                     r"exactitud|corrida|corridas|capas?|salida|clase|modelo|tiempo|sin cambios|"
+                     r"desconocido|momento|decaimiento|figura|experimento|datos)\b", re.I)
 
 
 def _asked_keys() -> set[str]:
@@ -26,6 +30,10 @@ def _asked_keys() -> set[str]:
                     keys.add(arg.value)
                 elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
                     keys.add(arg.values[0].value.rstrip("."))
+    for path in RULES:
+        keys |= {k.rstrip(".") for k in re.findall(r'\bword\(\s*f?"([^"{]+)', path.read_text())}
+        keys |= {f"html.figures.{k}" for k in
+                 re.findall(r'get_figure_report_labels\("(\w+)"\)', path.read_text())}
     return keys
 
 
@@ -38,7 +46,8 @@ def _shape(node):
 
 def test_every_key_the_code_asks_for_is_in_every_catalogue():
     keys = _asked_keys()
-    assert {"axes.epoch", "tables.results", "months", "knobs"} <= keys
+    assert {"axes.epoch", "tables.results", "months", "knobs", "html.evaluation",
+            "html.figures.confusion_matrix"} <= keys
     for language in languages():
         words.activate(language)
         try:
@@ -57,9 +66,6 @@ def test_the_catalogues_of_all_languages_have_the_same_keys():
 
 
 def test_no_spanish_word_is_written_in_the_code():
-    spanish = re.compile(r"[áéíóúñ¿¡]|\b(?:entrenamiento|validación|época|pérdida|precisión|"
-                         r"exactitud|corrida|capas?|salida|clase|modelo|tiempo|sin cambios|"
-                         r"desconocido|momento|decaimiento)\b", re.I)
     found = []
     for path in CODE:
         tree = ast.parse(path.read_text())
@@ -68,8 +74,13 @@ def test_no_spanish_word_is_written_in_the_code():
                       and isinstance(n.body[0], ast.Expr)}
         found += [f"{path.relative_to(ROOT)}:{n.lineno}: {n.value!r}" for n in ast.walk(tree)
                   if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                  and id(n) not in docstrings and spanish.search(n.value)
+                  and id(n) not in docstrings and SPANISH.search(n.value)
                   and not re.search(r"\b(?:the|is|a|of|and|to|e\.g\.)\b", n.value)]
+    for path in RULES:  # the strings of the rule files (their comments are English)
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            found += [f"{path.relative_to(ROOT)}:{number}: {s!r}"
+                      for s in re.findall(r'"([^"]*)"', code) if SPANISH.search(s)]
     assert not found, "\n".join(found)
 
 

@@ -12,6 +12,7 @@ from nnreport.config.grid import expand_grid, run_configs, training_cost
 from nnreport.config.layout import Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
 from nnreport.reporting.labels import plain, run_changes, variant_label
+from nnreport.reporting.words import word
 from nnreport.studies.kinds import model_ids, study_kind
 
 STUDY = config["study"]
@@ -112,8 +113,13 @@ def get_experiment_labels(wildcards):
 
 def get_learning_curves_report_labels(wildcards):
     """Labels of a learning-curve figure in the HTML report: the experiment and its runs."""
-    return {"experimento": wildcards.experiment,
-            "corridas": ", ".join(plain(label) for label in get_experiment_labels(wildcards))}
+    return {word("html.experiment"): wildcards.experiment,
+            word("html.runs"): ", ".join(plain(label) for label in get_experiment_labels(wildcards))}
+
+
+def get_figure_report_labels(figure):
+    """Labels of a figure in the HTML report: what it shows."""
+    return {word("html.figure"): word(f"html.figures.{figure}")}
 
 
 def get_experiment_metrics(wildcards):

@@ -5,7 +5,7 @@ rule learning_curves:
         report(
             f"{BUILD}/figures/learning_curves_{{experiment}}.pdf",
             caption="../report/learning_curves.rst",
-            category="Curvas de aprendizaje",
+            category=word("html.learning_curves"),
             labels=get_learning_curves_report_labels,
         ),
     params:
@@ -25,8 +25,8 @@ rule sample_images:
         report(
             f"{BUILD}/figures/samples.pdf",
             caption="../report/samples.rst",
-            category="Datos",
-            labels={"figura": "imágenes de ejemplo"},
+            category=word("html.data"),
+            labels=get_figure_report_labels("samples"),
         ),
     conda:
         ENV
@@ -46,8 +46,8 @@ rule confusion_matrix:
         figure=report(
             f"{BUILD}/figures/confusion_matrix.pdf",
             caption="../report/confusion_matrix.rst",
-            category="Evaluación",
-            labels={"figura": "matriz de confusión"},
+            category=word("html.evaluation"),
+            labels=get_figure_report_labels("confusion_matrix"),
         ),
         summary=f"{RESULTS}/confusion.json",
     params:
@@ -68,8 +68,8 @@ rule final_learning_curves:
         report(
             f"{BUILD}/figures/final_learning_curves.pdf",
             caption="../report/final_learning_curves.rst",
-            category="Curvas de aprendizaje",
-            labels={"figura": "modelos finales"},
+            category=word("html.learning_curves"),
+            labels=get_figure_report_labels("final_learning_curves"),
         ),
     params:
         models=MODEL_IDS,
@@ -88,8 +88,8 @@ rule noise_robustness:
         report(
             f"{BUILD}/figures/noise_robustness.pdf",
             caption="../report/noise_robustness.rst",
-            category="Evaluación",
-            labels={"figura": "robustez frente al ruido"},
+            category=word("html.evaluation"),
+            labels=get_figure_report_labels("noise_robustness"),
         ),
     params:
         models=MODEL_IDS,

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from nnreport.config.layout import Layout
+from nnreport.evaluation.statistics import over_seeds
 from nnreport.models.registry import build_model
 from nnreport.models.scratch import MLP as ScratchMLP
 
@@ -95,10 +96,11 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
             loss, acc = scores(batched(predict, normalise(noisy, norm)), data.labels[test_idx])
             noise_rows.append({"model": model, "seed": seed, "sigma": float(sigma),
                                "loss": loss, "accuracy": acc})
-    per_seed = pd.DataFrame(rows)
+    per_seed = pd.DataFrame(rows).assign(model=model)
+    columns = [c for c in per_seed.columns if c not in ("seed", "model")]
+    stats = over_seeds(per_seed, "model", columns).iloc[0]
     evaluation = {"model": model, "variant": selection["variant"], "n_seeds": len(rows),
                   "n_dev": len(dev_idx), "n_test": len(test_idx),
-                  **{c: float(per_seed[c].mean()) for c in per_seed.columns if c != "seed"},
-                  **{f"{c}_std": float(per_seed[c].std(ddof=1)) if len(rows) > 1 else 0.0
-                     for c in per_seed.columns if c != "seed"}}
+                  **{c: float(stats[f"{c}_mean"]) for c in columns},
+                  **{f"{c}_std": float(stats[f"{c}_std"]) for c in columns}}
     return evaluation, pd.DataFrame(noise_rows), test_pred

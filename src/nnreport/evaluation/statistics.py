@@ -45,17 +45,24 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
     }
 
 
+def over_seeds(frame: pd.DataFrame, by: str | list[str], columns: list[str]) -> pd.DataFrame:
+    """Mean and sample standard deviation over seeds of `columns` in each `by` group, as
+    `<column>_mean` and `<column>_std` (0 for a single seed), and `n_seeds`, in `by`'s order
+    of first appearance: every spread over seeds in the report comes from here."""
+    g = frame.groupby(by, sort=False)[columns]
+    out = g.mean().add_suffix("_mean").join(g.std(ddof=1).fillna(0.0).add_suffix("_std"))
+    out["n_seeds"] = g.size()
+    return out
+
+
 SUMMARY_STATS = ["final_val_accuracy", "final_val_loss", "best_val_accuracy", "best_epoch",
                  "min_val_loss", "min_val_loss_epoch", "epochs_run", "train_seconds"]
 
 
 def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """Return one row per variant (in `order`) with mean and std over seeds of each statistic."""
+    out = over_seeds(runs, "variant", SUMMARY_STATS)
     g = runs.groupby("variant", sort=False)
-    out = g[SUMMARY_STATS].mean().add_suffix("_mean")
-    std = g[SUMMARY_STATS].std(ddof=1).fillna(0.0).add_suffix("_std")
-    out = out.join(std)
-    out["n_seeds"] = g.size()
     out["experiment"] = g["experiment"].first()
     out["diverged"] = g["status"].agg(lambda s: bool((s == "diverged").any()))
     out["diverged_epoch"] = g["diverged_epoch"].min()

@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path  # noqa: E402
+from nnreport.evaluation.statistics import over_seeds  # noqa: E402
 from nnreport.reporting.labels import class_names  # noqa: E402
 from nnreport.reporting.words import word  # noqa: E402
 
@@ -63,9 +64,10 @@ def _save(fig: plt.Figure, path: str | Path) -> None:
 
 
 def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    g = df.groupby("epoch")[column]
-    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
-    return mean.index.to_numpy(), mean.to_numpy(), std.to_numpy()
+    """(epochs, mean, std) of `column` over seeds, epoch by epoch."""
+    stats = over_seeds(df, "epoch", [column]).sort_index()
+    return (stats.index.to_numpy(), stats[f"{column}_mean"].to_numpy(),
+            stats[f"{column}_std"].to_numpy())
 
 
 def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
@@ -163,8 +165,8 @@ def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Pa
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.6))
         for i, (model, label) in enumerate(labels.items()):
-            g = noise[noise["model"] == model].groupby("sigma")["accuracy"]
-            mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+            stats = over_seeds(noise[noise["model"] == model], "sigma", ["accuracy"]).sort_index()
+            mean, std = stats["accuracy_mean"], stats["accuracy_std"]
             ax.errorbar(mean.index, 100 * mean, yerr=100 * std, marker="o", ms=3, lw=1.1,
                         capsize=2, color=f"C{i}", label=label)
         ax.set_xlabel(word("axes.noise_sigma"))

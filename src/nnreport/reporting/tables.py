@@ -28,7 +28,8 @@ def experiments_table(config: dict) -> str:
     """Return Table I's tabular: one row per experiment, varied values comma-separated."""
     knobs = table_knobs(config)
     base = config["base"]
-    header = ["Experimento n\\textsuperscript{o}", *map(knob_header, knobs), "Objetivo"]
+    header = [word("tables.experiment_number"), *map(knob_header, knobs),
+              word("tables.objective")]
     lines = [
         r"\begin{tabular}{c" + "c" * len(knobs) + r"p{0.25\textwidth}}",
         r"\hline\hline",
@@ -146,7 +147,8 @@ def models_table(models: list[dict], selections: list[dict], evaluations: list[d
     chosen = {s["model"]: s for s in selections}
     scores = {e["model"]: e for e in evaluations}
     lines = [r"\begin{tabular}{lllcccc}", r"\hline\hline",
-             r" & & & \multicolumn{2}{c}{Dev} & \multicolumn{2}{c}{Test} \\",
+             r" & & & \multicolumn{2}{c}{" + word("split_columns.dev") + r"} & \multicolumn{2}{c}{"
+             + word("split_columns.test") + r"} \\",
              " & ".join(entry("tables.models")) + r" \\", r"\hline"]
     for m in models:
         e, hp = scores[m["id"]], chosen[m["id"]]["hparams"]

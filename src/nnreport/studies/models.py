@@ -11,6 +11,7 @@ from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import expand_grid
 from nnreport.config.layout import Layout
+from nnreport.evaluation.statistics import over_seeds
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import gradient_steps, provenance_context, report_metadata
@@ -44,7 +45,8 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
     for m in config["models"]:
         sel, ev = chosen[m["id"]], scores[m["id"]]
         run, hp = by_variant[sel["variant"]], sel["hparams"]
-        curve = noise[noise["model"] == m["id"]].groupby("sigma")["accuracy"].mean()
+        curve = over_seeds(noise[noise["model"] == m["id"]], "sigma",
+                           ["accuracy"]).sort_index()["accuracy_mean"]
         entries.append({
             "id": m["id"], "description": escape(m.get("description", "")),
             "backend": backend_name(m.get("backend", "torch")), "source": m.get("from"),
