@@ -2,7 +2,12 @@ import pandas as pd
 import pytest
 import torch
 
-from nnreport.evaluation.statistics import over_seeds, summarise, summarise_run
+from nnreport.evaluation.statistics import (
+    over_seeds,
+    summarise,
+    summarise_curves,
+    summarise_run,
+)
 from nnreport.models.mlp import MLP
 from nnreport.models.registry import build_model, parameter_count
 from nnreport.training.loop import Split, make_optimizer, train
@@ -155,3 +160,17 @@ def test_over_seeds_gives_mean_sample_std_and_count_in_first_appearance_order():
     assert list(stats.index) == ["b", "a", "c"]
     assert stats.loc["a", "x_mean"] == 12.0 and stats.loc["a", "x_std"] == pytest.approx(8 ** 0.5)
     assert stats.loc["c", "x_std"] == 0.0 and list(stats["n_seeds"]) == [2, 2, 1]
+
+
+def test_curves_summarise_each_variant_split_and_epoch_over_seeds():
+    rows = [{"variant": v, "seed": s, "epoch": e, "split": sp, "loss": loss,
+             "accuracy": 0.5, "lr": 1e-3, "seconds": 1.0}
+            for v, s, loss in (("n1~64", 0, 1.0), ("base", 0, 2.0), ("base", 1, 4.0))
+            for e in (1, 2) for sp in ("train", "val")]
+    curves = summarise_curves(pd.DataFrame(rows), ["base", "n1~64"])
+    assert list(curves["variant"].unique()) == ["base", "n1~64"]
+    first = curves.iloc[0]
+    assert (first["variant"], first["split"], first["epoch"]) == ("base", "train", 1)
+    assert first["loss_mean"] == 3.0 and first["loss_std"] == pytest.approx(2 ** 0.5)
+    assert first["n_seeds"] == 2 and curves.iloc[-1]["n_seeds"] == 1
+    assert len(curves) == 2 * 2 * 2

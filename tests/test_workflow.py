@@ -31,11 +31,11 @@ HOSTILE = {
 
 
 
-def test_default_config_dry_run_lists_exactly_twelve_training_jobs(tmp_path):
+def test_default_config_dry_run_lists_twelve_runs_with_three_seeds_each(tmp_path):
     make_workdir(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))
     out = snakemake(tmp_path, "-n", "report/informe.pdf")
     counts = job_counts(out)
-    assert counts["train"] == 12
+    assert counts["train"] == 12 * 3
     assert counts["learning_curves"] == 6 and counts["report"] == 1
 
 
@@ -46,7 +46,7 @@ def test_training_jobs_never_outnumber_the_cpus_and_the_longest_start_first(tmp_
     cpus = len(os.sched_getaffinity(0))
     out = snakemake(tmp_path, "-n", "--cores", str(4 * cpus), "report/informe.pdf")
     jobs = train_jobs(out)
-    assert len(jobs) == 12
+    assert len(jobs) == 12 * 3
     # 4 cores per CPU: each training job claims 4 of them, so at most `cpus` train at once,
     # each computing with 1 thread
     assert {j["threads"] for j in jobs} == {"4"}
@@ -176,6 +176,15 @@ def test_changing_one_value_reruns_that_run_and_its_dependents_only(tiny_run):
     assert "prepare_data" not in counts
     assert set(counts) <= {"aggregate", "confusion_matrix", "table_experiments", "table_results",
                            "report", "publish_report", "all"}
+
+
+@needs_fashion_mnist
+def test_adding_a_seed_trains_only_the_new_runs(tiny_run):
+    tmp, config, _ = tiny_run
+    counts = job_counts(snakemake(tmp, "-n", "report/tiny.pdf", "--config", "seeds=[0,1]",
+                                  config=config))
+    assert counts.pop("train") == 5  # seed 1 of the 5 variants; seed 0's runs are kept
+    assert "prepare_data" not in counts and counts.pop("aggregate") == 1
 
 
 @needs_fashion_mnist

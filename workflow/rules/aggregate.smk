@@ -4,6 +4,7 @@ rule aggregate:
     output:
         runs=f"{RESULTS}/runs.parquet",
         summary=f"{RESULTS}/summary.parquet",
+        curves=f"{RESULTS}/curves.parquet",
     params:
         order=VARIANT_NAMES,
     conda:

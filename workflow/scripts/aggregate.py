@@ -1,15 +1,20 @@
-"""Adapter: every run's metrics -> runs.parquet (one row per run) and summary.parquet."""
+"""Adapter: every run's metrics -> runs.parquet (one row per run), summary.parquet (one row per
+variant) and curves.parquet (one row per variant, split and epoch), statistics over seeds."""
 
 import pandas as pd
 
 from nnreport.base.io import atomic_path
 from nnreport.base.logs import to_file
-from nnreport.evaluation.statistics import summarise, summarise_run
+from nnreport.evaluation.statistics import summarise, summarise_curves, summarise_run
 from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
-runs = pd.DataFrame([summarise_run(*read_metrics(p)) for p in snakemake.input.metrics])
+pairs = [read_metrics(p) for p in snakemake.input.metrics]
+runs = pd.DataFrame([summarise_run(frame, run) for frame, run in pairs])
+order = snakemake.params.order
 for path, frame in ((snakemake.output.runs, runs),
-                    (snakemake.output.summary, summarise(runs, snakemake.params.order))):
+                    (snakemake.output.summary, summarise(runs, order)),
+                    (snakemake.output.curves,
+                     summarise_curves(pd.concat(frame for frame, _ in pairs), order))):
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)

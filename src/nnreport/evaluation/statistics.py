@@ -55,6 +55,17 @@ def over_seeds(frame: pd.DataFrame, by: str | list[str], columns: list[str]) -> 
     return out
 
 
+def summarise_curves(metrics: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Per variant, split and epoch: mean, std and number of seeds of every metric (the loss,
+    and the accuracy when the task has one), variants in `order`."""
+    columns = [c for c in ("loss", "accuracy") if c in metrics.columns]
+    out = over_seeds(metrics, ["variant", "split", "epoch"], columns).reset_index()
+    rank = {v: i for i, v in enumerate(order)}
+    out = out.sort_values(["variant", "split", "epoch"], key=lambda s: s.map(rank)
+                          if s.name == "variant" else s, kind="stable")
+    return out.reset_index(drop=True)
+
+
 SUMMARY_STATS = ["final_val_accuracy", "final_val_loss", "best_val_accuracy", "best_epoch",
                  "min_val_loss", "min_val_loss_epoch", "epochs_run", "train_seconds"]
 

@@ -9,6 +9,14 @@ from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant, expand_grid
 from nnreport.config.layout import Layout
+from nnreport.evaluation.comparisons import (
+    BINOMIAL,
+    CONFIDENCE,
+    WELCH,
+    accuracy_interval,
+    best_group,
+    compare,
+)
 from nnreport.evaluation.selection import best_run
 from nnreport.reporting.context import (
     gradient_steps,
@@ -111,6 +119,31 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
     }
 
 
+def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None:
+    """Give each run of `context` its comparison with the base, with its uncertainty, and name
+    the runs the evidence cannot tell apart from the best (evaluation/comparisons.py)."""
+    metric = "final_val_accuracy"
+    n_seeds = int(runs_table.groupby("variant")["seed"].nunique().min())
+    context["statistics"] = {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
+                             "n_val": n_val, "method": WELCH if n_seeds > 1 else BINOMIAL}
+    by_name = {r["name"]: r for r in context["runs"]}
+    for run in context["runs"]:
+        run["resolved"] = None  # the base, and diverged runs, compare with nothing
+        if n_seeds == 1 and not run["diverged"]:
+            low, high = accuracy_interval(run["final_accuracy"] / 100, n_val)
+            run["accuracy_low"], run["accuracy_high"] = 100 * low, 100 * high
+        if run["name"] == "base" or run["diverged"]:
+            continue
+        c = compare(runs_table, run["name"], "base", metric, n_val)
+        run["resolved"] = c.resolved
+        run["delta_low"], run["delta_high"] = 100 * c.low, 100 * c.high
+    best = context["best"]["name"]
+    context["best"].update(by_name[best])  # the best run's comparison with the base
+    context["best"]["accuracy"] = by_name[best]["final_accuracy"]
+    context["best_group"] = [by_name[n] for n in best_group(runs_table, best, metric, n_val)
+                             if n != best]
+
+
 def confusion_source(runs: str, predictions: list[str]) -> tuple[str, dict]:
     """The validation predictions of the best run (by final validation accuracy) and what
     the confusion matrix's summary says about that run."""
@@ -128,6 +161,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
     context = build_context(config, variants, pd.read_parquet(inputs["summary"]),
                             read_json(inputs["base_run"]), read_json(inputs["confusion"]),
                             figures, provenance)
+    add_comparisons(context, runs_table, context["n_val"])
     context["gradients"] = gradient_steps(
         runs, {v.name: variant_label(v.knob, v.value) for v in variants})
     with np.load(inputs["data"]) as z:
