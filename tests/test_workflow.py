@@ -107,6 +107,10 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     # written numbers: effects in percentage points, overfitting epoch, the best run
     assert "puntos porcentuales respecto del base" in text
     assert "es mínima en la época" in text and "La mejor corrida es" in text
+    # one seed: each accuracy with its binomial interval; two epochs: no trend is claimed
+    assert "intervalo de Wilson del 95 %" in text and "sin diferencia significativa" in text
+    assert "no hay suficientes para juzgar tendencias" in text
+    assert "evitaría" not in text and "Sobreajustan" not in text
     # the model code, extracted from the package, with line numbers
     assert "Código 1. Clase MLP" in text and "class MLP(nn.Module):" in text
     # appendix B: samples and counts per class and split; provenance

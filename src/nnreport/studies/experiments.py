@@ -18,6 +18,7 @@ from nnreport.evaluation.comparisons import (
     compare,
 )
 from nnreport.evaluation.selection import best_run
+from nnreport.evaluation.trends import verdict
 from nnreport.reporting.context import (
     gradient_steps,
     model_sources,
@@ -70,7 +71,6 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
             "best_epoch": int(round(s["best_epoch_mean"])),
             "delta_pp": 100 * (s["final_val_accuracy_mean"] - base_acc),
             "min_loss_epoch": min_epoch, "epochs_run": last,
-            "overfits": min_epoch < last and s["final_val_loss_mean"] > s["min_val_loss_mean"],
             "loss_rise": s["final_val_loss_mean"] - s["min_val_loss_mean"],
             "seconds": s["train_seconds_mean"], "diverged": bool(s["diverged"]),
             "diverged_epoch": None if pd.isna(s["diverged_epoch"]) else int(s["diverged_epoch"]),
@@ -107,7 +107,6 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "runs": runs,
         "base_result": by_name["base"],
         "ranking": ranked,
-        "overfitting": [r for r in runs if r["overfits"]],
         "diverged": [r for r in runs if r["diverged"]],
         "base_run": base_run,
         "classes": [escape(c) for c in confusion["classes"]],
@@ -144,6 +143,26 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None
                              if n != best]
 
 
+def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
+    """Give each finished run what its validation curves show (evaluation/trends.py), and list
+    the runs that overfit, grow over-confident, would gain from early stopping or have not
+    converged: the only such claims the report makes."""
+    for run in context["runs"]:
+        v = None if run["diverged"] else verdict(metrics[metrics["variant"] == run["name"]], n_val)
+        run["trend_known"] = v is not None
+        run["overfits"] = bool(v and v.overfits)
+        run["overconfident"] = bool(v and v.overconfident)
+        run["converged"] = bool(v is None or v.converged)
+        run["early_stop_helps"] = bool(v and v.early_stop_helps)
+        run["early_stop_gain"] = 100 * v.early_stop_gain if v and v.early_stop_gain else 0.0
+    finished = [r for r in context["runs"] if not r["diverged"]]
+    context["trends_known"] = any(r["trend_known"] for r in finished)
+    context["overfitting"] = [r for r in finished if r["overfits"]]
+    context["overconfident"] = [r for r in finished if r["overconfident"]]
+    context["early_stopping"] = [r for r in finished if r["early_stop_helps"]]
+    context["not_converged"] = [r for r in finished if not r["converged"]]
+
+
 def confusion_source(runs: str, predictions: list[str]) -> tuple[str, dict]:
     """The validation predictions of the best run (by final validation accuracy) and what
     the confusion matrix's summary says about that run."""
@@ -155,13 +174,14 @@ def confusion_source(runs: str, predictions: list[str]) -> tuple[str, dict]:
 
 
 def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: list[dict],
-                   figures: dict[str, str], provenance: dict) -> dict:
+                   metrics: pd.DataFrame, figures: dict[str, str], provenance: dict) -> dict:
     """The context of a Table I study's report from its named workflow inputs."""
     variants = expand_grid(config)
     context = build_context(config, variants, pd.read_parquet(inputs["summary"]),
                             read_json(inputs["base_run"]), read_json(inputs["confusion"]),
                             figures, provenance)
     add_comparisons(context, runs_table, context["n_val"])
+    add_trends(context, metrics, context["n_val"])
     context["gradients"] = gradient_steps(
         runs, {v.name: variant_label(v.knob, v.value) for v in variants})
     with np.load(inputs["data"]) as z:

@@ -108,7 +108,7 @@ def confusion_source(evaluations: list[str], predictions: list[str]) -> tuple[st
 
 
 def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: list[dict],
-                   figures: dict[str, str], provenance: dict) -> dict:
+                   metrics: pd.DataFrame, figures: dict[str, str], provenance: dict) -> dict:
     """The context of a model study's report from its named workflow inputs."""
     epochs_run = runs_table.groupby("variant")["epochs_run"].max().astype(int).to_dict()
     variants = expand_grid(config)

@@ -45,7 +45,8 @@ def build_report(kind: str, inputs: dict, config: dict, sections: str, published
         check_runs_current(runs, run_hashes, str(Path(inputs["runs"]).parent))
         figures = {Path(f).stem.removeprefix("learning_curves_"): str(Path(f).relative_to(build))
                    for f in inputs["figures"]}
-        context = CONTEXT[kind](config, inputs, runs_table, runs, figures,
+        metrics = pd.concat(frame for frame, _ in pairs)
+        context = CONTEXT[kind](config, inputs, runs_table, runs, metrics, figures,
                                 provenance(config, runs_table, template.parent))
         build_pdf(template, sections, context, build / "informe.tex", inputs["bibliography"],
-                  pd.concat(frame for frame, _ in pairs), config["report"]["latex_timeout"])
+                  metrics, config["report"]["latex_timeout"])

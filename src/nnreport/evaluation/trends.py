@@ -1,0 +1,109 @@
+"""What the validation curves of a run show, decided by the evidence rather than by
+epoch-to-epoch noise: a trend is the slope of a straight line fitted to the last third of the
+epochs (scipy.stats.linregress, mean over seeds), and it counts only when its interval excludes
+zero; early stopping helps only when the accuracy at the epoch of lowest validation loss beats
+the final one by more than the noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from nnreport.evaluation.comparisons import CONFIDENCE, accuracy_interval
+
+TAIL = 1 / 3  # the share of the epochs, at the end, whose trend is judged
+MIN_POINTS = 4  # fewer epochs in the tail tell nothing
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A slope per epoch with its interval."""
+
+    slope: float
+    low: float
+    high: float
+
+    @property
+    def rising(self) -> bool:
+        return self.low > 0
+
+    @property
+    def falling(self) -> bool:
+        return self.high < 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one run's validation curves show over their last epochs."""
+
+    loss: Trend
+    accuracy: Trend | None  # None for a task without accuracy
+    early_stop_gain: float | None  # mean accuracy at the lowest-loss epoch minus the final one
+    early_stop_helps: bool  # that gain exceeds the noise
+
+    @property
+    def overfits(self) -> bool:
+        """The validation loss rises and the accuracy falls: the model gets worse."""
+        return self.loss.rising and self.accuracy is not None and self.accuracy.falling
+
+    @property
+    def overconfident(self) -> bool:
+        """The validation loss rises while the accuracy does not fall: growing over-confidence
+        in its mistakes, not lost accuracy."""
+        return self.loss.rising and not self.overfits
+
+    @property
+    def converged(self) -> bool:
+        """Neither the loss still falls nor the accuracy still rises at the end."""
+        return not (self.loss.falling or (self.accuracy is not None and self.accuracy.rising))
+
+
+def tail_trend(epochs: np.ndarray, values: np.ndarray,
+               confidence: float = CONFIDENCE) -> Trend | None:
+    """The slope of `values` against `epochs` over their last third, with its interval (None
+    when the tail has fewer than MIN_POINTS epochs)."""
+    n = max(MIN_POINTS, int(np.ceil(len(epochs) * TAIL)))
+    if len(epochs) < n:
+        return None
+    x, y = epochs[-n:], values[-n:]
+    if np.ptp(y) == 0:
+        return Trend(0.0, 0.0, 0.0)
+    fit = stats.linregress(x, y)
+    half = stats.t.ppf((1 + confidence) / 2, n - 2) * fit.stderr
+    return Trend(float(fit.slope), float(fit.slope - half), float(fit.slope + half))
+
+
+def verdict(metrics: pd.DataFrame, n_val: int, confidence: float = CONFIDENCE) -> Verdict | None:
+    """The verdict on one variant's validation curves (`metrics`: its rows of every seed), or
+    None when it has too few epochs to judge."""
+    val = metrics[metrics["split"] == "val"]
+    has_accuracy = "accuracy" in val.columns
+    mean = val.groupby("epoch")[["loss", "accuracy"] if has_accuracy else ["loss"]].mean()
+    epochs = mean.index.to_numpy(dtype=float)
+    loss = tail_trend(epochs, mean["loss"].to_numpy(), confidence)
+    if loss is None:
+        return None
+    accuracy = tail_trend(epochs, mean["accuracy"].to_numpy(), confidence) if has_accuracy \
+        else None
+    gain, helps = None, False
+    if has_accuracy:
+        gains, finals = [], []
+        for _, run in val.groupby("seed"):
+            run = run.sort_values("epoch")
+            at_min = run.loc[run["loss"].idxmin(), "accuracy"]
+            gains.append(float(at_min - run["accuracy"].iloc[-1]))
+            finals.append((float(at_min), float(run["accuracy"].iloc[-1])))
+        gain = float(np.mean(gains))
+        if len(gains) > 1 and np.ptp(gains) > 0:
+            ci = stats.ttest_1samp(gains, 0.0).confidence_interval(confidence)
+            helps = bool(ci.low > 0)
+        elif len(gains) == 1:
+            (low_min, _), (_, high_final) = (accuracy_interval(a, n_val, confidence)
+                                             for a in finals[0])
+            helps = low_min > high_final
+        else:
+            helps = gain > 0
+    return Verdict(loss, accuracy, gain, helps)
