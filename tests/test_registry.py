@@ -81,3 +81,17 @@ def test_the_appendix_names_what_computed_each_runs_gradients():
     assert steps["test"] == r"tests/test\_backprop.py"
     assert (ROOT / "tests" / "test_backprop.py").is_file()
     assert (ROOT / "src" / "nnreport" / "training" / "backprop.py").is_file()
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+def test_the_same_seed_and_config_give_identical_metrics_on_the_cpu(tmp_path, backend):
+    _tiny_dataset(tmp_path / "data.npz")
+    run = {"variant": "base", "seed": 3, "epochs": 3, "device": "cpu", "backend": backend,
+           "hparams": {"model": "mlp", "hidden": [8, 4], "p": 0.2, "optimizer": "adam",
+                       "lr": 1e-2, "batch_size": 16}}
+    frames = []
+    for k in range(2):
+        out = {n: str(tmp_path / f"{n}{k}.x") for n in ("model", "predictions", "metrics", "run")}
+        run_job(run, str(tmp_path / "data.npz"), out)
+        frames.append(read_metrics(out["metrics"])[0].drop(columns="seconds"))
+    pd.testing.assert_frame_equal(frames[0], frames[1])  # bit for bit, not approximately

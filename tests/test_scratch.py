@@ -398,3 +398,44 @@ def test_to_numpy_returns_host_arrays():
     a = np.arange(3, dtype=np.float32)
     assert to_numpy(a) is a
     assert isinstance(to_numpy(np.float32(2.0)), np.ndarray)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_both_back_ends_follow_the_same_trajectory_from_the_same_start(optimizer):
+    """The from-scratch MLP and the PyTorch MLP, from the same weights and on the same batches
+    in the same order, stay within float32 tolerance over three epochs of updates."""
+    import torch
+
+    from nnreport.models.registry import build_model
+    from nnreport.training.backprop import training_step
+    from nnreport.training.loop import make_optimizer as torch_optimizer
+    from nnreport.training.scratch.train import make_optimizer as scratch_optimizer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 20)).astype(np.float32)
+    y = rng.integers(0, 3, size=96)
+    hp = {"optimizer": optimizer, "lr": 0.05 if optimizer == "sgd" else 1e-2,
+          "batch_size": 16, "hidden": [8, 4]}
+    torch.manual_seed(0)
+    net = build_model(hp, n_in=20, n_classes=3)  # ReLU, no dropout
+    ours = MLP([20, 8, 4, 3], "relu", np, seed=1)  # other weights: copied from net below
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    for layer, linear in zip([la for la in ours.layers if isinstance(la, Linear)], linears,
+                             strict=True):
+        layer.weight.data[...] = linear.weight.detach().numpy()
+        layer.bias.data[...] = linear.bias.detach().numpy()
+    step, opt = training_step(net), torch_optimizer(hp, net.parameters())
+    loss_fn, scratch_opt = SoftmaxCrossEntropy(np), scratch_optimizer(hp, ours.parameters())
+    for epoch in range(3):
+        order = np.random.default_rng(epoch).permutation(len(x))  # the same batches for both
+        for i in range(0, len(x), hp["batch_size"]):
+            idx = order[i : i + hp["batch_size"]]
+            step(torch.from_numpy(x[idx]), torch.from_numpy(y[idx]))
+            opt.step()
+            scratch_opt.zero_grad()
+            loss_fn.forward(ours.forward(x[idx]), y[idx])
+            ours.backward(loss_fn.backward())
+            scratch_opt.step()
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours.forward(x), expected, rtol=1e-4, atol=1e-5)
