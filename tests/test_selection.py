@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from nnreport.evaluation.selection import best_run, best_variant, select
+from nnreport.evaluation.selection import best_variant, select
 
 
 def _runs():
@@ -21,15 +21,10 @@ def test_the_best_variant_has_the_best_mean_and_is_never_a_diverged_one():
     assert best_variant(_runs(), "final_val_accuracy") == "b"
 
 
-def test_the_best_run_is_the_best_seed_of_the_best_variant():
-    row = best_run(_runs())
-    assert (row["variant"], row["seed"]) == ("b", 1)
-
-
 def test_when_every_run_diverged_there_is_no_winner():
     runs = _runs().assign(status="diverged")
     with pytest.raises(ValueError, match="every run diverged: there is no best run to show"):
-        best_run(runs)
+        best_variant(runs, "final_val_accuracy")
     with pytest.raises(ValueError, match="M1: every candidate diverged"):
         select("M1", [{"variant": "M1-1", "seed": 0, "val_accuracy": 0.5, "val_loss": 1.0,
                        "status": "diverged", "hparams": {}}])

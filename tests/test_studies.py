@@ -83,3 +83,21 @@ def test_the_layout_reads_back_the_run_and_the_model_of_the_paths_it_names():
         Layout.run_of("results/s/other/base/seed0/x.json")
     with pytest.raises(ValueError, match="is not a final model's file"):
         Layout.model_of("results/s/selection/M3.json")
+
+
+def test_the_confusion_matrix_adds_up_every_finished_seed_of_the_best_variant(tmp_path):
+    import pandas as pd
+
+    from nnreport.studies.experiments import confusion_source
+
+    layout = Layout("s", "fashion_mnist")
+    runs = pd.DataFrame([
+        {"variant": "base", "seed": 0, "status": "completed", "final_val_accuracy": 0.80},
+        {"variant": "n1~64", "seed": 0, "status": "completed", "final_val_accuracy": 0.90},
+        {"variant": "n1~64", "seed": 1, "status": "completed", "final_val_accuracy": 0.86},
+        {"variant": "n1~64", "seed": 2, "status": "diverged", "final_val_accuracy": 0.10}])
+    runs.to_parquet(tmp_path / "runs.parquet")
+    predictions = layout.run_files("predictions.parquet", ["base", "n1~64"], [0, 1, 2])
+    paths, info = confusion_source(str(tmp_path / "runs.parquet"), predictions)
+    assert paths == [layout.run_file("n1~64", s, "predictions.parquet") for s in (0, 1)]
+    assert info == {"variant": "n1~64", "seeds": [0, 1], "accuracy": pytest.approx(88.0)}

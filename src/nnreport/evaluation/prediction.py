@@ -79,7 +79,7 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
     chosen = [p for p in model_files if Layout.run_of(p)[0] == selection["variant"]]
     dev_idx = data.val_idx[:max_val] if max_val else data.val_idx
     test_idx = data.test_idx[:max_test] if max_test else data.test_idx
-    rows, noise_rows, test_pred = [], [], None
+    rows, noise_rows, test_preds = [], [], []
     for path in sorted(chosen):
         seed = Layout.run_of(path)[1]
         norm = torch.load(path, map_location="cpu", weights_only=False)["normalisation"]
@@ -88,8 +88,9 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
         for split, idx in (("dev", dev_idx), ("test", test_idx)):
             logits = batched(predict, normalise(data.images[idx], norm))
             row[f"{split}_loss"], row[f"{split}_accuracy"] = scores(logits, data.labels[idx])
-            if split == "test" and test_pred is None:
-                test_pred = pd.DataFrame({"true": data.labels[idx], "pred": logits.argmax(1)})
+            if split == "test":  # every seed's: the confusion matrix adds their counts
+                test_preds.append(pd.DataFrame({"seed": seed, "true": data.labels[idx],
+                                                "pred": logits.argmax(1)}))
         rows.append(row)
         for k, sigma in enumerate(sigmas):
             noisy = add_noise(data.images[test_idx], sigma, noise_seed + k)
@@ -103,4 +104,4 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
                   "n_dev": len(dev_idx), "n_test": len(test_idx),
                   **{c: float(stats[f"{c}_mean"]) for c in columns},
                   **{f"{c}_std": float(stats[f"{c}_std"]) for c in columns}}
-    return evaluation, pd.DataFrame(noise_rows), test_pred
+    return evaluation, pd.DataFrame(noise_rows), pd.concat(test_preds, ignore_index=True)

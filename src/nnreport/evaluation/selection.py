@@ -1,5 +1,6 @@
 """Picking a winner, one way for every study: the variant with the best mean of a metric over
-its seeds (diverged runs excluded): the best run of a Table I study, a model's best candidate."""
+its seeds (diverged runs excluded): the best run of a Table I study (whose seeds' confusion
+matrices the report adds up), a model's best candidate."""
 
 from __future__ import annotations
 
@@ -19,15 +20,6 @@ def best_variant(runs: pd.DataFrame, metric: str, what: str = "run") -> str:
     if ok.empty:
         raise ValueError(f"every {what} diverged: there is no best {what} to show")
     return str(ok.groupby("variant", sort=False)[metric].mean().idxmax())
-
-
-def best_run(runs: pd.DataFrame) -> pd.Series:
-    """Return the run (a row of runs.parquet) the report shows as the best: of the variant with
-    the best mean final validation accuracy, its seed with the best final validation accuracy
-    (with one seed, simply the best run)."""
-    variant = best_variant(runs, "final_val_accuracy")
-    own = runs[(runs["variant"] == variant) & (runs["status"] != "diverged")]
-    return own.loc[own["final_val_accuracy"].idxmax()]
 
 
 def select(model: str, runs: list[dict]) -> dict:

@@ -17,7 +17,7 @@ from nnreport.evaluation.comparisons import (
     best_group,
     compare,
 )
-from nnreport.evaluation.selection import best_run
+from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.trends import verdict
 from nnreport.reporting.context import (
     gradient_steps,
@@ -163,14 +163,17 @@ def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
     context["not_converged"] = [r for r in finished if not r["converged"]]
 
 
-def confusion_source(runs: str, predictions: list[str]) -> tuple[str, dict]:
-    """The validation predictions of the best run (by final validation accuracy) and what
-    the confusion matrix's summary says about that run."""
-    best = best_run(pd.read_parquet(runs))
-    path = next(p for p in predictions
-                if Layout.run_of(p) == (best["variant"], int(best["seed"])))
-    return path, {"variant": best["variant"], "seed": int(best["seed"]),
-                  "accuracy": 100 * float(best["final_val_accuracy"])}
+def confusion_source(runs: str, predictions: list[str]) -> tuple[list[str], dict]:
+    """The validation predictions of every finished seed of the best variant (by mean final
+    validation accuracy), whose confusion matrices add up, and what the matrix's summary says
+    about them."""
+    table = pd.read_parquet(runs)
+    variant = best_variant(table, "final_val_accuracy")
+    own = table[(table["variant"] == variant) & (table["status"] != "diverged")]
+    seeds = sorted(int(s) for s in own["seed"])
+    paths = [p for p in predictions if Layout.run_of(p) in {(variant, s) for s in seeds}]
+    return paths, {"variant": variant, "seeds": seeds,
+                   "accuracy": 100 * float(own["final_val_accuracy"].mean())}
 
 
 def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: list[dict],

@@ -98,12 +98,12 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
     }
 
 
-def confusion_source(evaluations: list[str], predictions: list[str]) -> tuple[str, dict]:
-    """The test predictions of the final model with the best dev accuracy, and what the
-    confusion matrix's summary says about it."""
+def confusion_source(evaluations: list[str], predictions: list[str]) -> tuple[list[str], dict]:
+    """The test predictions (every seed) of the final model with the best dev accuracy, and
+    what the confusion matrix's summary says about it."""
     best = max((read_json(p) for p in evaluations), key=lambda e: e["dev_accuracy"])
-    path = next(p for p in predictions if Layout.model_of(p) == best["model"])
-    return path, {"model": best["model"], "variant": best["variant"], "split": "test",
+    paths = [p for p in predictions if Layout.model_of(p) == best["model"]]
+    return paths, {"model": best["model"], "variant": best["variant"], "split": "test",
                   "accuracy": 100 * best["test_accuracy"]}
 
 

@@ -16,17 +16,19 @@ from nnreport.studies import experiments, models
 from nnreport.training.metrics import read_metrics
 
 # kind -> (the confusion matrix's predictions and summary, the report's context)
-CONFUSION: dict[str, Callable[..., tuple[str, dict]]] = {
+CONFUSION: dict[str, Callable[..., tuple[list[str], dict]]] = {
     "experiments": experiments.confusion_source, "models": models.confusion_source}
 CONTEXT: dict[str, Callable[..., dict]] = {
     "experiments": experiments.report_context, "models": models.report_context}
 
 
 def confusion_matrix(kind: str, inputs: dict, figure: str, summary: str) -> None:
-    """Draw the confusion matrix of the run a study of `kind` shows, and write its summary."""
+    """Draw the confusion matrix of the runs a study of `kind` shows (the counts of its seeds
+    added up), and write its summary."""
     sources = {k: v for k, v in inputs.items() if k != "data"}
-    path, info = CONFUSION[kind](**sources)
-    confusion_outputs(pd.read_parquet(path), inputs["data"], figure, summary, info)
+    paths, info = CONFUSION[kind](**sources)
+    predictions = pd.concat(pd.read_parquet(p) for p in paths)
+    confusion_outputs(predictions, inputs["data"], figure, summary, info)
 
 
 def build_report(kind: str, inputs: dict, config: dict, sections: str, published: str,
