@@ -101,3 +101,22 @@ def test_the_confusion_matrix_adds_up_every_finished_seed_of_the_best_variant(tm
     paths, info = confusion_source(str(tmp_path / "runs.parquet"), predictions)
     assert paths == [layout.run_file("n1~64", s, "predictions.parquet") for s in (0, 1)]
     assert info == {"variant": "n1~64", "seeds": [0, 1], "accuracy": pytest.approx(88.0)}
+
+
+def test_runs_are_not_compared_with_a_base_that_diverged():
+    import pandas as pd
+
+    from nnreport.studies.experiments import add_comparisons
+
+    runs = [{"name": "base", "diverged": True, "final_accuracy": 10.0},
+            {"name": "n1~64", "diverged": False, "final_accuracy": 80.0}]
+    context = {"runs": runs, "ranking": runs[1:], "best": {"name": "n1~64"}}
+    table = pd.DataFrame([
+        {"variant": "base", "seed": 0, "status": "diverged", "final_val_accuracy": 0.1},
+        {"variant": "n1~64", "seed": 0, "status": "completed", "final_val_accuracy": 0.8}])
+    add_comparisons(context, table, n_val=1000)
+    assert runs[1]["resolved"] is None and "delta_low" not in runs[1]
+    # Wilson, p = 0.8 on 1,000 images: centre 0.798852, half-width 0.024771
+    assert (runs[1]["accuracy_low"], runs[1]["accuracy_high"]) == pytest.approx((77.41, 82.36),
+                                                                               abs=0.01)
+    assert context["best_group"] == [] and context["statistics"]["method"] == "binomial"

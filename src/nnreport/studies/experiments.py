@@ -131,8 +131,8 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None
         if n_seeds == 1 and not run["diverged"]:
             low, high = accuracy_interval(run["final_accuracy"] / 100, n_val)
             run["accuracy_low"], run["accuracy_high"] = 100 * low, 100 * high
-        if run["name"] == "base" or run["diverged"]:
-            continue
+        if run["name"] == "base" or run["diverged"] or by_name["base"]["diverged"]:
+            continue  # nothing to compare with: the base itself, or a diverged run
         c = compare(runs_table, run["name"], "base", metric, n_val)
         run["resolved"] = c.resolved
         run["delta_low"], run["delta_high"] = 100 * c.low, 100 * c.high
