@@ -10,17 +10,15 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
 
     Without an accuracy (a task that has none), the accuracies are NaN and the best epoch is
     the one of the lowest validation loss."""
+    if "accuracy" not in df.columns:
+        df = df.assign(accuracy=float("nan"))
     val = df[df["split"] == "val"].sort_values("epoch")
     train = df[df["split"] == "train"].sort_values("epoch")
     finite = val[val["loss"].abs() < float("inf")]  # a diverged run ends in NaN or inf
-    if "accuracy" not in df.columns:
-        nan = float("nan")
-        val, train = val.assign(accuracy=nan), train.assign(accuracy=nan)
-        best = finite.loc[finite["loss"].idxmin()] if len(finite) else val.iloc[0]
-        best = best.copy()
-        best["accuracy"] = nan
-    else:
+    if val["accuracy"].notna().any():
         best = val.loc[val["accuracy"].idxmax()]
+    else:  # no accuracy: the epoch of the lowest validation loss
+        best = finite.loc[finite["loss"].idxmin()] if len(finite) else val.iloc[0]
     return {
         "variant": run["variant"],
         "seed": run["seed"],
@@ -78,8 +76,6 @@ def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     out["diverged"] = g["status"].agg(lambda s: bool((s == "diverged").any()))
     out["diverged_epoch"] = g["diverged_epoch"].min()
     return out.reindex(order).reset_index()
-
-
 
 
 def rising_validation_loss(metrics: pd.DataFrame, fraction: float = 1 / 3) -> list[str]:
