@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from nnreport.evaluation.statistics import rising_validation_loss
+from nnreport.evaluation.trends import rising_loss_warnings
 from nnreport.reporting.check import (
     ReportCheckError,
     check_log,
@@ -48,11 +48,17 @@ def test_undefined_references_and_citations_in_the_log_fail():
     check_log("LaTeX Warning: Float too large\n", "informe.log")
 
 
-def test_rising_validation_loss_is_reported_per_variant():
+def test_the_build_log_warns_of_a_rising_validation_loss_by_its_trend_not_its_noise():
     rows = []
     for variant, losses in (("good", [1.0, 0.8, 0.7, 0.65, 0.6, 0.58]),
+                            # up in 3 of 6 epochs, but only noise around a flat tail
+                            ("noisy", [1.0, 0.9, 0.91, 0.9, 0.91, 0.9]),
                             ("bad", [1.0, 0.9, 0.95, 1.0, 1.1, 1.2])):
         rows += [{"variant": variant, "seed": 0, "epoch": e, "split": "val", "loss": v}
                  for e, v in enumerate(losses, start=1)]
-    out = rising_validation_loss(pd.DataFrame(rows))
-    assert len(out) == 1 and out[0].startswith("bad (seed 0): validation loss rose in 4 of 6")
+    out = rising_loss_warnings(pd.DataFrame(rows))
+    # the last four epochs of "bad", 0.95, 1.0, 1.1, 1.2: slope 0.425 / 5 = 0.085, residual
+    # variance 0.00075 / 2, standard error 0.00866, t(0.975, 2) = 4.3027: [0.0477, 0.1223]
+    assert out == ["bad: validation loss rises over its last epochs (+0.085 per epoch, 95 % "
+                   "interval [+0.0477, +0.122]): overfitting, growing over-confidence or a "
+                   "too-high learning rate"]

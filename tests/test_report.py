@@ -29,6 +29,19 @@ def test_template_includes_the_authors_prose_with_latex_safe_delimiters(tmp_path
         "\\section{A}\nAcc 88.1\\,\\%.\n{\\bf 50\\% \\& \\_}\n")
 
 
+@pytest.mark.parametrize(("seeds", "out"), [(3, "del base\ny cada una\ncon 3 semillas.\n"),
+                                            (1, "del base. Fin.\ncon 1 semillas.\n")])
+def test_a_block_tag_that_ends_a_line_of_text_keeps_the_line_break_a_space_needs(tmp_path,
+                                                                                   seeds, out):
+    (tmp_path / "main.tex.j2").write_text(
+        "del base\\BLOCK{if seeds > 1}\ny cada una\\BLOCK{else}. Fin.\\BLOCK{endif}\n"
+        "\\BLOCK{if seeds}\n"  # a tag alone on its line leaves nothing, as before
+        "con \\VAR{seeds} semillas.\n\\BLOCK{endif}\n"
+        "\\BLOCK{if seeds > 5}\\and\\BLOCK{endif}\n")  # nor does a line that starts with one
+    render(tmp_path / "main.tex.j2", tmp_path, {"seeds": seeds}, tmp_path / "o.tex")
+    assert (tmp_path / "o.tex").read_text() == out
+
+
 def test_missing_prose_file_names_it(tmp_path):
     (tmp_path / "main.tex.j2").write_text('\\BLOCK{include "conclusiones.tex"}')
     with pytest.raises(FileNotFoundError, match="'conclusiones.tex' is missing from"):

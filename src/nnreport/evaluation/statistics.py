@@ -76,16 +76,3 @@ def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     out["diverged"] = g["status"].agg(lambda s: bool((s == "diverged").any()))
     out["diverged_epoch"] = g["diverged_epoch"].min()
     return out.reindex(order).reset_index()
-
-
-def rising_validation_loss(metrics: pd.DataFrame, fraction: float = 1 / 3) -> list[str]:
-    """Return the variants whose validation loss rose in more than `fraction` of their epochs."""
-    out = []
-    val = metrics[metrics["split"] == "val"]
-    for (variant, seed), df in val.groupby(["variant", "seed"], sort=False):
-        loss = df.sort_values("epoch")["loss"].to_numpy()
-        rises = int((loss[1:] > loss[:-1]).sum())
-        if len(loss) > 1 and rises > fraction * len(loss):
-            out.append(f"{variant} (seed {seed}): validation loss rose in {rises} of "
-                       f"{len(loss)} epochs, a sign of overfitting or a too-high learning rate")
-    return out

@@ -107,3 +107,19 @@ def verdict(metrics: pd.DataFrame, n_val: int, confidence: float = CONFIDENCE) -
         else:
             helps = gain > 0
     return Verdict(loss, accuracy, gain, helps)
+
+
+def rising_loss_warnings(metrics: pd.DataFrame, confidence: float = CONFIDENCE) -> list[str]:
+    """The build log's warnings: each variant whose mean validation loss over seeds rises over
+    its last epochs by the fitted trend (not by epoch-to-epoch noise)."""
+    out = []
+    val = metrics[metrics["split"] == "val"]
+    for variant, runs in val.groupby("variant", sort=False):
+        mean = runs.groupby("epoch")["loss"].mean()
+        trend = tail_trend(mean.index.to_numpy(dtype=float), mean.to_numpy(), confidence)
+        if trend is not None and trend.rising:
+            out.append(f"{variant}: validation loss rises over its last epochs "
+                       f"({trend.slope:+.3g} per epoch, {round(100 * confidence)} % interval "
+                       f"[{trend.low:+.3g}, {trend.high:+.3g}]): overfitting, growing "
+                       f"over-confidence or a too-high learning rate")
+    return out

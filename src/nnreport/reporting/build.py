@@ -14,16 +14,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
+import jinja2.ext
 
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, write_text
 from nnreport.base.texescape import escape
-from nnreport.reporting.labels import thousands
+from nnreport.reporting.labels import plus_minus, thousands
 
 log = logging.getLogger(__name__)
 
 class LatexError(ExpectedError, RuntimeError):
     """LaTeX failed; the message holds the relevant lines of its log."""
+
+
+_TEXT_THEN_TAG_AT_END = re.compile(r"^[ \t]*(?!\\BLOCK\{)\S.*\\BLOCK\{[^}]*\}[ \t]*$")
+
+
+class KeepLineBreaks(jinja2.ext.Extension):
+    """trim_blocks drops the line break after every block tag, which is right for a tag alone on
+    its line but glues words together after a tag that ends a line of text (`del base\\BLOCK{
+    if ...}` + `y cada` gave "basey cada"). After a tag that ends a line beginning with text, the
+    break, a space in LaTeX, stays; a line beginning with a tag is structure and keeps none."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        lines = source.split("\n")
+        for i, line in enumerate(lines[:-1]):
+            if _TEXT_THEN_TAG_AT_END.match(line):
+                lines[i] = line + "\n"  # trim_blocks takes one break; the other stays
+        return "\n".join(lines)
 
 
 def latex_env(*folders: str | Path) -> jinja2.Environment:
@@ -36,9 +54,11 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
         # no line statements or line comments: every LaTeX comment (%, %%, %#) stays LaTeX's
         trim_blocks=True, lstrip_blocks=True, autoescape=False,
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        extensions=[KeepLineBreaks],
     )
     env.filters["tex"] = escape
     env.filters["thousands"] = thousands
+    env.filters["pm"] = plus_minus  # \VAR{r.final_accuracy|pm(r.final_accuracy_std)}
     return env
 
 
@@ -167,13 +187,13 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
 
     Unreferenced floats and undefined references fail; the softer findings are warnings.
     """
-    from nnreport.evaluation.statistics import rising_validation_loss
+    from nnreport.evaluation.trends import rising_loss_warnings
     from nnreport.reporting.check import check_log, check_tex
 
     tex = Path(tex)
     with build_lock(tex.parent):
         render(template, sections, context, tex)
-        for warning in check_tex(tex.read_text(), str(tex)) + rising_validation_loss(metrics):
+        for warning in check_tex(tex.read_text(), str(tex)) + rising_loss_warnings(metrics):
             log.warning("report check: %s", warning)
         shutil.copyfile(bibliography, tex.parent / "refs.bib")
         check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))

@@ -35,6 +35,16 @@ def thousands(n: int) -> str:
     return f"{int(n):,}".replace(",", r"\,")
 
 
+def plus_minus(mean: float, std: float | None, fmt: str = ".2f") -> str:
+    """Return a mean with its spread in LaTeX math, `$89.99 \\pm 0.14$`, or the mean alone,
+    `$89.99$`, when the spread is unknown (one seed: None or NaN); math mode sets a minus sign,
+    not a hyphen."""
+    text = format(mean, fmt)
+    if std is None or std != std:  # NaN
+        return f"${text}$"
+    return f"${text} \\pm {format(std, fmt)}$"
+
+
 def knob_header(knob: str) -> str:
     """Return the Table I column header of `knob`."""
     names = _knob_names(knob)
