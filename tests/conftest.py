@@ -87,10 +87,12 @@ def make_workdir(tmp: Path, config: dict) -> Path:
     return path
 
 
-def pdf_text(pdf: Path) -> str:
-    """The PDF's text as pdftotext extracts it, with whitespace runs made single spaces."""
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+def pdf_text(pdf: Path, raw: bool = False) -> str:
+    """The PDF's text as pdftotext extracts it (words hyphenated at a line's end joined), with
+    whitespace runs made single spaces; `raw`: in the order LaTeX wrote it, which never reads
+    a two-column page across its columns (a heading stays whole) but keeps the hyphens."""
+    text = subprocess.run(["pdftotext", *(["-raw"] if raw else []), str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
     return " ".join(text.split())
 
 

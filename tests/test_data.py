@@ -86,14 +86,29 @@ def test_a_named_root_is_searched_with_torchvisions_layout_below_it(tmp_path):
 
 
 def test_split_is_disjoint_seeded_and_sized():
-    a_train, a_val = split(100, 60, 30, seed=3)
-    b_train, b_val = split(100, 60, 30, seed=3)
-    assert len(a_train) == 60 and len(a_val) == 30
+    a_train, a_val, a_test = split(100, 60, 30, seed=3)
+    b_train, b_val, _ = split(100, 60, 30, seed=3)
+    assert len(a_train) == 60 and len(a_val) == 30 and len(a_test) == 0
     assert not set(a_train) & set(a_val)
     assert np.array_equal(a_train, b_train) and np.array_equal(a_val, b_val)
     assert not np.array_equal(a_train, split(100, 60, 30, seed=4)[0])
     with pytest.raises(DataError, match="exceeds the 100 images"):
         split(100, 80, 30, seed=0)
+
+
+def test_a_test_split_is_disjoint_and_leaves_train_and_validation_as_they_were():
+    train, val, test = split(100, 60, 30, seed=3, n_test=10)
+    assert len(test) == 10 and not set(test) & (set(train) | set(val))
+    before = split(100, 60, 30, seed=3)
+    assert np.array_equal(train, before[0]) and np.array_equal(val, before[1])
+    with pytest.raises(DataError, match=r"n_train \+ n_val \+ n_test = 101 exceeds"):
+        split(100, 60, 30, seed=0, n_test=11)
+    # n_train null: every image the validation and test sets leave
+    train, val, test = make_splits(70, 30, None, 20, 0, False, n_test=10)
+    assert (len(train), len(val), len(test)) == (70, 20, 10)
+    assert len(set(train) | set(val) | set(test)) == 100
+    with pytest.raises(DataError, match="holdout_test: true makes the test file the test set"):
+        make_splits(70, 30, None, 20, 0, True, n_test=10)
 
 
 @needs_fashion_mnist
@@ -111,14 +126,14 @@ def test_real_fashion_mnist_pools_seventy_thousand_images(tmp_path):
 @pytest.mark.parametrize(("dataset", "max_train"), [
     ({"n_train": 60000, "n_val": 10000}, None), ({"n_train": None, "n_val": 5000}, None),
     ({"n_val": 10000, "holdout_test": True}, None), ({"n_train": 500, "n_val": 100}, 2000),
-    ({"n_train": None}, 2000),
+    ({"n_train": None}, 2000), ({"n_train": None, "n_val": 5000, "n_test": 3000}, None),
 ])
 def test_validation_counts_the_training_images_the_split_and_max_train_give(dataset, max_train):
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     config = {"dataset": {"name": "fashion_mnist", **dataset}, "max_train": max_train}
-    d = {"n_train": None, "n_val": 10000, "holdout_test": False, **dataset}
+    d = {"n_train": None, "n_val": 10000, "holdout_test": False, "n_test": 0, **dataset}
     train_idx, val_idx, _ = make_splits(*FASHION_MNIST_SIZES, d["n_train"], d["n_val"], 0,
-                                        d["holdout_test"])
+                                        d["holdout_test"], d["n_test"])
     run = {"max_train": max_train, "max_val": None}
     trained, _ = split_indices(SimpleNamespace(train_idx=train_idx, val_idx=val_idx), run)
     assert training_images(config, schema)[0] == len(trained)

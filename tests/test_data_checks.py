@@ -40,6 +40,11 @@ def test_without_max_train_the_dataset_split_decides_the_training_images(default
         "(FashionMNIST's 70000 images pooled less n_val: 10000); use at most 60000")
     default_config["base"]["batch_size"] = 60000
     validate_config(default_config, SCHEMA, ["config.yaml"])
+    default_config["dataset"]["n_test"] = 5000  # a test split comes out of the training images
+    assert only_problem(default_config) == (
+        "config.yaml: base.batch_size is 60000, larger than the 55000 training images "
+        "(FashionMNIST's 70000 images pooled less n_val: 10000 and n_test: 5000); use at most "
+        "55000")
 
 
 def test_model_batch_sizes_are_checked_in_hparams_and_searches():
@@ -76,6 +81,17 @@ def test_a_batch_that_leaves_batchnorm_one_image_is_refused():
     ({"n_train": None, "n_val": 70000}, "dataset.n_val is 70000, which leaves no training image "
                                         "of FashionMNIST's 70000 images pooled; use at most "
                                         "69999"),
+    ({"n_train": 55000, "n_test": 10000}, "dataset.n_train is 55000; with n_val: 10000 and "
+                                          "n_test: 10000 that is 75000 images, more than "
+                                          "FashionMNIST's 70000 images pooled; use at most "
+                                          "50000 or lower n_val or n_test"),
+    ({"n_train": None, "n_test": 60000}, "dataset.n_test is 60000, which with n_val: 10000 "
+                                         "leaves no training image of FashionMNIST's 70000 "
+                                         "images pooled; use at most 59999"),
+    ({"n_test": 5000, "holdout_test": True}, "dataset.n_test is 5000, but holdout_test: true "
+                                             "makes the test file the test set; remove n_test, "
+                                             "or set holdout_test: false to draw the test "
+                                             "images from the pooled images"),
 ])
 def test_a_split_that_does_not_fit_the_dataset_is_refused(default_config, dataset, line):
     default_config["dataset"].update(dataset)

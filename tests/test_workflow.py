@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -89,11 +91,12 @@ def test_tiny_pipeline_builds_a_pdf_with_table_one_and_every_run(tiny_run):
     assert "??" not in text and "[?]" not in text
     for label in ("base", "n1 = 16", "n1 = 64", "optimizador = SGD"):
         assert label in text, label
+    raw = pdf_text(tmp / "report" / "tiny.pdf", raw=True)
     for section in ("Resumen", "I. INTRODUCCIÓN", "II. TEORÍA", "III. DATOS", "IV. MODELOS",
                     "V. RESULTADOS", "VI. DISCUSIÓN", "VII. CONCLUSIONES",
                     "VIII. AGRADECIMIENTOS", "Apéndice A: Modelos", "Apéndice B: Datos",
                     "Apéndice C: Reproducibilidad"):
-        assert section in text, section
+        assert section in raw, section
 
 
 @needs_fashion_mnist
@@ -111,6 +114,8 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "intervalo de Wilson del 95 %" in text and "sin diferencia significativa" in text
     assert "no hay suficientes para juzgar tendencias" in text
     assert "evitaría" not in text and "Sobreajustan" not in text
+    # no test set: choosing and reporting on the same validation images is called optimistic
+    assert "es una estimación optimista" in text and "dataset: n_test" in text
     # the model code, extracted from the package, with line numbers
     assert "Código 1. Clase MLP" in text and "class MLP(nn.Module):" in text
     # appendix B: samples and counts per class and split; provenance
@@ -152,6 +157,28 @@ def test_latex_hostile_strings_print_as_typed(tiny_run):
     assert "Lab {A} #3 ~ 50% ^" in text
     assert "Texto con & % _ # $ { } ~ ^ \\ y nada más." in text
     assert "Variar n1 & ver 50% de $_#" in text
+
+
+@needs_fashion_mnist
+def test_a_test_split_reports_the_chosen_configuration_on_images_no_choice_saw(tmp_path):
+    config = {**TINY, "epochs": 1, "experiments": TINY["experiments"][:2], "max_test": 500,
+              "dataset": {**TINY["dataset"], "n_train": None, "n_test": 3000}}
+    config["report"] = {**TINY["report"], "pdf": "report/tiny.pdf"}
+    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=make_workdir(tmp_path, config))
+    results = tmp_path / "results" / "tiny"
+    runs = pd.read_parquet(results / "runs.parquet")
+    chosen = json.loads((results / "final" / "chosen" / "evaluation.json").read_text())
+    assert chosen["variant"] == runs.loc[runs["final_val_accuracy"].idxmax(), "variant"]
+    assert chosen["n_test"] == 500 and chosen["seeds"] == [0]
+    confusion = json.loads((results / "confusion.json").read_text())
+    assert confusion["split"] == "test" and confusion["variant"] == chosen["variant"]
+    with np.load(tmp_path / "data" / "tiny" / "fashion_mnist.npz") as z:  # 3,000 held out
+        assert len(z["test_idx"]) == 3000 and len(z["train_idx"]) == 70000 - 10000 - 3000
+        assert not set(z["test_idx"]) & (set(z["train_idx"]) | set(z["val_idx"]))
+    text = pdf_text(tmp_path / "report" / "tiny.pdf")
+    assert "las 500 imágenes de prueba, que no intervinieron en ninguna elección" in text
+    assert f"{100 * chosen['test_accuracy']:.2f} % (intervalo de Wilson" in text
+    assert "estimación optimista" not in text
 
 
 @needs_fashion_mnist

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from nnreport.checks.paths import template_parts
 from nnreport.config.grid import expand_grid, run_configs, training_cost
-from nnreport.config.layout import Layout
+from nnreport.config.layout import CHOSEN, Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
 from nnreport.reporting.labels import plain, run_changes, variant_label
 from nnreport.reporting.words import word
@@ -26,7 +27,8 @@ RUN_CONFIGS = run_configs(config)  # (variant, seed) -> everything its training 
 DATASET = config["dataset"]["name"]
 LAYOUT = Layout(STUDY, DATASET)
 DATA_FILE = LAYOUT.data_file
-DATA_PARAMS = dict(sorted(config["dataset"].items()))
+# n_test: 0 is left out, so data packed before n_test existed still counts as current.
+DATA_PARAMS = {k: v for k, v in sorted(config["dataset"].items()) if (k, v) != ("n_test", 0)}
 RESULTS = LAYOUT.results
 RUNS = LAYOUT.runs
 BUILD = LAYOUT.build
@@ -43,6 +45,7 @@ MODEL_IDS = model_ids(config)
 FIGURE_EXPERIMENTS = KIND.figure_experiments(config, VARIANTS)
 TEMPLATE_NAME = config["report"].get("template") or KIND.template
 TEMPLATE = Path(workflow.basedir) / "report" / "templates" / f"{TEMPLATE_NAME}.tex.j2"
+TEMPLATE_PARTS = template_parts(TEMPLATE) if TEMPLATE.is_file() else []  # e.g. determinismo
 # A damaged file the workflow wrote stops the run before any job, with the command that
 # rebuilds it: a job reading it would fail, and Snakemake deletes the outputs of failed jobs.
 DAMAGED = damaged_files([DATA_FILE, *(p for p in Path(RESULTS).rglob("*") if p.suffix != ".tmp")])

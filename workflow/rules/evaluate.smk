@@ -36,3 +36,25 @@ rule evaluate_model:
         f"{LOGS}/final/{{model}}.log",
     script:
         "../scripts/evaluate_model.py"
+
+
+# A Table I study with a test set: the configuration chosen on validation (best mean final
+# accuracy over seeds), every seed of it, on the test images no choice has seen.
+rule evaluate_chosen:
+    input:
+        runs=f"{RESULTS}/runs.parquet",
+        models=run_files("model.pt"),
+        data=DATA_INPUT,
+    output:
+        evaluation=LAYOUT.final(CHOSEN, "evaluation.json"),
+        predictions=LAYOUT.final(CHOSEN, "test_predictions.parquet"),
+    params:
+        max_val=config["max_val"],
+        max_test=config.get("max_test"),
+    threads: 1
+    conda:
+        ENV
+    log:
+        f"{LOGS}/final/{CHOSEN}.log",
+    script:
+        "../scripts/evaluate_chosen.py"

@@ -3,6 +3,7 @@ rule report:
     input:
         unpack(get_report_study_inputs),
         template=TEMPLATE,
+        template_parts=TEMPLATE_PARTS,
         sections=get_section_files,
         bibliography=BIBLIOGRAPHY,
         tables=expand(f"{BUILD}/tables/{{table}}.tex", table=KIND.tables),

@@ -48,19 +48,39 @@ def _pool(dataset: dict) -> tuple[int, str] | None:
     return n_train_file + n_test_file, f"{label}'s {n_train_file + n_test_file} images pooled"
 
 
+def _n_test(dataset: dict) -> int:
+    """The pooled test images the split holds out (none with holdout_test: true)."""
+    n_test = dataset.get("n_test")
+    if dataset.get("holdout_test") is True or isinstance(n_test, bool):
+        return 0
+    return n_test if isinstance(n_test, int) else 0
+
+
 def split_problems(dataset: dict) -> Iterator[Problem]:
-    """Yield a split that does not fit in the dataset (n_train + n_val, nothing left to train)."""
+    """Yield a split that does not fit in the dataset (n_train + n_val + n_test, nothing left
+    to train), and a test split asked for where the test file already is the test set."""
+    n_test = dataset.get("n_test")
+    if isinstance(n_test, int) and n_test and dataset.get("holdout_test") is True:
+        yield Problem(("dataset", "n_test"), f"dataset.n_test is {n_test}, but holdout_test: "
+                      f"true makes the test file the test set; remove n_test, or set "
+                      f"holdout_test: false to draw the test images from the pooled images")
+        return
+    n_test = _n_test(dataset)
     pool, n_train, n_val = _pool(dataset), dataset.get("n_train"), dataset.get("n_val")
     if pool is None or not isinstance(n_val, int):
         return
     n, which = pool
-    if isinstance(n_train, int) and n_train + n_val > n:
-        yield Problem(("dataset", "n_train"), f"dataset.n_train is {n_train}; with n_val: {n_val} "
-                      f"that is {n_train + n_val} images, more than {which}; use at most "
-                      f"{max(n - n_val, 0)} or lower n_val")
-    elif n_train is None and n_val >= n:
-        yield Problem(("dataset", "n_val"), f"dataset.n_val is {n_val}, which leaves no training "
-                      f"image of {which}; use at most {n - 1}")
+    others = f"n_val: {n_val}" + (f" and n_test: {n_test}" if n_test else "")
+    if isinstance(n_train, int) and n_train + n_val + n_test > n:
+        yield Problem(("dataset", "n_train"), f"dataset.n_train is {n_train}; with {others} "
+                      f"that is {n_train + n_val + n_test} images, more than {which}; use at "
+                      f"most {max(n - n_val - n_test, 0)} or lower n_val"
+                      + (" or n_test" if n_test else ""))
+    elif n_train is None and n_val + n_test >= n:
+        key, also = ("n_test", f" with n_val: {n_val}") if n_test else ("n_val", "")
+        yield Problem(("dataset", key), f"dataset.{key} is {dataset[key]}, which{also} leaves "
+                      f"no training image of {which}; use at most "
+                      f"{n - 1 - (n_val if n_test else 0)}")
 
 
 def training_images(config: dict, schema: dict) -> tuple[int, str] | None:
@@ -71,8 +91,10 @@ def training_images(config: dict, schema: dict) -> tuple[int, str] | None:
     n, why = None, ""
     if pool is not None and isinstance(n_train, int):
         n, why = n_train, f"dataset.n_train: {n_train}"
-    elif pool is not None and isinstance(n_val, int) and pool[0] > n_val:
-        n, why = pool[0] - n_val, f"{pool[1]} less n_val: {n_val}"
+    elif pool is not None and isinstance(n_val, int) and pool[0] > n_val + _n_test(dataset):
+        n_test = _n_test(dataset)
+        n, why = pool[0] - n_val - n_test, f"{pool[1]} less n_val: {n_val}" + (
+            f" and n_test: {n_test}" if n_test else "")
     if isinstance(max_train, int) and not isinstance(max_train, bool) and (n is None or
                                                                           max_train < n):
         return max_train, f"max_train: {max_train}"

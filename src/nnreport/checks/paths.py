@@ -52,9 +52,21 @@ def _inside_problem(path: tuple[str, str], value: object) -> Iterator[Problem]:
                                 f"manages itself; publish it elsewhere, e.g. {_EXAMPLES[key]}")
 
 
-def included_prose(template: Path) -> list[str]:
-    """The author's prose files a report template includes, in its order."""
+def _includes(template: Path) -> list[str]:
+    """Every file a report template includes, in its order."""
     return re.findall(r"\\BLOCK\{\s*include\s+[\"']([^\"']+)[\"']", template.read_text())
+
+
+def included_prose(template: Path) -> list[str]:
+    """The author's prose files a report template includes, in its order (not the template's
+    own parts, which sit beside it)."""
+    return [f for f in _includes(template) if not (template.parent / f).is_file()]
+
+
+def template_parts(template: Path) -> list[str]:
+    """The paths of the parts a report template includes from its own folder."""
+    return [str(template.parent / f) for f in _includes(template)
+            if (template.parent / f).is_file()]
 
 
 def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:

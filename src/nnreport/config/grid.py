@@ -112,6 +112,13 @@ def is_model_study(config: dict) -> bool:
     return "models" in config
 
 
+def has_test_set(config: dict) -> bool:
+    """Return whether the split holds out test images: the test file (`holdout_test: true`)
+    or `n_test` images drawn from the pool."""
+    dataset = config.get("dataset") or {}
+    return dataset.get("holdout_test") is True or bool(dataset.get("n_test"))
+
+
 def candidates(model: dict) -> list[dict]:
     """Return the hyper-parameter changes of each candidate of a model's declared search."""
     search = model.get("search") or {}

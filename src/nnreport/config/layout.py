@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+CHOSEN = "chosen"  # final/chosen/: a Table I study's chosen configuration on its test images
+
 
 @dataclass(frozen=True)
 class Layout:

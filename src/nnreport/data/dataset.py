@@ -46,28 +46,40 @@ class Dataset:
             raise DamagedFileError(path, e) from None
 
 
-def split(n: int, n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return disjoint random (train, validation) index arrays drawn from range(n)."""
-    if n_train + n_val > n:
-        raise DataError(f"dataset: n_train + n_val = {n_train + n_val} exceeds the {n} images "
-                        f"available; lower n_train or n_val")
+def split(n: int, n_train: int, n_val: int, seed: int,
+          n_test: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return disjoint random (train, validation, test) index arrays drawn from range(n).
+
+    One seeded permutation: the first n_train indices train, the next n_val validate, the
+    next n_test test; so the train/validation split does not depend on n_test when n_train
+    is given."""
+    if n_train + n_val + n_test > n:
+        asked = (f"n_train + n_val + n_test = {n_train + n_val + n_test}" if n_test
+                 else f"n_train + n_val = {n_train + n_val}")
+        raise DataError(f"dataset: {asked} exceeds the {n} images available; lower n_train, "
+                        f"n_val{' or n_test' if n_test else ''}")
     perm = np.random.default_rng(seed).permutation(n)
-    return np.sort(perm[:n_train]), np.sort(perm[n_train : n_train + n_val])
+    a, b = n_train, n_train + n_val
+    return np.sort(perm[:a]), np.sort(perm[a:b]), np.sort(perm[b : b + n_test])
 
 
 def make_splits(n_train_file: int, n_test_file: int, n_train: int | None, n_val: int,
-                split_seed: int, holdout_test: bool) -> tuple[np.ndarray, ...]:
+                split_seed: int, holdout_test: bool, n_test: int = 0) -> tuple[np.ndarray, ...]:
     """Return (train, val, test) indices into the train file's images followed by the test's.
 
-    Pooled (holdout_test false): all images are pooled and split at random into train and
-    validation; no test set. Held out: train and validation (dev) are drawn from the train
-    file and the test file is the test set.
+    Pooled (holdout_test false): all images are pooled and split at random into train,
+    validation and, when n_test > 0, a test set never used to choose a configuration (n_train
+    None: every image not in the other two). Held out: train and validation (dev) are drawn
+    from the train file and the test file is the test set.
     """
     if holdout_test:
+        if n_test:
+            raise DataError(f"dataset: n_test is {n_test}, but holdout_test: true makes the "
+                            f"test file the test set; remove n_test or set holdout_test: false")
         n_train = n_train_file - n_val if n_train is None else n_train
-        train_idx, val_idx = split(n_train_file, n_train, n_val, split_seed)
+        train_idx, val_idx, _ = split(n_train_file, n_train, n_val, split_seed)
         test_idx = np.arange(n_train_file, n_train_file + n_test_file)
         return train_idx, val_idx, test_idx
     total = n_train_file + n_test_file
-    n_train = total - n_val if n_train is None else n_train
-    return (*split(total, n_train, n_val, split_seed), np.zeros(0, np.int64))
+    n_train = total - n_val - n_test if n_train is None else n_train
+    return split(total, n_train, n_val, split_seed, n_test)

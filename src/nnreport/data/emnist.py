@@ -113,7 +113,7 @@ def upright(images: np.ndarray) -> np.ndarray:
 
 def prepare_emnist(root: str | None, download_dir: str | None, n_train: int | None,
                    n_val: int, split_seed: int, holdout_test: bool = True,
-                   split: str = "bymerge") -> Dataset:
+                   split: str = "bymerge", n_test: int = 0) -> Dataset:
     """Return an EMNIST split, upright, with a seeded train/dev split and the test set held out."""
     if split not in EMNIST_SIZES:
         raise DataError(f"dataset: split '{split}' is not an EMNIST split; use one of "
@@ -139,6 +139,6 @@ def prepare_emnist(root: str | None, download_dir: str | None, n_train: int | No
         raise DataError(f"{folder}: labels go up to {labels.max()} but EMNIST {split} has "
                         f"{len(classes)} classes; the label files do not belong to this split")
     train_idx, val_idx, test_idx = make_splits(n_tr, n_te, n_train, n_val, split_seed,
-                                               holdout_test)
+                                               holdout_test, n_test)
     log.info("EMNIST %s from %s: %d classes", split, folder, len(classes))
     return Dataset(images, labels, train_idx, val_idx, classes, str(folder), test_idx)

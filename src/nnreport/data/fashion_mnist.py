@@ -74,7 +74,7 @@ def locate_fashion_mnist(root: str | None, download_dir: str | None) -> Path:
 
 def prepare_fashion_mnist(root: str | None, download_dir: str | None, n_train: int | None,
                           n_val: int, split_seed: int, holdout_test: bool = False,
-                          split: str | None = None) -> Dataset:
+                          split: str | None = None, n_test: int = 0) -> Dataset:
     """Return FashionMNIST's 70,000 images with a seeded train/validation(/test) split."""
     if split is not None:
         log.warning("dataset: split '%s' applies to EMNIST only; FashionMNIST ignores it", split)
@@ -87,6 +87,6 @@ def prepare_fashion_mnist(root: str | None, download_dir: str | None, n_train: i
     images = np.concatenate([x1, x2])
     labels = np.concatenate([y1, y2]).astype(np.int64)
     train_idx, val_idx, test_idx = make_splits(len(x1), len(x2), n_train, n_val, split_seed,
-                                               holdout_test)
+                                               holdout_test, n_test)
     return Dataset(images, labels, train_idx, val_idx, FASHION_MNIST_CLASSES, str(folder),
                    test_idx)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nnreport.config.layout import Layout
+from nnreport.config.layout import CHOSEN, Layout
+from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models.registry import build_model
 from nnreport.models.scratch import MLP as ScratchMLP
@@ -74,8 +75,8 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
     from nnreport.data.preprocess import normalise
 
     if len(data.test_idx) == 0:
-        raise ValueError("dataset: a model study needs a held-out test set; set "
-                         "`dataset: holdout_test: true`")
+        raise ValueError("dataset: no test images are held out; set `dataset: holdout_test: "
+                         "true` (the test file) or `dataset: n_test` (images of the pool)")
     chosen = [p for p in model_files if Layout.run_of(p)[0] == selection["variant"]]
     dev_idx = data.val_idx[:max_val] if max_val else data.val_idx
     test_idx = data.test_idx[:max_test] if max_test else data.test_idx
@@ -101,7 +102,24 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
     columns = [c for c in per_seed.columns if c not in ("seed", "model")]
     stats = over_seeds(per_seed, "model", columns).iloc[0]
     evaluation = {"model": model, "variant": selection["variant"], "n_seeds": len(rows),
+                  "seeds": sorted(int(r["seed"]) for r in rows),
                   "n_dev": len(dev_idx), "n_test": len(test_idx),
                   **{c: float(stats[f"{c}_mean"]) for c in columns},
-                  **{f"{c}_std": float(stats[f"{c}_std"]) for c in columns}}
+                  **{f"{c}_std": float(stats[f"{c}_std"]) for c in columns},
+                  "per_seed": [{k: (int(v) if k == "seed" else float(v)) for k, v in r.items()}
+                               for r in rows]}  # for comparisons between models
     return evaluation, pd.DataFrame(noise_rows), pd.concat(test_preds, ignore_index=True)
+
+
+def evaluate_chosen(runs: pd.DataFrame, model_files: list[str], data, max_val: int | None,
+                    max_test: int | None) -> tuple[dict, pd.DataFrame]:
+    """Return the validation and test scores of a Table I study's chosen configuration (the
+    variant with the best mean final validation accuracy, as the report ranks them), every
+    finished seed of it, and their test predictions."""
+    variant = best_variant(runs, "final_val_accuracy")
+    finished = {(variant, int(s)) for s in runs.loc[(runs["variant"] == variant)
+                                                    & (runs["status"] != "diverged"), "seed"]}
+    files = [p for p in model_files if Layout.run_of(p) in finished]
+    evaluation, _, predictions = evaluate_final(CHOSEN, {"variant": variant}, files, data,
+                                                max_val, max_test, [], 0)
+    return evaluation, predictions

@@ -66,7 +66,9 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
         runs.append({
             "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
             "final_accuracy": 100 * s["final_val_accuracy_mean"],
-            "final_accuracy_std": 100 * s["final_val_accuracy_std"],
+            # one seed has no spread: None, so the prose prints the accuracy alone
+            "final_accuracy_std": (100 * s["final_val_accuracy_std"] if s["n_seeds"] > 1
+                                   else None),
             "best_accuracy": 100 * s["best_val_accuracy_mean"],
             "best_epoch": int(round(s["best_epoch_mean"])),
             "delta_pp": 100 * (s["final_val_accuracy_mean"] - base_acc),
@@ -112,6 +114,7 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "classes": [escape(c) for c in confusion["classes"]],
         "n_train": base_run["normalisation"]["n_train"],
         "n_val": base_run["normalisation"]["n_val"],
+        "pooled": not config["dataset"].get("holdout_test", False),  # train and test files
         "best": best,
         "model_sources": model_sources({base["model"]}),
         "provenance": provenance_context(provenance),
@@ -128,6 +131,7 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None
     by_name = {r["name"]: r for r in context["runs"]}
     for run in context["runs"]:
         run["resolved"] = None  # the base, and diverged runs, compare with nothing
+        run["loss_delta"] = None  # the final validation loss against the base's, over seeds
         if n_seeds == 1 and not run["diverged"]:
             low, high = accuracy_interval(run["final_accuracy"] / 100, n_val)
             run["accuracy_low"], run["accuracy_high"] = 100 * low, 100 * high
@@ -136,6 +140,10 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None
         c = compare(runs_table, run["name"], "base", metric, n_val)
         run["resolved"] = c.resolved
         run["delta_low"], run["delta_high"] = 100 * c.low, 100 * c.high
+        if c.method == WELCH:  # the loss has no binomial interval: compared over seeds only
+            loss = compare(runs_table, run["name"], "base", "final_val_loss")
+            run["loss_delta"] = {"difference": loss.difference, "low": loss.low,
+                                 "high": loss.high, "resolved": loss.resolved}
     best = context["best"]["name"]
     context["best"].update(by_name[best])  # the best run's comparison with the base
     context["best"]["accuracy"] = by_name[best]["final_accuracy"]
@@ -163,17 +171,47 @@ def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
     context["not_converged"] = [r for r in finished if not r["converged"]]
 
 
-def confusion_source(runs: str, predictions: list[str]) -> tuple[list[str], dict]:
-    """The validation predictions of every finished seed of the best variant (by mean final
-    validation accuracy), whose confusion matrices add up, and what the matrix's summary says
-    about them."""
+def confusion_source(predictions: str | list[str], runs: str | None = None,
+                     evaluation: str | None = None) -> tuple[list[str], dict]:
+    """The predictions the confusion matrix adds up, and what its summary says about them.
+
+    With a test set (`evaluation`: the chosen configuration's test scores), the test
+    predictions of every seed of the chosen configuration; without one, the validation
+    predictions of every finished seed of the best variant (by mean final validation accuracy).
+    """
+    if evaluation is not None:
+        chosen = read_json(evaluation)
+        return [predictions] if isinstance(predictions, str) else predictions, {
+            "variant": chosen["variant"], "seeds": chosen["seeds"], "split": "test",
+            "accuracy": 100 * chosen["test_accuracy"]}
+    assert runs is not None, "without a test set, the runs table picks the best run"
     table = pd.read_parquet(runs)
     variant = best_variant(table, "final_val_accuracy")
     own = table[(table["variant"] == variant) & (table["status"] != "diverged")]
     seeds = sorted(int(s) for s in own["seed"])
     paths = [p for p in predictions if Layout.run_of(p) in {(variant, s) for s in seeds}]
-    return paths, {"variant": variant, "seeds": seeds,
+    return paths, {"variant": variant, "seeds": seeds, "split": "validation",
                    "accuracy": 100 * float(own["final_val_accuracy"].mean())}
+
+
+def add_test(context: dict, evaluation: dict | None) -> None:
+    """Give the context the chosen configuration's score on the test images (`test`, None
+    without a test set) and whether its validation score, which chose it, is higher by more
+    than the sampling noise of the two image sets (their Wilson intervals do not overlap)."""
+    if evaluation is None:
+        context["test"] = None
+        return
+    run = next(r for r in context["runs"] if r["name"] == evaluation["variant"])
+    test, val = evaluation["test_accuracy"], evaluation["dev_accuracy"]
+    low, high = accuracy_interval(test, evaluation["n_test"])
+    val_low, val_high = accuracy_interval(val, evaluation["n_dev"])
+    context["test"] = {
+        "label": run["label"], "n_test": evaluation["n_test"], "n_seeds": evaluation["n_seeds"],
+        "accuracy": 100 * test, "accuracy_std": 100 * evaluation.get("test_accuracy_std", 0.0),
+        "low": 100 * low, "high": 100 * high, "loss": evaluation["test_loss"],
+        "val_accuracy": 100 * val, "val_low": 100 * val_low, "val_high": 100 * val_high,
+        "gap": 100 * (val - test), "gap_resolved": val_low > high or low > val_high,
+    }
 
 
 def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: list[dict],
@@ -185,6 +223,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
                             figures, provenance)
     add_comparisons(context, runs_table, context["n_val"])
     add_trends(context, metrics, context["n_val"])
+    add_test(context, read_json(inputs["evaluation"]) if "evaluation" in inputs else None)
     context["gradients"] = gradient_steps(
         runs, {v.name: variant_label(v.knob, v.value) for v in variants})
     with np.load(inputs["data"]) as z:

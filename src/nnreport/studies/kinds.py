@@ -3,8 +3,8 @@ the inputs of the report and of the confusion matrix. Read when the workflow is 
 
 from __future__ import annotations
 
-from nnreport.config.grid import Variant, is_model_study
-from nnreport.config.layout import Layout
+from nnreport.config.grid import Variant, has_test_set, is_model_study
+from nnreport.config.layout import CHOSEN, Layout
 
 Inputs = dict[str, "str | list[str]"]
 
@@ -52,11 +52,17 @@ class TableStudy(StudyKind):
 
     def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                       seeds: list[int]) -> Inputs:
-        return {"summary": f"{layout.results}/summary.parquet",
-                "base_run": layout.run_file("base", seeds[0], "run.json")}
+        inputs: Inputs = {"summary": f"{layout.results}/summary.parquet",
+                          "base_run": layout.run_file("base", seeds[0], "run.json")}
+        if has_test_set(config):  # the chosen configuration, measured on the test images
+            inputs["evaluation"] = layout.final(CHOSEN, "evaluation.json")
+        return inputs
 
     def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                          seeds: list[int]) -> Inputs:
+        if has_test_set(config):  # the chosen configuration on the test images
+            return {"evaluation": layout.final(CHOSEN, "evaluation.json"),
+                    "predictions": layout.final(CHOSEN, "test_predictions.parquet")}
         # the best run on validation, from every run's validation predictions
         return {"runs": f"{layout.results}/runs.parquet",
                 "predictions": layout.run_files("predictions.parquet", variant_names, seeds)}
