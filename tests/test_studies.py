@@ -98,9 +98,10 @@ def test_the_confusion_matrix_adds_up_every_finished_seed_of_the_best_variant(tm
         {"variant": "n1~64", "seed": 2, "status": "diverged", "final_val_accuracy": 0.10}])
     runs.to_parquet(tmp_path / "runs.parquet")
     predictions = layout.run_files("predictions.parquet", ["base", "n1~64"], [0, 1, 2])
-    paths, info = confusion_source(str(tmp_path / "runs.parquet"), predictions)
+    paths, info = confusion_source(predictions, runs=str(tmp_path / "runs.parquet"))
     assert paths == [layout.run_file("n1~64", s, "predictions.parquet") for s in (0, 1)]
-    assert info == {"variant": "n1~64", "seeds": [0, 1], "accuracy": pytest.approx(88.0)}
+    assert info == {"variant": "n1~64", "seeds": [0, 1], "split": "validation",
+                    "accuracy": pytest.approx(88.0)}
 
 
 def test_runs_are_not_compared_with_a_base_that_diverged():
@@ -120,3 +121,106 @@ def test_runs_are_not_compared_with_a_base_that_diverged():
     assert (runs[1]["accuracy_low"], runs[1]["accuracy_high"]) == pytest.approx((77.41, 82.36),
                                                                                abs=0.01)
     assert context["best_group"] == [] and context["statistics"]["method"] == "binomial"
+
+
+@pytest.mark.parametrize(("val", "n_val", "resolved"), [(0.61, 1000, True), (0.56, 1000, False)])
+def test_the_chosen_configuration_on_the_test_set_says_whether_validation_flattered_it(
+        val, n_val, resolved):
+    from nnreport.studies.experiments import add_test
+
+    context = {"runs": [{"name": "n1~16", "label": "n1 = 16"}]}
+    evaluation = {"variant": "n1~16", "n_test": 1000, "n_dev": n_val, "n_seeds": 2,
+                  "test_accuracy": 0.54, "test_accuracy_std": 0.01, "test_loss": 1.9,
+                  "dev_accuracy": val}
+    add_test(context, evaluation)
+    test = context["test"]
+    # Wilson, 540 of 1,000: centre 0.539867, half-width 0.030832 -> [50.90, 57.07]
+    assert (test["low"], test["high"]) == pytest.approx((50.90, 57.07), abs=0.01)
+    # 610 of 1,000: [57.94, 63.97] misses [50.90, 57.07]; 560 of 1,000: [52.91, 59.05] overlaps
+    assert test["gap"] == pytest.approx(100 * (val - 0.54))
+    assert test["gap_resolved"] is resolved
+    assert test["label"] == "n1 = 16" and test["accuracy_std"] == pytest.approx(1.0)
+    add_test(context, None)
+    assert context["test"] is None
+
+
+def test_with_a_test_set_the_confusion_matrix_is_the_chosen_configurations_on_it(tmp_path):
+    import json
+
+    from nnreport.studies.experiments import confusion_source
+
+    (tmp_path / "evaluation.json").write_text(json.dumps(
+        {"variant": "n1~64", "seeds": [0, 1], "test_accuracy": 0.875}))
+    paths, info = confusion_source("final/chosen/test_predictions.parquet",
+                                   evaluation=str(tmp_path / "evaluation.json"))
+    assert paths == ["final/chosen/test_predictions.parquet"]
+    assert info == {"variant": "n1~64", "seeds": [0, 1], "split": "test", "accuracy": 87.5}
+
+
+def _evaluation(model: str, test: list[float], dev: list[float]) -> dict:
+    per_seed = [{"seed": s, "dev_accuracy": d, "test_accuracy": t}
+                for s, (d, t) in enumerate(zip(dev, test, strict=True))]
+    return {"model": model, "n_seeds": len(test), "n_dev": 1000, "n_test": 1000,
+            "per_seed": per_seed}
+
+
+def test_a_reimplementation_is_compared_with_its_source_on_test_with_welchs_interval():
+    from nnreport.studies.models import add_model_comparisons
+
+    config = {"models": [{"id": "M1", "backend": "numpy", "search": {"lr": [1, 2]}},
+                         {"id": "M2", "backend": "torch", "from": "M1"},
+                         {"id": "M3", "backend": "torch", "from": "M1", "hparams": {"p": 0.2}}]}
+    entries = [{"id": m, "backend": b, "n_candidates": n, "noise_drops": d}
+               for m, b, n, d in (("M1", "NumPy", 2, [0.10, 0.12]), ("M2", "PyTorch", 1,
+                                  [0.11, 0.12]), ("M3", "PyTorch", 1, [0.30, 0.32]))]
+    context = {"models": entries, "by_id": {e["id"]: e for e in entries},
+               "best": entries[0], "most_robust": entries[0]}
+    evaluations = [_evaluation("M1", [0.80, 0.82], [0.81, 0.83]),
+                   _evaluation("M2", [0.70, 0.72], [0.80, 0.84]),
+                   _evaluation("M3", [0.60, 0.62], [0.60, 0.61])]
+    add_model_comparisons(context, config, evaluations)
+    [r] = context["reimplementations"]  # M3 changes hyper-parameters: not a re-implementation
+    # difference -10 points; each side's variance 0.0002, se 0.01414, 2 degrees of freedom,
+    # t(0.975, 2) = 4.3027: half-width 6.085 points
+    assert (r["id"], r["source"], r["method"]) == ("M2", "M1", "welch")
+    assert r["difference"] == pytest.approx(-10.0)
+    assert (r["low"], r["high"]) == pytest.approx((-16.085, -3.915), abs=1e-3)
+    assert r["resolved"] and r["source_candidates"] == 2 and r["source_backend"] == "NumPy"
+    assert [m["id"] for m in context["best_group"]] == ["M2"]  # dev 82 vs 82: no difference
+    assert [m["id"] for m in context["robust_group"]] == ["M2"]  # M3 loses 20 points more
+    assert context["statistics"]["method"] == "welch"
+
+
+def test_one_seed_per_model_claims_no_difference_in_robustness():
+    from nnreport.studies.models import add_model_comparisons
+
+    entries = [{"id": m, "backend": "PyTorch", "n_candidates": 1, "noise_drops": [d]}
+               for m, d in (("M0", 0.1), ("M1", 0.3))]
+    context = {"models": entries, "by_id": {e["id"]: e for e in entries},
+               "best": entries[0], "most_robust": entries[0]}
+    add_model_comparisons(context, {"models": [{"id": "M0"}, {"id": "M1"}]},
+                          [_evaluation("M0", [0.9], [0.9]), _evaluation("M1", [0.5], [0.5])])
+    assert context["robust_group"] is None and context["statistics"]["method"] == "binomial"
+    assert context["best_group"] == []  # Wilson: [88.0, 91.7] and [46.9, 53.1] do not overlap
+
+
+def test_with_seeds_each_run_compares_its_final_loss_with_the_bases_too():
+    import pandas as pd
+
+    from nnreport.studies.experiments import add_comparisons
+
+    runs = [{"name": n, "diverged": False, "final_accuracy": a}
+            for n, a in (("base", 81.0), ("p~0.5", 80.0))]
+    context = {"runs": runs, "ranking": runs, "best": {"name": "base"}}
+    table = pd.DataFrame([{"variant": v, "seed": s, "status": "completed",
+                           "final_val_accuracy": acc, "final_val_loss": loss}
+                          for v, rows in (("base", [(0.80, 0.30), (0.82, 0.32)]),
+                                          ("p~0.5", [(0.79, 0.40), (0.81, 0.42)]))
+                          for s, (acc, loss) in enumerate(rows)])
+    add_comparisons(context, table, n_val=1000)
+    loss = runs[1]["loss_delta"]
+    # +0.10 with the same spreads as the accuracies: se 0.01414, 2 degrees of freedom
+    assert loss["difference"] == pytest.approx(0.10)
+    assert (loss["low"], loss["high"]) == pytest.approx((0.03915, 0.16085), abs=1e-5)
+    assert loss["resolved"] and not runs[1]["resolved"]  # the accuracy: -1 point, [-7, +5]
+    assert runs[0]["loss_delta"] is None  # the base compares with nothing

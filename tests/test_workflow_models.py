@@ -44,6 +44,13 @@ def test_model_study_report_shows_the_four_models_and_robustness(models_run):
     assert "Precisión en test de cada modelo final cuando se agrega a las imágenes ruido" in text
     assert "Precisión y pérdida (entropía cruzada) de cada modelo final" in text
     assert "Código 2: Clase MLP (NumPy/CuPy)" in text
+    # one seed: every test accuracy with its Wilson interval, no claim on robustness
+    assert len(re.findall(r"M\d obtiene [\d.]+ % en test \(intervalo de Wilson", text)) == 4
+    assert "no afirmamos que las diferencias de robustez entre modelos superen el ruido" in text
+    # M2 against M1: the difference with its uncertainty, and why they may differ
+    assert "M2 reentrena en PyTorch los hiperparámetros que M1 eligió en NumPy" in text
+    assert "la implementación desde cero inicializa con He" in text
+    assert "Determinismo: en la CPU, la misma configuración y la misma semilla" in text
 
 
 @needs_fashion_mnist

@@ -11,6 +11,7 @@ from nnreport.reporting.labels import (
     class_names,
     format_value,
     knob_header,
+    plus_minus,
     thousands,
     variant_label,
 )
@@ -50,8 +51,7 @@ def experiments_table(config: dict) -> str:
 
 
 def _pm(mean: float, std: float, n: int, fmt: str) -> str:
-    text = format(mean, fmt)
-    return f"${text} \\pm {format(std, fmt)}$" if n > 1 else text
+    return plus_minus(mean, std, fmt) if n > 1 else format(mean, fmt)
 
 
 def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) -> str:
@@ -155,8 +155,10 @@ def models_table(models: list[dict], selections: list[dict], evaluations: list[d
         hidden = hp.get("hidden") or [hp.get("n1"), hp.get("n2")]
         cells = [escape(m["id"]), backend_name(m.get("backend", "torch")),
                  format_value("hidden", hidden),
-                 f"{100 * e['dev_accuracy']:.2f}", f"{e['dev_loss']:.4f}",
-                 f"{100 * e['test_accuracy']:.2f}", f"{e['test_loss']:.4f}"]
+                 *(_pm(scale * e[f"{split}_{metric}"], scale * e[f"{split}_{metric}_std"],
+                       e["n_seeds"], fmt)
+                   for split in ("dev", "test")
+                   for metric, scale, fmt in (("accuracy", 100, ".2f"), ("loss", 1, ".4f")))]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -177,7 +179,8 @@ def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -
         for name, g in frame.groupby("variant", sort=False):
             changes = ", ".join(variant_label(k, v) for k, v in g["changes"].iloc[0].items())
             cells = [escape(m["id"]), f"{escape(name)}: {changes or word('no_changes')}",
-                     f"{100 * g['acc'].mean():.2f}", f"{g['epoch'].mean():.0f}",
+                     _pm(100 * g["acc"].mean(), 100 * g["acc"].std(), len(g), ".2f"),
+                     f"{g['epoch'].mean():.0f}",
                      word("affirmative") if chosen.get(m["id"]) == name else ""]
             lines.append(" & ".join(cells) + r" \\")
         lines.append(r"\hline")

@@ -11,6 +11,14 @@ from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import expand_grid
 from nnreport.config.layout import Layout
+from nnreport.evaluation.comparisons import (
+    BINOMIAL,
+    CONFIDENCE,
+    WELCH,
+    accuracy_interval,
+    best_group,
+    compare,
+)
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
@@ -30,6 +38,77 @@ def dataset_name(dataset: dict) -> str:
     return name
 
 
+def noise_drops(noise: pd.DataFrame) -> pd.Series:
+    """Per seed, the accuracy lost from the smallest to the largest noise level (one model)."""
+    by_sigma = noise.pivot_table(index="seed", columns="sigma", values="accuracy")
+    return by_sigma[by_sigma.columns.min()] - by_sigma[by_sigma.columns.max()]
+
+
+def uncertainty(evaluation: dict) -> dict:
+    """A final model's spread over seeds (None with one seed) and the Wilson interval of its
+    dev and test accuracies, in percent."""
+    n_seeds = evaluation["n_seeds"]
+    out: dict = {"n_seeds": n_seeds}
+    for split in ("dev", "test"):
+        acc = evaluation[f"{split}_accuracy"]
+        out[f"{split}_accuracy_std"] = (100 * evaluation[f"{split}_accuracy_std"] if n_seeds > 1
+                                        else None)
+        low, high = accuracy_interval(acc, evaluation[f"n_{split}"])
+        out[f"{split}_low"], out[f"{split}_high"] = 100 * low, 100 * high
+    return out
+
+
+def seed_scores(evaluations: list[dict]) -> pd.DataFrame:
+    """One row per final model and seed (variant: the model) with its dev and test scores,
+    shaped for evaluation/comparisons.py."""
+    rows = []
+    for e in evaluations:
+        per_seed = e.get("per_seed")
+        if per_seed is None and e["n_seeds"] == 1:  # written before per-seed scores were kept
+            per_seed = [{k: e[k] for k in ("dev_accuracy", "test_accuracy")}]
+        if per_seed is None:
+            raise ValueError(f"the final evaluation of {e['model']} predates per-seed scores; "
+                             f"rerun it: snakemake --forcerun evaluate_model")
+        rows += [{"variant": e["model"], "status": "completed", **r} for r in per_seed]
+    return pd.DataFrame(rows)
+
+
+def add_model_comparisons(context: dict, config: dict, evaluations: list[dict]) -> None:
+    """Name the final models the dev evidence cannot tell apart from the best, and compare each
+    re-implementation (a model with `from:` on another back-end and nothing else changed)
+    with its source on test, each with its uncertainty (evaluation/comparisons.py)."""
+    frame = seed_scores(evaluations)
+    n_seeds = int(frame.groupby("variant").size().min())
+    n_dev, n_test = evaluations[0]["n_dev"], evaluations[0]["n_test"]
+    context["statistics"] = {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
+                             "n_dev": n_dev, "n_test": n_test,
+                             "method": WELCH if n_seeds > 1 else BINOMIAL}
+    best = context["best"]["id"]
+    context["best_group"] = [context["by_id"][m] for m in
+                             best_group(frame, best, "dev_accuracy", n_dev) if m != best]
+    # the models whose loss of accuracy under noise the seeds cannot tell from the most
+    # robust's (Welch over seeds; one seed measures no variation between initialisations)
+    robust = context["most_robust"]["id"]
+    drops = pd.DataFrame([{"variant": e["id"], "status": "completed", "drop": d}
+                          for e in context["models"] for d in e["noise_drops"]])
+    context["robust_group"] = ([context["by_id"][m] for m in best_group(drops, robust, "drop")
+                                if m != robust] if n_seeds > 1 else None)
+    declared = {m["id"]: m for m in config["models"]}
+    context["reimplementations"] = []
+    for m in config["models"]:
+        source = declared.get(m.get("from", ""))
+        if (source is None or m.get("search") or m.get("hparams")
+                or m.get("backend", "torch") == source.get("backend", "torch")):
+            continue
+        c = compare(frame, m["id"], source["id"], "test_accuracy", n_test)
+        context["reimplementations"].append({
+            "id": m["id"], "source": source["id"], "difference": 100 * c.difference,
+            "low": 100 * c.low, "high": 100 * c.high, "resolved": c.resolved,
+            "method": c.method, "backend": context["by_id"][m["id"]]["backend"],
+            "source_backend": context["by_id"][source["id"]]["backend"],
+            "source_candidates": context["by_id"][source["id"]]["n_candidates"]})
+
+
 def build_models_context(config: dict, variants: list, selections: list[dict],
                          evaluations: list[dict], noise: pd.DataFrame, runs: list[dict],
                          epochs_run: dict[str, int], confusion: dict, figures: dict[str, str],
@@ -45,8 +124,9 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
     for m in config["models"]:
         sel, ev = chosen[m["id"]], scores[m["id"]]
         run, hp = by_variant[sel["variant"]], sel["hparams"]
-        curve = over_seeds(noise[noise["model"] == m["id"]], "sigma",
-                           ["accuracy"]).sort_index()["accuracy_mean"]
+        own = noise[noise["model"] == m["id"]]
+        curve = over_seeds(own, "sigma", ["accuracy"]).sort_index()
+        drops = noise_drops(own)
         entries.append({
             "id": m["id"], "description": escape(m.get("description", "")),
             "backend": backend_name(m.get("backend", "torch")), "source": m.get("from"),
@@ -61,8 +141,13 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
             "epochs_run": epochs_run.get(sel["variant"]),
             "dev_accuracy": 100 * ev["dev_accuracy"], "dev_loss": ev["dev_loss"],
             "test_accuracy": 100 * ev["test_accuracy"], "test_loss": ev["test_loss"],
-            "noise": [{"sigma": s, "accuracy": 100 * curve.loc[s]} for s in sigmas],
-            "noise_drop": 100 * (curve.iloc[0] - curve.iloc[-1]),
+            **uncertainty(ev),
+            "noise": [{"sigma": s, "accuracy": 100 * curve.loc[s, "accuracy_mean"],
+                       "accuracy_std": (100 * curve.loc[s, "accuracy_std"]
+                                        if len(drops) > 1 else None)} for s in sigmas],
+            "noise_drops": drops.tolist(),  # per seed, for the comparison of robustness
+            "noise_drop": 100 * drops.mean(),
+            "noise_drop_std": 100 * drops.std() if len(drops) > 1 else None,
             "seconds": sum(by_variant[c["variant"]]["train_seconds"]
                            for c in sel["candidates"]),
         })
@@ -117,5 +202,6 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
         [read_json(p) for p in inputs["evaluations"]],
         pd.concat(pd.read_parquet(p) for p in inputs["noise"]), runs, epochs_run,
         read_json(inputs["confusion"]), figures, provenance)
+    add_model_comparisons(context, config, [read_json(p) for p in inputs["evaluations"]])
     context["gradients"] = gradient_steps(runs, {v.name: run_label(v) for v in variants})
     return context
