@@ -38,3 +38,12 @@ def test_every_latex_special_character_is_escaped():
 
 def test_math_on_purpose_is_written_between_backslash_parentheses():
     assert escape(r"Variar \(n_1\) y 50% de $") == r"Variar $n_1$ y 50\% de \$"
+
+
+def test_signed_numbers_show_their_sign_and_zero_has_none():
+    from nnreport.reporting.labels import plus_minus, signed
+
+    assert [signed(0.154), signed(-0.84), signed(-0.0004, 3), signed(0.0)] == [
+        "+0.15", "-0.84", "0.000", "0.00"]
+    assert plus_minus(89.987, 0.291) == r"$89.99 \pm 0.29$"
+    assert plus_minus(89.987, None) == plus_minus(89.987, float("nan")) == "$89.99$"

@@ -35,6 +35,13 @@ def thousands(n: int) -> str:
     return f"{int(n):,}".replace(",", r"\,")
 
 
+def signed(value: float, digits: int = 2) -> str:
+    """Return `value` with its sign, `+0.15` or `-0.84` (a minus in LaTeX math), and a zero that
+    rounds to zero without one: `0.000`, never `-0.000`."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def plus_minus(mean: float, std: float | None, fmt: str = ".2f") -> str:
     """Return a mean with its spread in LaTeX math, `$89.99 \\pm 0.14$`, or the mean alone,
     `$89.99$`, when the spread is unknown (one seed: None or NaN); math mode sets a minus sign,
