@@ -40,7 +40,7 @@ def test_stacked_panels_share_the_bottom_x_label():
     top.plot([1, 2])
     bottom.plot([1, 2])
     top.set_ylabel("pérdida")
-    bottom.set_ylabel("precisión (%)")
+    bottom.set_ylabel("exactitud (%)")
     bottom.set_xlabel("época")
     assert unlabelled_axes(fig) == []
     plt.close(fig)

@@ -27,7 +27,7 @@ def test_plain_labels_drop_tex_markup():
 def test_variant_labels():
     assert variant_label(None, None) == "base"
     assert variant_label("n1", 64) == "$n_1$ = 64"
-    assert variant_label("lr", 1e-2) == "learning-rate = $10^{-2}$"
+    assert variant_label("lr", 1e-2) == "tasa de aprendizaje = $10^{-2}$"
 
 
 def test_every_latex_special_character_is_escaped():
@@ -47,3 +47,14 @@ def test_signed_numbers_show_their_sign_and_zero_has_none():
         "+0.15", "-0.84", "0.000", "0.00"]
     assert plus_minus(89.987, 0.291) == r"$89.99 \pm 0.29$"
     assert plus_minus(89.987, None) == plus_minus(89.987, float("nan")) == "$89.99$"
+
+
+def test_a_run_reads_as_words_in_a_sentence_and_nouns_agree_with_their_number():
+    from nnreport.reporting.labels import plural, variant_phrase
+
+    assert variant_phrase("optimizer", "sgd") == "el optimizador SGD"
+    assert variant_phrase("lr", 1e-2) == "una tasa de aprendizaje de $10^{-2}$"
+    assert variant_phrase("batch_size", 128) == "mini-batches de 128 imágenes"
+    assert variant_phrase("n1", 64) == "$n_1$ = 64"  # a symbol reads as its label
+    assert (plural(1, "época", "épocas"), plural(30, "época", "épocas")) == ("1 época",
+                                                                             "30 épocas")

@@ -7,13 +7,13 @@ from nnreport.reporting.tables import experiments_table, results_table
 def test_table_one_matches_the_reference_layout(default_config):
     rows = experiments_table(default_config).splitlines()
     assert rows[2] == (r"Experimento n\textsuperscript{o} & $n_1$ & $n_2$ & $p$ & Optimizador & "
-                       r"Batch-size & learning-rate & Objetivo \\")
+                       r"Tamaño del mini-batch & Tasa de aprendizaje & Objetivo \\")
     assert r"1 & 128 & 64 & 0.2 & Adam & 256 & $10^{-3}$ & Experimento base. \\" in rows
     assert r"2 & 64, 256 & 64 & 0.2 & Adam & 256 & $10^{-3}$ & Variar $n_1$. \\" in rows
     assert r"4 & 128 & 64 & 0.0, 0.5 & Adam & 256 & $10^{-3}$ & Variar $p$. \\" in rows
     assert r"5 & 128 & 64 & 0.2 & SGD & 256 & $10^{-3}$ & Cambiar el optimizador. \\" in rows
-    assert (r"7 & 128 & 64 & 0.2 & Adam & 256 & $10^{-2}$, $10^{-4}$ & Variar el "
-            r"learning-rate. \\") in rows
+    assert (r"7 & 128 & 64 & 0.2 & Adam & 256 & $10^{-2}$, $10^{-4}$ & Variar la tasa de "
+            r"aprendizaje. \\") in rows
 
 
 def _summary(variants, n_seeds=1):
@@ -34,7 +34,7 @@ def test_results_table_has_one_row_per_run_with_labels(default_config):
     text = results_table(_summary(variants), variants, default_config)
     assert r"1 & base & 90.00 & 91.00 & 12 & 0.3000 & 0.2900 & 20.0 \\" in text
     assert r"2 & $n_1$ = 256 & 90.00" in text
-    assert (r"7 & learning-rate = $10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
+    assert (r"7 & tasa de aprendizaje = $10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
             r"20.0 \\") in text
     assert text.count(r"\\") == 12 + 1
 

@@ -41,8 +41,8 @@ def test_model_study_report_shows_the_four_models_and_robustness(models_run):
         assert section in text, section
     for model in ("M0", "M1", "M2", "M3"):
         assert f"{model} obtiene" in text, model
-    assert "Precisión en test de cada modelo final cuando se agrega a las imágenes ruido" in text
-    assert "Precisión y pérdida (entropía cruzada) de cada modelo final" in text
+    assert "Exactitud en test de cada modelo final cuando se agrega a las imágenes ruido" in text
+    assert "Exactitud y pérdida (entropía cruzada) de cada modelo final" in text
     assert "Código 2: Clase MLP (NumPy/CuPy)" in text
     # one seed: every test accuracy with its Wilson interval, no claim on robustness
     assert len(re.findall(r"M\d obtiene [\d.]+ % en test \(intervalo de Wilson", text)) == 4

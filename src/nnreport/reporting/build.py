@@ -19,7 +19,7 @@ import jinja2.ext
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, write_text
 from nnreport.base.texescape import escape
-from nnreport.reporting.labels import plus_minus, signed, thousands
+from nnreport.reporting.labels import plural, plus_minus, signed, thousands
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
     env.filters["thousands"] = thousands
     env.filters["signed"] = signed  # \VAR{r.delta_pp|signed(2)}: +0.15, -0.84, 0.00
     env.filters["pm"] = plus_minus  # \VAR{r.final_accuracy|pm(r.final_accuracy_std)}
+    env.filters["plural"] = plural  # \VAR{epochs|plural("época", "épocas")}
     return env
 
 

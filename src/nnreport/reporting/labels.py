@@ -110,6 +110,20 @@ def variant_label(knob: str | None, value: Any) -> str:
     return f"{knob_name(knob)} = {format_value(knob, value)}"
 
 
+def variant_phrase(knob: str | None, value: Any) -> str:
+    """Return a run as it reads in a sentence: `el optimizador SGD`, `una tasa de aprendizaje
+    de $10^{-2}$`, `$n_1$ = 64` (a knob without a phrase: its label), `base`."""
+    phrases = entry("phrases")
+    if knob in phrases:
+        return word(f"phrases.{knob}", value=format_value(knob, value))
+    return variant_label(knob, value)
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """Return `n` with its noun in the right number: `1 época`, `30 épocas`."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def run_changes(variant) -> str:
     """Return what a search candidate changes: `capas ocultas = 256--128, schedule = lineal`."""
     changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())

@@ -102,10 +102,12 @@ def class_counts_table(labels: np.ndarray, splits: dict[str, np.ndarray],
              r"\hline"]
     for c, name in enumerate(class_names(classes)):
         row = [int(counts[s][c]) for s in splits]
-        lines.append(" & ".join([escape(name), *map(str, row), str(sum(row))]) + r" \\")
+        lines.append(" & ".join([escape(name), *map(thousands, row), thousands(sum(row))])
+                     + r" \\")
     totals = [int(counts[s].sum()) for s in splits]
     lines += [r"\hline",
-              " & ".join([word("tables.total"), *map(str, totals), str(sum(totals))]) + r" \\",
+              " & ".join([word("tables.total"), *map(thousands, totals), thousands(sum(totals))])
+              + r" \\",
               r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 

@@ -25,7 +25,13 @@ from nnreport.reporting.context import (
     provenance_context,
     report_metadata,
 )
-from nnreport.reporting.labels import format_value, knob_name, power_of_ten, variant_label
+from nnreport.reporting.labels import (
+    format_value,
+    knob_name,
+    power_of_ten,
+    variant_label,
+    variant_phrase,
+)
 from nnreport.reporting.words import word
 
 
@@ -65,6 +71,7 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
             round(s["min_val_loss_epoch_mean"]))
         runs.append({
             "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
+            "phrase": variant_phrase(v.knob, v.value),
             "final_accuracy": 100 * s["final_val_accuracy_mean"],
             # one seed has no spread: None, so the prose prints the accuracy alone
             "final_accuracy_std": (100 * s["final_val_accuracy_std"] if s["n_seeds"] > 1
