@@ -6,6 +6,7 @@ from nnreport.reporting.check import (
     ReportCheckError,
     check_log,
     check_tex,
+    overfull_boxes,
     undefined_in_log,
     unreferenced_floats,
 )
@@ -62,3 +63,34 @@ def test_the_build_log_warns_of_a_rising_validation_loss_by_its_trend_not_its_no
     assert out == ["bad: validation loss rises over its last epochs (+0.085 per epoch, 95 % "
                    "interval [+0.0477, +0.122]): overfitting, growing over-confidence or a "
                    "too-high learning rate"]
+
+
+def test_a_line_sticking_out_of_its_column_by_more_than_a_few_points_fails_the_build():
+    log = ("Overfull \\hbox (4.42313pt too wide) in paragraph at lines 1--124\n"
+           "Overfull \\hbox (53.84134pt too wide) in paragraph at lines 1--133\n")
+    assert overfull_boxes(log) == ["53.8 pt too wide in paragraph at lines 1--133"]
+    with pytest.raises(ReportCheckError, match=r"text sticks out of its column: 53.8 pt too "
+                                               r"wide in paragraph at lines 1--133"):
+        check_log(log, "informe.log")
+    check_log(log.splitlines()[0], "informe.log")  # 4.4 pt: within a few points
+
+
+def test_a_float_more_than_a_page_after_its_first_citation_fails_the_build():
+    from nnreport.reporting.check import check_float_places, distant_floats
+
+    aux = "\n".join([
+        r"\providecommand\nnreportref[2]{}",
+        r"\nnreportref{fig:curvas}{2}", r"\nnreportref{tab:resultados}{3}",
+        r"\nnreportref{fig:matriz}{2}", r"\nnreportref{fig:matriz}{5}",
+        r"\nnreportref{tab:arquitectura}{1}",
+        r"\newlabel{fig:curvas}{{1}{3}{Curvas}{figure.1}{}}",  # one page on: fine
+        r"\newlabel{tab:resultados}{{II}{2}{Resultados}{table.2}{}}",  # before its citation
+        r"\newlabel{fig:matriz}{{2}{5}{Matriz}{figure.2}{}}",  # three pages after the first
+        r"\newlabel{tab:conteos}{{IV}{6}{Conteos}{table.4}{}}",  # flushed before the appendix
+        r"\nnreportref{tab:conteos}{2}",
+        r"\newlabel{app:modelos}{{A}{7}{Modelos}{appendix.A}{}}",
+        r"\newlabel{tab:arquitectura}{{III}{7}{Arquitectura}{table.3}{}}",  # an appendix's
+    ])
+    assert distant_floats(aux) == ["fig:matriz (2) on page 5, first cited on page 2"]
+    with pytest.raises(ReportCheckError, match="floats far from the text that cites them"):
+        check_float_places(aux, "informe.aux")

@@ -11,6 +11,7 @@ from nnreport.reporting.figures import (  # noqa: E402
     _save,
     confusion_matrix,
     learning_curves,
+    learning_curves_grid,
     sample_images,
     unlabelled_axes,
 )
@@ -26,6 +27,24 @@ def test_learning_curves_write_a_pdf(tmp_path):
     curves = [("base", pd.concat([_metrics(0), _metrics(1, 1.1)])), ("$n_1$ = 64", _metrics(0))]
     learning_curves(curves, tmp_path / "lc.pdf")
     assert (tmp_path / "lc.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_every_experiments_learning_curves_fit_one_page_wide_figure(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    saved = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, *a, **k: saved.append(fig) or open(a[0], "wb").close())
+    experiments = [(f"({letter}) exp", [("1 (base)", _metrics(0)), ("2", _metrics(0, 1.2))])
+                   for letter in "abc"]
+    learning_curves_grid(experiments, tmp_path / "lc.pdf")
+    [fig] = saved
+    # two experiments a row, each a loss and an accuracy panel; the last row's second cell empty
+    assert fig.get_size_inches()[0] == pytest.approx(7.0)
+    plotted = [ax for ax in fig.get_axes() if ax.has_data()]
+    assert len(plotted) == 6 and all(ax.get_xlabel() and ax.get_ylabel() for ax in plotted)
+    titles = [sub.legends[0].get_title().get_text() for sub in fig.subfigs if sub.legends]
+    assert titles == ["(a) exp", "(b) exp", "(c) exp"]
 
 
 def test_confusion_matrix_and_samples_write_pdfs(tmp_path):

@@ -37,7 +37,7 @@ def test_a_block_tag_that_ends_a_line_of_text_keeps_the_line_break_a_space_needs
         "del base\\BLOCK{if seeds > 1}\ny cada una\\BLOCK{else}. Fin.\\BLOCK{endif}\n"
         "\\BLOCK{if seeds}\n"  # a tag alone on its line leaves nothing, as before
         "con \\VAR{seeds} semillas.\n\\BLOCK{endif}\n"
-        "\\BLOCK{if seeds > 5}\\and\\BLOCK{endif}\n")  # nor does a line that starts with one
+        "\\BLOCK{if seeds > 5}\n\\and\n\\BLOCK{endif}\n")
     render(tmp_path / "main.tex.j2", tmp_path, {"seeds": seeds}, tmp_path / "o.tex")
     assert (tmp_path / "o.tex").read_text() == out
 
@@ -67,6 +67,29 @@ def test_failed_compile_reports_the_line_and_keeps_the_previous_pdf(tmp_path):
     tex.write_text("\\documentclass{article}\n\\begin{document}\nHola\n\\end{document}\n")
     compile_pdf(tex, pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
+
+
+def test_a_compile_after_a_killed_one_starts_from_no_auxiliary_file(tmp_path):
+    tex = tmp_path / "informe.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n\\section{A}\\label{s}"
+                   "\nVer \\ref{s}.\n\\end{document}\n")
+    compile_pdf(tex)
+    assert not (tmp_path / "informe.compiling").exists()
+    # killed while writing: the .aux ends mid-line, and the marker says so
+    (tmp_path / "informe.aux").write_text("\\relax\n\\newlabel{s}{{1}{1")
+    (tmp_path / "informe.compiling").touch()
+    compile_pdf(tex)  # without the marker: "File ended while scanning use of \\@newl@bel"
+    assert "\\newlabel{s}{{1}{1}" in (tmp_path / "informe.aux").read_text()
+
+
+def test_latexs_8_bit_output_does_not_break_the_build(tmp_path):
+    # pdflatex prints an overfull line in the font's 8-bit encoding: "ñ" is byte 0xf1, not UTF-8
+    tex = tmp_path / "informe.tex"
+    tex.write_text("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n"
+                   "\\usepackage[utf8]{inputenc}\n\\begin{document}\n"
+                   "\\hbox to 1cm{año año año año año año año}\n\\end{document}\n")
+    log = compile_pdf(tex)
+    assert "Overfull \\hbox" in log and (tmp_path / "informe.pdf").exists()
 
 
 def test_atomic_writes_leave_no_temporary_file_and_a_normal_mode(tmp_path):

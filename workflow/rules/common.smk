@@ -12,7 +12,7 @@ from nnreport.checks.paths import template_parts
 from nnreport.config.grid import expand_grid, run_configs, training_cost
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
-from nnreport.reporting.labels import plain, run_changes, variant_label
+from nnreport.reporting.labels import format_value, knob_name, plain, run_changes, variant_label
 from nnreport.reporting.words import word
 from nnreport.studies.kinds import model_ids, study_kind
 
@@ -112,6 +112,21 @@ def get_experiment_labels(wildcards):
     knob = variants[0].knob
     base = f"{variant_label(knob, config['base'][knob])} (base)"
     return [base] + [variant_label(v.knob, v.value) for v in variants]
+
+
+def get_grid_experiments(wildcards):
+    """The panels of the figure of every experiment's learning curves: per experiment, its
+    title (`(a) $n_1$`), its runs (the base first) and their short labels (the values)."""
+    panels = []
+    for letter, experiment in zip("abcdefghijklmnopqrstuvwxyz", FIGURE_EXPERIMENTS):
+        variants = [v for v in VARIANTS if v.experiment == experiment]
+        knob = variants[0].knob
+        panels.append({
+            "title": f"({letter}) {knob_name(knob)}",
+            "variants": KIND.experiment_variants(VARIANTS, experiment),
+            "labels": [f"{format_value(knob, config['base'][knob])} (base)"]
+            + [format_value(v.knob, v.value) for v in variants]})
+    return panels
 
 
 def get_learning_curves_report_labels(wildcards):

@@ -18,6 +18,28 @@ rule learning_curves:
     script:
         "../scripts/learning_curves.py"
 
+# A Table I study's report shows every experiment's learning curves in one page-wide figure
+# of panels (the per-experiment figures stay, as targets and in the HTML report).
+rule learning_curves_grid:
+    input:
+        run_files("metrics.parquet"),
+    output:
+        report(
+            f"{BUILD}/figures/learning_curves.pdf",
+            caption="../report/learning_curves.rst",
+            category=word("html.learning_curves"),
+            labels=get_figure_report_labels("learning_curves"),
+        ),
+    params:
+        experiments=get_grid_experiments,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/learning_curves.log",
+    script:
+        "../scripts/learning_curves_grid.py"
+
+
 rule sample_images:
     input:
         data=DATA_INPUT,

@@ -27,19 +27,20 @@ class LatexError(ExpectedError, RuntimeError):
     """LaTeX failed; the message holds the relevant lines of its log."""
 
 
-_TEXT_THEN_TAG_AT_END = re.compile(r"^[ \t]*(?!\\BLOCK\{)\S.*\\BLOCK\{[^}]*\}[ \t]*$")
+_BLOCK_TAG = re.compile(r"\\BLOCK\{[^}]*\}")
+_ENDS_WITH_TAG = re.compile(r"\\BLOCK\{[^}]*\}[ \t]*$")
 
 
 class KeepLineBreaks(jinja2.ext.Extension):
     """trim_blocks drops the line break after every block tag, which is right for a tag alone on
     its line but glues words together after a tag that ends a line of text (`del base\\BLOCK{
-    if ...}` + `y cada` gave "basey cada"). After a tag that ends a line beginning with text, the
-    break, a space in LaTeX, stays; a line beginning with a tag is structure and keeps none."""
+    if ...}` + `y cada` gave "basey cada"). After a tag that ends a line holding text besides
+    its tags, the break, a space in LaTeX, stays; a line of tags alone keeps none."""
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         lines = source.split("\n")
         for i, line in enumerate(lines[:-1]):
-            if _TEXT_THEN_TAG_AT_END.match(line):
+            if _ENDS_WITH_TAG.search(line) and _BLOCK_TAG.sub("", line).strip():
                 lines[i] = line + "\n"  # trim_blocks takes one break; the other stays
         return "\n".join(lines)
 
@@ -107,8 +108,19 @@ def compile_pdf(tex: str | Path, pdf: str | Path | None = None,
     cmd = ["latexmk", "-pdf", "-g", "-interaction=nonstopmode", "-halt-on-error",
            "-file-line-error", "-pdflatex=pdflatex -no-shell-escape %O %S", tex.name]
     log_path = tex.with_suffix(".log")
+    # A LaTeX run that was killed can leave its .aux cut mid-line ("File ended while scanning
+    # use of \@newl@bel" on every later run): a marker says a compile did not finish, and the
+    # next one starts from no auxiliary file.
+    unfinished = tex.with_suffix(".compiling")
+    if unfinished.exists():
+        for suffix in (".aux", ".fdb_latexmk", ".fls", ".out"):
+            tex.with_suffix(suffix).unlink(missing_ok=True)
+    unfinished.touch()
+    # pdflatex writes 8-bit bytes of the font encoding, not UTF-8 (a line of an overfull box
+    # with an "ñ" is byte 0xf1): read its output leniently, as the log is read.
     proc = subprocess.Popen(cmd, cwd=tex.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, **_SANDBOX}, start_new_session=True)
+                            text=True, errors="replace", env={**os.environ, **_SANDBOX},
+                            start_new_session=True)
     try:
         stdout, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -121,6 +133,7 @@ def compile_pdf(tex: str | Path, pdf: str | Path | None = None,
             f"in math of the config (between \\( and \\)) or in a prose file; a very long "
             f"report may need a larger report: latex_timeout. Last lines of the log "
             f"({log_path}):\n" + "\n".join(tail)) from None
+    unfinished.unlink()  # LaTeX finished, well or not: its files are whole
     log_text = log_path.read_text(errors="replace") if log_path.exists() else stdout
     if proc.returncode != 0:
         raise LatexError(f"LaTeX failed on {tex} (full log: {log_path}):\n"
@@ -190,7 +203,7 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
     Unreferenced floats and undefined references fail; the softer findings are warnings.
     """
     from nnreport.evaluation.trends import rising_loss_warnings
-    from nnreport.reporting.check import check_log, check_tex
+    from nnreport.reporting.check import check_float_places, check_log, check_tex
 
     tex = Path(tex)
     with build_lock(tex.parent):
@@ -199,3 +212,5 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
             log.warning("report check: %s", warning)
         shutil.copyfile(bibliography, tex.parent / "refs.bib")
         check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))
+        aux = tex.with_suffix(".aux")
+        check_float_places(aux.read_text(errors="replace"), str(aux))

@@ -70,72 +70,132 @@ def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np
             stats[f"{column}_std"].to_numpy())
 
 
+def _panels(curves: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, float, str]]:
+    """The (column, scale, axis label) of each panel: the loss, and the accuracy when every run
+    has one."""
+    panels = [("loss", 1.0, word("axes.loss_cross_entropy"))]
+    if all("accuracy" in df.columns for _, df in curves):
+        panels.append(("accuracy", 100.0, word("axes.accuracy_percent")))
+    return panels
+
+
+def _draw_curves(axes, panels: list[tuple[str, float, str]],
+                 curves: list[tuple[str, pd.DataFrame]]) -> list[Line2D]:
+    """Draw every run's training (dashed) and validation (solid) curves, mean over seeds with a
+    ±1 std band, one panel per metric; return the runs' legend handles (the base in black)."""
+    colors = ["black"] + [f"C{i}" for i in range(len(curves))]
+    for (_, df), color in zip(curves, colors, strict=False):
+        for split, ls in SPLIT_STYLE.items():
+            part = df[df["split"] == split]
+            for ax, (col, scale, _) in zip(axes, panels, strict=True):
+                ep, mean, std = _mean_std(part, col)
+                ax.plot(ep, mean * scale, ls=ls, color=color, lw=1.1)
+                if std.any():
+                    ax.fill_between(ep, (mean - std) * scale, (mean + std) * scale,
+                                    color=color, alpha=0.15, lw=0)
+    for ax, (_, _, label) in zip(axes, panels, strict=True):
+        ax.set_ylabel(label)
+    return [Line2D([], [], color=c, lw=1.5, label=lab)
+            for (lab, _), c in zip(curves, colors, strict=False)]
+
+
+def _split_handles(val_split: str) -> list[Line2D]:
+    """Legend handles of the line styles: training dashed, validation (or dev) solid."""
+    names = {"train": word("splits.train"), "val": word(f"splits.{val_split}")}
+    return [Line2D([], [], color="gray", ls=ls, lw=1.1, label=names[s])
+            for s, ls in SPLIT_STYLE.items()]
+
+
 def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
                     val_split: str = "val") -> None:
-    """Draw loss and accuracy against epoch for several runs on shared axes.
+    """Draw loss and accuracy against epoch for several runs, side by side, the legend above.
 
     `curves` holds (label, metrics) pairs, the base first; metrics has one row per
     seed, epoch and split. Training is dashed, validation solid; seeds give a mean
     line and a ±1 std band. `val_split` names the validation split in the legend (`dev` when
     a test set is held out). Metrics without accuracy (a task that has none) get the loss
-    panel only.
+    panel only. Page-wide and short, so that a one-column report sets it at its text width
+    without a page to itself.
     """
-    panels = [("loss", 1.0, word("axes.loss_cross_entropy"))]
-    if all("accuracy" in df.columns for _, df in curves):
-        panels.append(("accuracy", 100.0, word("axes.accuracy_percent")))
+    panels = _panels(curves)
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(len(panels), 1, figsize=(COLUMN_WIDTH, 2.0 * len(panels)),
-                                 sharex=True, squeeze=False)
-        axes = axes[:, 0]
-        colors = ["black"] + [f"C{i}" for i in range(len(curves))]
-        for (_, df), color in zip(curves, colors, strict=False):
-            for split, ls in SPLIT_STYLE.items():
-                part = df[df["split"] == split]
-                for ax, (col, scale, _) in zip(axes, panels, strict=True):
-                    ep, mean, std = _mean_std(part, col)
-                    ax.plot(ep, mean * scale, ls=ls, color=color, lw=1.1)
-                    if std.any():
-                        ax.fill_between(ep, (mean - std) * scale, (mean + std) * scale,
-                                        color=color, alpha=0.15, lw=0)
-        for ax, (_, _, label) in zip(axes, panels, strict=True):
-            ax.set_ylabel(label)
-        axes[-1].set_xlabel(word("axes.epoch"))
-        axes[-1].xaxis.get_major_locator().set_params(integer=True)
-        handles = [Line2D([], [], color=c, lw=1.5, label=lab)
-                   for (lab, _), c in zip(curves, colors, strict=False)]
-        names = {"train": word("splits.train"), "val": word(f"splits.{val_split}")}
-        handles += [Line2D([], [], color="gray", ls=ls, lw=1.1, label=names[s])
-                    for s, ls in SPLIT_STYLE.items()]
-        # Two columns filled top to bottom: the runs on the left, the line styles on the right.
-        long_labels = max(len(lab) for lab, _ in curves) > 28
-        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                   ncol=1 if long_labels else 2, frameon=False, columnspacing=2.0,
-                   handlelength=2.2)
-        fig.tight_layout(h_pad=0.6)
+        fig, axes = plt.subplots(1, len(panels), figsize=(COLUMN_WIDTH * len(panels), 2.4),
+                                 squeeze=False, layout="constrained")
+        axes = axes[0]
+        handles = _draw_curves(axes, panels, curves) + _split_handles(val_split)
+        for ax in axes:
+            ax.set_xlabel(word("axes.epoch"))
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        longest = max(len(lab) for lab, _ in curves)
+        fig.legend(handles=handles, loc="outside upper center", frameon=False,
+                   ncol=2 if longest > 40 else 3 if longest > 20 else 5, handlelength=2.2,
+                   columnspacing=1.5)
+        _save(fig, path)
+
+
+PAGE_WIDTH = 7.0  # inches: the text width of revtex's two-column page (a figure* float)
+
+
+def learning_curves_grid(experiments: list[tuple[str, list[tuple[str, pd.DataFrame]]]],
+                         path: str | Path, val_split: str = "val") -> None:
+    """Draw every experiment's learning curves in one page-wide figure of panels, two
+    experiments per row: for each, its legend titled `title` (`(a) $n_1$`) with the runs'
+    short labels (the values: `128 (base)`), and its loss and accuracy side by side against
+    epoch, drawn as `learning_curves` draws one experiment.
+
+    `experiments` holds (title, curves) pairs in order; the line styles' legend is drawn once,
+    at the top.
+    """
+    per_row = 2
+    rows = -(-len(experiments) // per_row)
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(PAGE_WIDTH, 2.15 * rows + 0.3), layout="constrained")
+        grids = fig.subfigures(rows, per_row, squeeze=False, wspace=0.04, hspace=0.02)
+        for cell, (title, curves) in zip(grids.flat, experiments, strict=False):
+            panels = _panels(curves)
+            axes = cell.subplots(1, len(panels), squeeze=False)[0]
+            handles = _draw_curves(axes, panels, curves)
+            for ax in axes:
+                ax.set_xlabel(word("axes.epoch"))
+                ax.xaxis.get_major_locator().set_params(integer=True)
+            legend = cell.legend(handles=handles, loc="outside upper left", ncol=len(handles),
+                                 frameon=False, handlelength=1.6, columnspacing=1.2,
+                                 title=title, alignment="left")
+            legend.get_title().set_fontweight("bold")
+        for cell in grids.flat[len(experiments):]:
+            cell.set_visible(False)
+        fig.legend(handles=_split_handles(val_split), loc="outside upper right", ncol=2,
+                   frameon=False, handlelength=2.2)
         _save(fig, path)
 
 
 def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> None:
-    """Draw a confusion matrix given in % of each true class (rows sum to 100)."""
+    """Draw a confusion matrix given in % of each true class (rows sum to 100).
+
+    Up to 15 classes, every cell of at least 0.5 % prints its value, in type as large as the
+    axes' (the values make a colour bar redundant, and the matrix fills the column); with more
+    (EMNIST's 47), no values, smaller ticks and a colour bar.
+    """
     k = len(classes)
-    many = k > 15  # e.g. EMNIST's 47 classes: no numbers in the cells, smaller ticks
+    many = k > 15
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH, 6.0) if many else (COLUMN_WIDTH, 3.3))
+        fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH, 6.0) if many else (COLUMN_WIDTH, 3.5))
         im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=100)
         if many:
             ax.tick_params(labelsize=5)
         for i in range(0 if many else k):
             for j in range(k):
                 if norm[i, j] >= 0.5:
-                    ax.text(j, i, f"{norm[i, j]:.0f}", ha="center", va="center", fontsize=5,
+                    ax.text(j, i, f"{norm[i, j]:.0f}", ha="center", va="center", fontsize=7,
                             color="white" if norm[i, j] > 55 else "black")
-        ax.set_xticks(range(k), classes, rotation=0 if many else 60, ha="center" if many else
+        ax.set_xticks(range(k), classes, rotation=0 if many else 45, ha="center" if many else
                       "right", rotation_mode="anchor")
         ax.set_yticks(range(k), classes)
         ax.set_xlabel(word("axes.predicted_class"))
         ax.set_ylabel(word("axes.true_class"))
-        cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
-        cbar.set_label(word("axes.true_class_fraction"))
+        if many:
+            cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+            cbar.set_label(word("axes.true_class_fraction"))
         fig.tight_layout()
         _save(fig, path)
 

@@ -114,7 +114,7 @@ def variant_phrase(knob: str | None, value: Any) -> str:
     """Return a run as it reads in a sentence: `el optimizador SGD`, `una tasa de aprendizaje
     de $10^{-2}$`, `$n_1$ = 64` (a knob without a phrase: its label), `base`."""
     phrases = entry("phrases")
-    if knob in phrases:
+    if knob is not None and knob in phrases:
         return word(f"phrases.{knob}", value=format_value(knob, value))
     return variant_label(knob, value)
 

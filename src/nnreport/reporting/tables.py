@@ -169,7 +169,9 @@ def models_table(models: list[dict], selections: list[dict], evaluations: list[d
 def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -> str:
     """Return the tabular of every searched model's candidates, the chosen one marked."""
     chosen = {s["model"]: s["variant"] for s in selections}
-    lines = [r"\begin{tabular}{llccc}", r"\hline\hline",
+    # the candidates' changes wrap in their column (the array package's >{...} column)
+    lines = [r"\begin{tabular}{l>{\raggedright\arraybackslash}p{0.5\linewidth}ccc}",
+             r"\hline\hline",
              " & ".join(entry("tables.search")) + r" \\", r"\hline"]
     for m in models:
         own = [r for r in runs if r["experiment"] == m["id"]]

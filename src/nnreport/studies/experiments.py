@@ -95,9 +95,11 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
     runs = run_entries(variants, summary)
     by_name = {r["name"]: r for r in runs}
     experiments = []
+    panels = iter("abcdefghijklmnopqrstuvwxyz")  # of the figure of all learning curves
     for i, exp in enumerate(config["experiments"], start=1):
         knob = next(iter(exp["vary"])) if exp.get("vary") else None
         experiments.append({
+            "panel": next(panels) if figures.get(exp["id"]) else None,
             "number": i, "id": exp["id"], "objective": escape(exp.get("objective", "")),
             "knob": knob, "knob_name": knob_name(knob) if knob else None,
             "figure": figures.get(exp["id"]),

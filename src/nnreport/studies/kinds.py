@@ -41,7 +41,7 @@ class TableStudy(StudyKind):
 
     name, template = "experiments", "informe"
     tables = ("experiments", "results", "architecture", "counts")
-    figures = ("confusion_matrix", "samples")
+    figures = ("learning_curves", "confusion_matrix", "samples")
 
     def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
         return [e["id"] for e in config["experiments"] if e.get("vary")]
