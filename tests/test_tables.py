@@ -36,7 +36,7 @@ def test_results_table_has_one_row_per_run_with_labels(default_config):
     assert r"2 & $n_1$ = 256 & 90.00" in text
     assert (r"7 & tasa de aprendizaje = $10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
             r"20.0 \\") in text
-    assert sum(line.endswith(r"\\") for line in text.splitlines()) == 12 + 1  # and the header
+    assert sum(line.endswith(r"\\") for line in text.splitlines()) == 12 + 2  # two header rows
 
 
 def test_results_table_shows_mean_and_std_over_seeds(default_config):

@@ -19,12 +19,13 @@ SPANISH = re.compile(r"[áéíóúñ¿¡]|\b(?:entrenamiento|validación|época|
 
 
 def _asked_keys() -> set[str]:
-    """Every literal key the code passes to word() or entry() (an f-string's fixed prefix)."""
+    """Every literal key the code passes to word(), entry() or header_rows() (an f-string's
+    fixed prefix)."""
     keys = set()
     for path in CODE:
         for call in ast.walk(ast.parse(path.read_text())):
             if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                    and call.func.id in ("word", "entry") and call.args):
+                    and call.func.id in ("word", "entry", "header_rows") and call.args):
                 arg = call.args[0]
                 if isinstance(arg, ast.Constant):
                     keys.add(arg.value)

@@ -32,7 +32,9 @@ def experiments_table(config: dict) -> str:
     header = [word("tables.experiment_number"), *map(knob_header, knobs),
               word("tables.objective")]
     lines = [
-        r"\begin{tabular}{c" + "c" * len(knobs) + r"p{0.25\textwidth}}",
+        # the objectives wrap ragged right (the array package's >{...} column)
+        r"\begin{tabular}{c" + "c" * len(knobs)
+        + r">{\raggedright\arraybackslash}p{0.25\textwidth}}",
         r"\hline\hline",
         " & ".join(header) + r" \\",
         r"\hline",
@@ -50,6 +52,15 @@ def experiments_table(config: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def header_rows(key: str) -> list[str]:
+    """The header line(s) of a table from the words catalogue: a list of column names is one
+    row; a list of two such lists is two rows (a long name over two lines, aligned to the
+    bottom as every other name)."""
+    names = entry(key)
+    rows = names if names and isinstance(names[0], list) else [names]
+    return [" & ".join(row) + r" \\" for row in rows]
+
+
 def _pm(mean: float, std: float, n: int, fmt: str) -> str:
     return plus_minus(mean, std, fmt) if n > 1 else format(mean, fmt)
 
@@ -58,8 +69,7 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
     """Return the results tabular: final and best validation metrics and time of every run."""
     exp_number = {e["id"]: i for i, e in enumerate(config["experiments"], start=1)}
     by_name = {v.name: v for v in variants}
-    header = entry("tables.results")
-    lines = [r"\begin{tabular}{clcccccc}", r"\hline\hline", " & ".join(header) + r" \\",
+    lines = [r"\begin{tabular}{clcccccc}", r"\hline\hline", *header_rows("tables.results"),
              r"\hline"]
     for row in summary.itertuples(index=False):
         v = by_name[row.variant]
@@ -151,7 +161,7 @@ def models_table(models: list[dict], selections: list[dict], evaluations: list[d
     lines = [r"\begin{tabular}{lllcccc}", r"\hline\hline",
              r" & & & \multicolumn{2}{c}{" + word("split_columns.dev") + r"} & \multicolumn{2}{c}{"
              + word("split_columns.test") + r"} \\",
-             " & ".join(entry("tables.models")) + r" \\", r"\hline"]
+             *header_rows("tables.models"), r"\hline"]
     for m in models:
         e, hp = scores[m["id"]], chosen[m["id"]]["hparams"]
         hidden = hp.get("hidden") or [hp.get("n1"), hp.get("n2")]
@@ -172,7 +182,7 @@ def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -
     # the candidates' changes wrap in their column (the array package's >{...} column)
     lines = [r"\begin{tabular}{l>{\raggedright\arraybackslash}p{0.5\linewidth}ccc}",
              r"\hline\hline",
-             " & ".join(entry("tables.search")) + r" \\", r"\hline"]
+             *header_rows("tables.search"), r"\hline"]
     for m in models:
         own = [r for r in runs if r["experiment"] == m["id"]]
         if len({r["variant"] for r in own}) < 2:
