@@ -130,6 +130,23 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
 
 
 @needs_fashion_mnist
+def test_the_source_bundle_compiles_on_its_own_in_an_empty_folder(tiny_run, tmp_path):
+    import zipfile
+
+    tmp, _, _ = tiny_run
+    with zipfile.ZipFile(tmp / "report" / "tiny-source.zip") as z:
+        names = set(z.namelist())
+        z.extractall(tmp_path)
+    assert {"informe.tex", "informe.bbl", "refs.bib", "figures/learning_curves.pdf",
+            "figures/confusion_matrix.pdf", "tables/results.tex"} <= names
+    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                           "informe.tex"], cwd=tmp_path, capture_output=True, text=True,
+                          errors="replace", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Tabla II. Resultados" in pdf_text(tmp_path / "informe.pdf")
+
+
+@needs_fashion_mnist
 def test_html_gallery_shows_every_figure_with_its_runs(tiny_run):
     tmp, config, _ = tiny_run
     snakemake(tmp, "--report", "report/tiny.html", config=config)

@@ -34,6 +34,7 @@ RUNS = LAYOUT.runs
 BUILD = LAYOUT.build
 LOGS = LAYOUT.logs
 REPORT_PDF = config["report"]["pdf"]
+REPORT_SOURCE = str(Path(REPORT_PDF).with_name(f"{Path(REPORT_PDF).stem}-source.zip"))
 SECTIONS = config["report"]["sections"]
 BIBLIOGRAPHY = config["report"]["bibliography"]
 # The software of all rules (used with --use-conda) is the project's one environment.

@@ -31,12 +31,14 @@ rule report:
 
 
 # The PDF reaches its final place only after LaTeX and the report check succeed, so a failed
-# build leaves the previous report/informe.pdf in place.
+# build leaves the previous report/informe.pdf in place; its source bundle (report/informe-
+# source.zip: the .tex, figures, tables, .bib and .bbl, which compile on their own) goes with it.
 rule publish_report:
     input:
         f"{BUILD}/informe.pdf",
     output:
-        REPORT_PDF,
+        pdf=REPORT_PDF,
+        source=REPORT_SOURCE,
     conda:
         ENV
     log:

@@ -175,10 +175,46 @@ def set_aside(published: str | Path) -> Iterator[None]:
         raise
 
 
-def publish_report(src: str | Path, published: str | Path) -> None:
-    """Publish a checked build at `published` and drop the previous report set aside."""
+def publish_report(src: str | Path, published: str | Path,
+                   bundle: str | Path | None = None) -> None:
+    """Publish a checked build at `published` and drop the previous report set aside; with
+    `bundle`, also write the report's source bundle (see `source_bundle`)."""
+    if bundle is not None:
+        source_bundle(Path(src).with_suffix(".tex"), bundle)
     publish(src, published)
     previous_pdf(published).unlink(missing_ok=True)
+
+
+_INCLUDED = re.compile(r"\\(?:includegraphics(?:\[[^\]]*\])?|input)\{([^}]+)\}")
+
+
+def bundle_files(tex: str | Path) -> list[str]:
+    """The files, relative to the rendered report's folder, that compile it on their own: the
+    .tex, each figure and table it includes, the bibliography and the .bbl made from it."""
+    from nnreport.reporting.check import strip_comments
+
+    tex = Path(tex)
+    names = [tex.name]
+    for name in _INCLUDED.findall(strip_comments(tex.read_text())):
+        names.append(name if Path(name).suffix else f"{name}.tex")
+    names += [p.name for p in (tex.with_suffix(".bbl"), tex.parent / "refs.bib") if p.exists()]
+    names = list(dict.fromkeys(names))
+    missing = [n for n in names if not (tex.parent / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{tex}: the source bundle lacks {', '.join(missing)}, which "
+                                f"the report includes; build the report again")
+    return names
+
+
+def source_bundle(tex: str | Path, bundle: str | Path) -> None:
+    """Write `bundle`, a zip of the rendered report that compiles on its own with pdflatex in
+    an empty folder (Overleaf, arXiv): `bundle_files` of `tex`, at the same relative paths."""
+    import zipfile
+
+    tex = Path(tex)
+    with atomic_path(bundle) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in bundle_files(tex):
+            z.write(tex.parent / name, name)
 
 
 @contextlib.contextmanager
