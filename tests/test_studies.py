@@ -224,3 +224,15 @@ def test_with_seeds_each_run_compares_its_final_loss_with_the_bases_too():
     assert (loss["low"], loss["high"]) == pytest.approx((0.03915, 0.16085), abs=1e-5)
     assert loss["resolved"] and not runs[1]["resolved"]  # the accuracy: -1 point, [-7, +5]
     assert runs[0]["loss_delta"] is None  # the base compares with nothing
+
+
+def test_the_abstract_names_what_beats_the_base_and_the_two_effects_that_hurt_it_most():
+    from nnreport.studies.experiments import add_findings
+
+    runs = [{"name": n, "resolved": r, "delta_pp": d} for n, r, d in (
+        ("base", None, 0.0), ("a", True, 0.5), ("b", False, 0.9), ("c", True, -12.6),
+        ("d", True, -0.3), ("e", True, -2.9), ("f", None, -50.0))]  # f diverged
+    context = {"runs": runs}
+    add_findings(context)
+    assert [r["name"] for r in context["improvements"]] == ["a"]  # b is not resolved
+    assert [r["name"] for r in context["worsenings"]] == ["c", "e"]

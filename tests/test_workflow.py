@@ -114,6 +114,10 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "intervalo de Wilson del 95 %" in text and "sin diferencia significativa" in text
     assert "no hay suficientes para juzgar tendencias" in text
     assert "evitaría" not in text and "Sobreajustan" not in text
+    # the abstract states the findings: the base, what beats it, what hurts it most
+    assert re.search(r"Resumen .* El experimento base alcanza [\d.]+ % de exactitud en "
+                     r"validación tras 2 épocas", text)
+    assert "Lo empeoran más el optimizador SGD (−" in text
     # no test set: choosing and reporting on the same validation images is called optimistic
     assert "es una estimación optimista" in text and "dataset: n_test" in text
     # the model code, extracted from the package, with line numbers

@@ -160,6 +160,16 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None
                              if n != best]
 
 
+def add_findings(context: dict) -> None:
+    """Name the effects the abstract states: the variations that beat the base beyond the noise
+    (`improvements`, largest first) and the two that hurt it most (`worsenings`)."""
+    resolved = [r for r in context["runs"] if r.get("resolved")]
+    context["improvements"] = sorted((r for r in resolved if r["delta_pp"] > 0),
+                                     key=lambda r: -r["delta_pp"])
+    context["worsenings"] = sorted((r for r in resolved if r["delta_pp"] < 0),
+                                   key=lambda r: r["delta_pp"])[:2]
+
+
 def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
     """Give each finished run what its validation curves show (evaluation/trends.py), and list
     the runs that overfit, grow over-confident, would gain from early stopping or have not
@@ -232,6 +242,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
                             figures, provenance)
     add_comparisons(context, runs_table, context["n_val"])
     add_trends(context, metrics, context["n_val"])
+    add_findings(context)
     add_test(context, read_json(inputs["evaluation"]) if "evaluation" in inputs else None)
     context["gradients"] = gradient_steps(
         runs, {v.name: variant_label(v.knob, v.value) for v in variants})
