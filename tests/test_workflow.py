@@ -118,6 +118,12 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert re.search(r"Resumen .* El experimento base alcanza [\d.]+ % de exactitud en "
                      r"validación tras 2 épocas", text)
     assert "Lo empeoran más el optimizador SGD (−" in text
+    # the discussion, experiment by experiment: cost (parameters, time) and steps taken
+    assert re.search(r"Experimento 2 \(Fig\. 1\(a\)\)\. El ancho de la capa cambia la capacidad "
+                     r"de la red y su costo\. Con n1 = 16 la red tiene 13 002 parámetros \(0\.\d\d "
+                     r"veces los del base\)", text)
+    assert re.search(r"Con el optimizador SGD, con la misma tasa de aprendizaje \(10−3 ?\), cada "
+                     r"paso es proporcional al gradiente.* en sus 16 pasos", text)
     # no test set: choosing and reporting on the same validation images is called optimistic
     assert "es una estimación optimista" in text and "dataset: n_test" in text
     # the model code, extracted from the package, with line numbers

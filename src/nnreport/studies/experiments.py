@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -170,6 +172,29 @@ def add_findings(context: dict) -> None:
                                    key=lambda r: r["delta_pp"])[:2]
 
 
+def add_costs(context: dict, runs: list[dict], runs_table: pd.DataFrame) -> None:
+    """Give each run what explains and what costs its result: parameters and training time
+    against the base's, optimisation steps per epoch and in all (the training images over the
+    batch size), and its final training accuracy (a running average with dropout active) with
+    its gap to the validation accuracy."""
+    n_train = context["n_train"]
+    by_variant = {r["variant"]: r for r in runs}
+    train_accuracy = runs_table.groupby("variant")["final_train_accuracy"].mean()
+    base = next(r for r in context["runs"] if r["name"] == "base")
+    for run in context["runs"]:
+        config = by_variant[run["name"]]
+        run["parameters"] = int(config["parameters"])
+        run["updates_per_epoch"] = math.ceil(n_train / config["hparams"]["batch_size"])
+        run["updates"] = run["updates_per_epoch"] * run["epochs_run"]
+        run["train_accuracy"] = 100 * float(train_accuracy[run["name"]])
+        run["gap"] = run["train_accuracy"] - run["final_accuracy"]
+    for run in context["runs"]:
+        run["parameter_ratio"] = run["parameters"] / base["parameters"]
+        run["time_ratio"] = run["seconds"] / base["seconds"] if base["seconds"] else math.nan
+    context["best"].update(next(r for r in context["runs"]
+                                if r["name"] == context["best"]["name"]))
+
+
 def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
     """Give each finished run what its validation curves show (evaluation/trends.py), and list
     the runs that overfit, grow over-confident, would gain from early stopping or have not
@@ -243,6 +268,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
     add_comparisons(context, runs_table, context["n_val"])
     add_trends(context, metrics, context["n_val"])
     add_findings(context)
+    add_costs(context, runs, runs_table)
     add_test(context, read_json(inputs["evaluation"]) if "evaluation" in inputs else None)
     context["gradients"] = gradient_steps(
         runs, {v.name: variant_label(v.knob, v.value) for v in variants})
