@@ -111,7 +111,10 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "puntos porcentuales respecto del base" in text
     assert "es mínima en la época" in text and "La mejor corrida es" in text
     # one seed: each accuracy with its binomial interval; two epochs: no trend is claimed
-    assert "intervalo de Wilson del 95 %" in text and "sin diferencia significativa" in text
+    assert "intervalo de Wilson del 95 %" in text
+    assert re.search(r"Con n1 = 64 \(\+[\d.]+ puntos porcentuales; exactitud en "
+                     r"\[[\d.]+, [\d.]+\] %\), en cambio, no hay diferencia significativa: el "
+                     r"intervalo de Wilson de su exactitud se superpone con el del base", text)
     assert "no hay suficientes para juzgar tendencias" in text
     assert "evitaría" not in text and "Sobreajustan" not in text
     # the abstract states the findings: the base, what beats it, what hurts it most
@@ -174,7 +177,7 @@ def test_a_diverged_run_is_reported_as_such(tiny_run):
     raw = pdf_text(tmp / "report" / "tiny.pdf", raw=True)  # the table's row in its order
     assert "4 tasa de aprendizaje = 1030 divergió en la época 1 0.0" in raw  # the results table
     assert re.search(r"Con una tasa de aprendizaje de 1030 ?, el entrenamiento divergió en la "
-                     r"época 1\.", text)  # the prose ("30" is a superscript: a space may appear)
+                     r"época 1 \(Fig\. 1\(c\)\)\.", text)  # "30": a superscript, maybe spaced
 
 
 @needs_fashion_mnist
