@@ -12,7 +12,14 @@ from nnreport.checks.paths import template_parts
 from nnreport.config.grid import expand_grid, run_configs, training_cost
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
-from nnreport.reporting.labels import format_value, knob_name, plain, run_changes, variant_label
+from nnreport.reporting.labels import (
+    format_value,
+    knob_name,
+    panel_letters,
+    plain,
+    run_changes,
+    variant_label,
+)
 from nnreport.reporting.words import word
 from nnreport.studies.kinds import model_ids, study_kind
 
@@ -119,7 +126,7 @@ def get_grid_experiments(wildcards):
     """The panels of the figure of every experiment's learning curves: per experiment, its
     title (`(a) $n_1$`), its runs (the base first) and their short labels (the values)."""
     panels = []
-    for letter, experiment in zip("abcdefghijklmnopqrstuvwxyz", FIGURE_EXPERIMENTS):
+    for experiment, letter in panel_letters(FIGURE_EXPERIMENTS).items():
         variants = [v for v in VARIANTS if v.experiment == experiment]
         knob = variants[0].knob
         panels.append({

@@ -88,11 +88,11 @@ def training_images(config: dict, schema: dict) -> tuple[int, str] | None:
     2000`), or None when the config does not tell (an unknown dataset size, no max_train)."""
     dataset, max_train = _dataset(config, schema), config.get("max_train")
     pool, n_train, n_val = _pool(dataset), dataset.get("n_train"), dataset.get("n_val")
+    n_test = _n_test(dataset)
     n, why = None, ""
     if pool is not None and isinstance(n_train, int):
         n, why = n_train, f"dataset.n_train: {n_train}"
-    elif pool is not None and isinstance(n_val, int) and pool[0] > n_val + _n_test(dataset):
-        n_test = _n_test(dataset)
+    elif pool is not None and isinstance(n_val, int) and pool[0] > n_val + n_test:
         n, why = pool[0] - n_val - n_test, f"{pool[1]} less n_val: {n_val}" + (
             f" and n_test: {n_test}" if n_test else "")
     if isinstance(max_train, int) and not isinstance(max_train, bool) and (n is None or

@@ -99,6 +99,13 @@ def _draw_curves(axes, panels: list[tuple[str, float, str]],
             for (lab, _), c in zip(curves, colors, strict=False)]
 
 
+def _epoch_axes(axes) -> None:
+    """Label each panel's x axis with the epoch, in whole epochs."""
+    for ax in axes:
+        ax.set_xlabel(word("axes.epoch"))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+
 def _split_handles(val_split: str) -> list[Line2D]:
     """Legend handles of the line styles: training dashed, validation (or dev) solid."""
     names = {"train": word("splits.train"), "val": word(f"splits.{val_split}")}
@@ -123,9 +130,7 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
                                  squeeze=False, layout="constrained")
         axes = axes[0]
         handles = _draw_curves(axes, panels, curves) + _split_handles(val_split)
-        for ax in axes:
-            ax.set_xlabel(word("axes.epoch"))
-            ax.xaxis.get_major_locator().set_params(integer=True)
+        _epoch_axes(axes)
         longest = max(len(lab) for lab, _ in curves)
         fig.legend(handles=handles, loc="outside upper center", frameon=False,
                    ncol=2 if longest > 40 else 3 if longest > 20 else 5, handlelength=2.2,
@@ -155,9 +160,7 @@ def learning_curves_grid(experiments: list[tuple[str, list[tuple[str, pd.DataFra
             panels = _panels(curves)
             axes = cell.subplots(1, len(panels), squeeze=False)[0]
             handles = _draw_curves(axes, panels, curves)
-            for ax in axes:
-                ax.set_xlabel(word("axes.epoch"))
-                ax.xaxis.get_major_locator().set_params(integer=True)
+            _epoch_axes(axes)
             legend = cell.legend(handles=handles, loc="outside upper left", ncol=len(handles),
                                  frameon=False, handlelength=1.6, columnspacing=1.2,
                                  title=title, alignment="left")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from typing import Any
 
 from nnreport.base.texescape import escape
@@ -117,6 +118,12 @@ def variant_phrase(knob: str | None, value: Any) -> str:
     if knob is not None and knob in phrases:
         return word(f"phrases.{knob}", value=format_value(knob, value))
     return variant_label(knob, value)
+
+
+def panel_letters(ids: list[str]) -> dict[str, str]:
+    """The letter of each panel of a figure of panels, in order: `{"n1": "a", "n2": "b"}` (the
+    figure's titles and the prose's references both take them from here)."""
+    return dict(zip(ids, string.ascii_lowercase, strict=False))
 
 
 def plural(n: int, one: str, many: str) -> str:

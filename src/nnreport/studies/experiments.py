@@ -30,6 +30,7 @@ from nnreport.reporting.context import (
 from nnreport.reporting.labels import (
     format_value,
     knob_name,
+    panel_letters,
     power_of_ten,
     variant_label,
     variant_phrase,
@@ -97,11 +98,12 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
     runs = run_entries(variants, summary)
     by_name = {r["name"]: r for r in runs}
     experiments = []
-    panels = iter("abcdefghijklmnopqrstuvwxyz")  # of the figure of all learning curves
+    # the letters of the figure of all learning curves
+    panels = panel_letters([e["id"] for e in config["experiments"] if figures.get(e["id"])])
     for i, exp in enumerate(config["experiments"], start=1):
         knob = next(iter(exp["vary"])) if exp.get("vary") else None
         experiments.append({
-            "panel": next(panels) if figures.get(exp["id"]) else None,
+            "panel": panels.get(exp["id"]),
             "number": i, "id": exp["id"], "objective": escape(exp.get("objective", "")),
             "knob": knob, "knob_name": knob_name(knob) if knob else None,
             "figure": figures.get(exp["id"]),

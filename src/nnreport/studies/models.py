@@ -197,11 +197,11 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
     """The context of a model study's report from its named workflow inputs."""
     epochs_run = runs_table.groupby("variant")["epochs_run"].max().astype(int).to_dict()
     variants = expand_grid(config)
+    evaluations = [read_json(p) for p in inputs["evaluations"]]
     context = build_models_context(
-        config, variants, [read_json(p) for p in inputs["selections"]],
-        [read_json(p) for p in inputs["evaluations"]],
+        config, variants, [read_json(p) for p in inputs["selections"]], evaluations,
         pd.concat(pd.read_parquet(p) for p in inputs["noise"]), runs, epochs_run,
         read_json(inputs["confusion"]), figures, provenance)
-    add_model_comparisons(context, config, [read_json(p) for p in inputs["evaluations"]])
+    add_model_comparisons(context, config, evaluations)
     context["gradients"] = gradient_steps(runs, {v.name: run_label(v) for v in variants})
     return context
