@@ -87,6 +87,11 @@ def test_training_cost_orders_runs_by_their_work():
     assert training_cost(base, 30) == pytest.approx(30 * (1 + 2e7 / 256 / 327_552))
     assert training_cost(base, 10) == pytest.approx(training_cost(base, 30) / 3)
     assert training_cost({**base, "n1": 256}, 30) > training_cost(base, 30)
+    # convolutions: more filters, a larger kernel cost more; a CNN more than the MLP
+    cnn = {"model": "cnn", "channels": 16, "kernel": 3, "blocks": 2, "dense": 128,
+           "batch_size": 128}
+    assert training_cost({**cnn, "channels": 32}, 5) > training_cost({**cnn, "kernel": 5}, 5) \
+        > training_cost(cnn, 5) > training_cost({**cnn, "channels": 8}, 5) > training_cost(base, 5)
     assert training_cost({**base, "batch_size": 64}, 30) > training_cost(base, 30)
     assert training_cost({"hidden": [512, 256, 128]}, 1) > training_cost({"hidden": [64]}, 1)
     assert training_cost({}, 1) == training_cost(base, 1)  # `from:` runs: the defaults

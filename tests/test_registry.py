@@ -25,7 +25,8 @@ def test_each_family_declares_its_task_and_the_mlp_is_a_classifier():
 
 
 def test_an_unknown_family_names_the_known_ones():
-    with pytest.raises(ValueError, match=r"model: 'resnet' is unknown; use one of \['mlp'\]"):
+    with pytest.raises(ValueError, match=r"model: 'resnet' is unknown; use one of \['cnn', "
+                                         r"'conv_autoencoder', 'encoder_classifier', 'mlp'\]"):
         family("resnet")
     with pytest.raises(ValueError, match="resnet"):
         build_model({"model": "resnet"}, 784, 10)

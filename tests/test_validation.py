@@ -34,8 +34,8 @@ def test_format_path_reads_like_yaml(path, text):
     assert format_path(path) == text
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml", "configs/tiny_models.yaml",
-                                  "configs/emnist.yaml"])
+@pytest.mark.parametrize("name", sorted(["config.yaml", *(
+    str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml"))]))
 def test_the_repository_configs_are_valid(name):
     config = yaml.safe_load((ROOT / name).read_text())
     validate_config(config, SCHEMA, [str(ROOT / name)])
@@ -372,3 +372,20 @@ def test_values_that_would_fail_in_a_job_stop_the_workflow_before_any_job(tmp_pa
     assert proc.returncode == 1 and line in proc.stderr.splitlines()
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
+
+
+def test_a_knob_the_model_family_would_ignore_is_refused_before_any_job(default_config):
+    config = {**default_config, "base": {**default_config["base"], "model": "cnn"}}
+    lines = problems(config)
+    assert lines[0] == ("config.yaml: base.n1 is set, but model 'cnn' does not read it (its own "
+                        "knobs: blocks, channels, dense, kernel, p); remove it, or set the model "
+                        "that reads it")
+    assert len(lines) == 2 and "base.n2" in lines[1]
+    experiments = [*default_config["experiments"][:1],
+                   {"id": "kernel", "vary": {"kernel": [5, 4]}}]
+    cnn = {**default_config, "experiments": experiments,
+           "base": {"model": "cnn", "channels": 8, "kernel": 3, "optimizer": "adam", "lr": 1e-3,
+                    "batch_size": 64}}
+    assert only_problem(cnn) == ("config.yaml: experiments[1].vary.kernel[1] is 4, an even size; "
+                                 "use an odd one (3, 5, 7) so that a convolution keeps the image "
+                                 "size")

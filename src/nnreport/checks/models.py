@@ -9,6 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from nnreport.base.families import MODEL_KEYS, ignored_knobs
 from nnreport.config.grid import candidates
 from nnreport.config.messages import (
     ConfigPath,
@@ -107,6 +108,24 @@ def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str,
                "use p: 0.0 or backend: torch")
 
 
+def family_problems(hparams: dict, where: dict[str, ConfigPath]) -> Iterator[Problem]:
+    """Yield a problem for each key of one run that its model family would silently ignore
+    (`n1` beside `model: cnn`), and for an even convolution kernel."""
+    name = hparams.get("model", "mlp")
+    for key in ignored_knobs(hparams):
+        if key not in where:
+            continue
+        reads = ", ".join(sorted(MODEL_KEYS[name]))
+        yield Problem(where[key], f"{format_path(where[key])} is set, but model {name!r} does not "
+                                  f"read it (its own knobs: {reads}); remove it, or set the "
+                                  f"model that reads it")
+    kernel = hparams.get("kernel")
+    if isinstance(kernel, int) and kernel % 2 == 0 and "kernel" in where:
+        yield Problem(where["kernel"], f"{format_path(where['kernel'])} is {kernel}, an even size; "
+                                       "use an odd one (3, 5, 7) so that a convolution keeps the "
+                                       "image size")
+
+
 def size_problems(hparams: dict, where: dict[str, ConfigPath]) -> Iterator[Problem]:
     """Yield a problem for `n1`/`n2` set beside `hidden` in one run: the MLP takes its hidden
     sizes from `hidden` alone and would silently ignore them (either back-end)."""
@@ -170,5 +189,6 @@ def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
                               f"hparams, its search, or the model it starts from (from:))")
         for hparams, where in runs.get(i, []):
             yield from size_problems(hparams, where)
+            yield from family_problems(hparams, where)
         for run in runs.get(i, []) if model.get("backend") == "numpy" else []:
             yield from _numpy_problems(run, at, mid, knobs, optimizers)

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from nnreport.checks.models import size_problems
+from nnreport.checks.models import family_problems, size_problems
 from nnreport.config.grid import variant_name
 from nnreport.config.messages import (
     ConfigPath,
@@ -78,6 +78,7 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
     base = base if isinstance(base, dict) else {}
     where: dict[str, ConfigPath] = {key: ("base", key) for key in base}
     yield from size_problems(base, where)
+    yield from family_problems(base, where)
     for i, exp in enumerate(experiments):  # a varied n1 or n2 beside the base's hidden
         vary = exp.get("vary") if isinstance(exp, dict) else None
         if not isinstance(vary, dict):
@@ -86,6 +87,9 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
             if key in vary:
                 yield from size_problems({**base, key: vary[key]},
                                          {**where, key: ("experiments", i, "vary", key)})
+        for j, value in enumerate(vary.get("kernel") or []):  # an even kernel among the values
+            yield from family_problems({**base, "kernel": value},
+                                       {"kernel": ("experiments", i, "vary", "kernel", j)})
     knobs = (schema.get("properties", {}).get("base", {}).get("properties")
              or schema.get("$defs", {}).get("hparams", {}).get("properties", {}))
     ids: dict[str, int] = {}

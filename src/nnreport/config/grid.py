@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,18 @@ def config_hash(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _conv_macs(hparams: dict, n_in: int) -> tuple[int, int]:
+    """Return (multiply-adds per image of the convolution blocks, features they leave) of a
+    convolutional family's hyper-parameters (the defaults of models/conv.py where unset)."""
+    side, c_in, macs = math.isqrt(n_in), 1, 0
+    kernel = int(hparams.get("kernel", 3))
+    for k in range(int(hparams.get("blocks", 2))):
+        c_out = int(hparams.get("channels", 16)) * 2**k
+        macs += side * side * kernel * kernel * c_in * c_out
+        c_in, side = c_out, side // 2
+    return macs, c_in * side * side
+
+
 def training_cost(hparams: dict, epochs: int, n_in: int = 784, n_classes: int = 10) -> float:
     """Return a run's training time in units of one forward pass of one sample through a
     784-128-64-10 MLP, for scheduling the longest runs first.
@@ -208,10 +221,25 @@ def training_cost(hparams: dict, epochs: int, n_in: int = 784, n_classes: int = 
     Per sample and epoch: forward and backward are 3 passes over the weights, plus a fixed cost
     per optimiser step (measured on one CPU core: about 0.45 ms, the time of 20 M multiply-adds)
     shared by the batch. Runs that start from another model's choice (`from:`) count the
-    defaults for what they do not set.
+    defaults for what they do not set. A convolutional family counts its convolutions' and
+    dense layers' multiply-adds (an autoencoder's decoder about as many as its encoder; a
+    classifier on an encoder the default encoder's).
     """
-    sizes = [n_in, *(hparams.get("hidden") or [hparams.get("n1", 128), hparams.get("n2", 64)]),
-             n_classes]
-    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))  # per sample
+    model = hparams.get("model", "mlp")
+    if model == "mlp":
+        sizes = [n_in, *(hparams.get("hidden") or [hparams.get("n1", 128),
+                                                    hparams.get("n2", 64)]), n_classes]
+        macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))  # per sample
+    else:
+        conv, flat = _conv_macs(hparams, n_in)
+        dense = int(hparams.get("dense", 128))
+        head = (flat * dense + dense * n_classes) if dense else flat * n_classes
+        if model == "conv_autoencoder":
+            macs = 2 * conv + 2 * flat * int(hparams.get("bottleneck", 32))
+        elif model == "encoder_classifier":
+            head = 32 * dense + dense * n_classes if dense else 32 * n_classes
+            macs = conv + flat * 32 + head
+        else:
+            macs = conv + head
     per_sample = 3 * macs + 2e7 / int(hparams.get("batch_size", 256))
     return epochs * per_sample / (3 * (784 * 128 + 128 * 64 + 64 * 10))

@@ -13,6 +13,7 @@ import torch
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.statistics import over_seeds
+from nnreport.models.conv import encoder_of
 from nnreport.models.registry import build_model
 from nnreport.models.scratch import MLP as ScratchMLP
 
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Return a function mapping normalised (N, 784) float32 arrays to logits, from model.pt."""
+    """Return a function mapping normalised (N, 784) float32 arrays to the model's outputs
+    (logits; an autoencoder's reconstructions), from model.pt."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["backend"] == "numpy":
         scratch = ScratchMLP(state["sizes"], state["hparams"].get("activation", "relu"), np,
@@ -33,7 +35,9 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     else:  # an older model.pt: the MLP's first and last weights give them
         weights = [v for k, v in sd.items() if k.endswith("weight") and v.ndim == 2]
         n_in, n_classes = weights[0].shape[1], weights[-1].shape[0]
-    model = build_model(state["hparams"], n_in, n_classes)
+    # a classifier on an encoder: the encoder's layers, then every weight from the state
+    encoder = encoder_of(state["encoder"]) if "encoder" in state else None
+    model = build_model(state["hparams"], n_in, n_classes, encoder=encoder)
     model.load_state_dict(sd)
     model.eval()
 

@@ -54,9 +54,17 @@ def provenance_context(provenance: dict) -> dict:
 
 
 def model_sources(names: set[str]) -> list[dict]:
-    """Return the source code of every model class used, read from the package."""
-    return [{"name": family(n).module.__name__, "key": n,
-             "code": inspect.getsource(family(n).module)} for n in sorted(names)]
+    """Return the source code of every model class used, read from the package, each after the
+    functions and classes it builds its layers with (`helpers`: their names)."""
+    sources = []
+    for n in sorted(names):
+        fam = family(n)
+        parts = [*fam.helpers, fam.module]
+        sources.append({"name": fam.module.__name__, "key": n,
+                        "helpers": [h.__name__ for h in fam.helpers],
+                        "code": "\n\n".join(inspect.getsource(h).rstrip("\n") for h in parts)
+                        + "\n"})
+    return sources
 
 
 def gradient_steps(runs: list[dict], labels: dict[str, str]) -> dict:

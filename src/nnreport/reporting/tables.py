@@ -18,11 +18,24 @@ from nnreport.reporting.labels import (
 from nnreport.reporting.words import entry, word
 
 NOT_A_COLUMN = {"model"}
+MAX_KNOB_COLUMNS = 6  # what fits a page-wide Table I beside its objectives (the reference's 6)
 
 
 def table_knobs(config: dict) -> list[str]:
-    """Return the hyper-parameters shown as Table I columns, in the base's order."""
-    return [k for k in config["base"] if k not in NOT_A_COLUMN]
+    """Return the hyper-parameters shown as Table I columns, in the base's order: all of them
+    when they fit (MAX_KNOB_COLUMNS), else those some experiment varies (`fixed_knobs` are the
+    others, which the caption states)."""
+    knobs = [k for k in config["base"] if k not in NOT_A_COLUMN]
+    if len(knobs) <= MAX_KNOB_COLUMNS:
+        return knobs
+    varied = {k for e in config["experiments"] for k in (e.get("vary") or {})}
+    return [k for k in knobs if k in varied]
+
+
+def fixed_knobs(config: dict) -> list[str]:
+    """Return the base's hyper-parameters that are no Table I column (the same in every run)."""
+    shown = set(table_knobs(config))
+    return [k for k in config["base"] if k not in NOT_A_COLUMN and k not in shown]
 
 
 def experiments_table(config: dict) -> str:
@@ -133,6 +146,14 @@ def layer_name(layer: dict) -> str:
         return word("tables.flatten")
     if kind.startswith("BatchNorm"):
         return f"BatchNorm ({s['num_features']})"
+    if kind in ("Conv2d", "ConvTranspose2d"):
+        key = "conv_layer" if kind == "Conv2d" else "transposed_conv_layer"
+        return word(f"tables.{key}", c_in=s["in_channels"], c_out=s["out_channels"],
+                    k=s["kernel_size"][0])
+    if kind == "MaxPool2d":
+        return word("tables.pool_layer", k=s["kernel_size"])
+    if kind in ("Unflatten", "Sigmoid"):
+        return word(f"tables.{kind.lower()}")
     return escape(kind)
 
 

@@ -35,6 +35,7 @@ from nnreport.reporting.labels import (
     variant_label,
     variant_phrase,
 )
+from nnreport.reporting.tables import fixed_knobs
 from nnreport.reporting.words import word
 
 
@@ -117,6 +118,9 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "epochs": int(config["epochs"]),
         "seeds": list(config.get("seeds", [0])),
         "base": {k: format_value(k, v) for k, v in base.items() if k != "model"},
+        "family": base.get("model", "mlp"),  # what the prose describes: mlp, cnn, ...
+        # the hyper-parameters every run shares that Table I has no column for
+        "fixed_knobs": [variant_label(k, base[k]) for k in fixed_knobs(config)],
         "optimizer": optimizer_settings(base),
         "experiments": experiments,
         "figure_experiments": [e["id"] for e in experiments if e["figure"]],
@@ -130,7 +134,7 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "n_val": base_run["normalisation"]["n_val"],
         "pooled": not config["dataset"].get("holdout_test", False),  # train and test files
         "best": best,
-        "model_sources": model_sources({base["model"]}),
+        "model_sources": model_sources({v.hparams.get("model", "mlp") for v in variants}),
         "provenance": provenance_context(provenance),
     }
 

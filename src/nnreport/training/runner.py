@@ -16,7 +16,8 @@ import torch
 from nnreport.base.io import atomic_path, write_json
 from nnreport.data.dataset import Dataset
 from nnreport.data.preprocess import normalisation, normalise, split_indices
-from nnreport.models.registry import build_model, parameter_count
+from nnreport.models.conv import encoder_of
+from nnreport.models.registry import Family, build_model, family, parameter_count
 from nnreport.training.history import History
 from nnreport.training.loop import evaluate as torch_evaluate
 from nnreport.training.loop import train as torch_train
@@ -58,15 +59,20 @@ def device_name(device: torch.device) -> str:
     return cpu_name()
 
 
-def to_splits(data: Dataset, run: dict, device: torch.device):
-    """Return the (train, val) splits on `device` (uint8 pixels, normalised batch by batch) and
-    the normalisation used."""
+def to_splits(data: Dataset, run: dict, device: torch.device, fam: Family | None = None):
+    """Return the (train, val) splits on `device` (uint8 pixels, scaled batch by batch) and the
+    normalisation used: flat (N, 784) rows for an MLP, (N, 1, 28, 28) images for a
+    convolutional family; standardised by the training pixels' mean and std, or in [0, 1]
+    (mean 0, std 1) for a family that reconstructs its input or reads an encoder that did."""
     from nnreport.training.loop import Split
 
+    fam = fam or family(run["hparams"].get("model", "mlp"))
     train_idx, val_idx = split_indices(data, run)
-    norm = normalisation(data, train_idx)
+    norm = (normalisation(data, train_idx) if fam.scaling == "standard"
+            else {"mean": 0.0, "std": 1.0})
     scale, shift = 1 / (255 * norm["std"]), -norm["mean"] / norm["std"]  # (x / 255 - mean) / std
-    splits = [Split(torch.from_numpy(data.images[idx].reshape(len(idx), -1)).to(device),
+    shape = (1, *data.images.shape[1:]) if fam.image else (-1,)
+    splits = [Split(torch.from_numpy(data.images[idx].reshape(len(idx), *shape)).to(device),
                     torch.from_numpy(data.labels[idx].astype(np.int64)).to(device), scale, shift)
               for idx in (train_idx, val_idx)]
     return *splits, {**norm, "n_train": len(train_idx), "n_val": len(val_idx)}
@@ -78,8 +84,8 @@ class TrainResult:
 
     history: History
     val_loss: float  # of the model as returned (its best weights when early stopping)
-    val_accuracy: float
-    predictions: np.ndarray  # (n_val,) predicted class of each validation image
+    val_accuracy: float | None  # None for an autoencoder
+    predictions: np.ndarray  # (n_val,) predicted class (or reconstruction MSE) of each image
     labels: np.ndarray  # (n_val,) their true class
     state: dict  # what model.pt holds besides the normalisation
     normalisation: dict
@@ -88,23 +94,29 @@ class TrainResult:
     parameters: int
 
 
-def _train_torch(run: dict, data: Dataset, threads: int) -> TrainResult:
+def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -> TrainResult:
     torch.set_num_threads(threads)
     device = resolve_device(run["device"])
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(run.get("tf32"))
-    train_split, val_split, norm = to_splits(data, run, device)
+    fam = family(run["hparams"].get("model", "mlp"))
+    train_split, val_split, norm = to_splits(data, run, device, fam)
     torch.manual_seed(run["seed"])
-    n_in, n_classes = train_split.x.shape[1], len(data.classes)
-    model = build_model(run["hparams"], n_in=n_in, n_classes=n_classes)
+    n_in, n_classes = int(np.prod(train_split.x.shape[1:])), len(data.classes)
+    model = build_model(run["hparams"], n_in=n_in, n_classes=n_classes,
+                        encoder=encoder_of(encoder) if encoder is not None else None)
     model.to(device)
     log.info("run %s seed %d, PyTorch on %s (%d threads): %s, %d parameters", run["variant"],
              run["seed"], device_name(device), threads, run["hparams"], parameter_count(model))
-    hist = torch_train(model, train_split, val_split, run["hparams"], run["epochs"], run["seed"])
-    val_loss, val_acc, pred = torch_evaluate(model, val_split)
+    hist = torch_train(model, train_split, val_split, run["hparams"], run["epochs"], run["seed"],
+                       task=fam.task)
+    val_loss, val_acc, outcome = torch_evaluate(model, val_split, fam.task)
     state = {"state_dict": model.state_dict(), "hparams": run["hparams"], "backend": "torch",
-             "model": run["hparams"].get("model", "mlp"), "n_in": n_in, "n_classes": n_classes}
-    return TrainResult(hist, val_loss, val_acc, pred.cpu().numpy(), val_split.y.cpu().numpy(),
-                       state, norm, device_name(device), device.type, parameter_count(model))
+             "model": fam.name, "n_in": n_in, "n_classes": n_classes}
+    if encoder is not None:  # what rebuilds the encoder's layers before loading the weights
+        state["encoder"] = {k: encoder[k] for k in ("hparams", "n_in", "n_classes")}
+    return TrainResult(hist, val_loss, val_acc, outcome.cpu().numpy(),
+                       val_split.y.cpu().numpy(), state, norm, device_name(device), device.type,
+                       parameter_count(model))
 
 
 def _train_numpy(run: dict, data: Dataset) -> TrainResult:
@@ -129,11 +141,14 @@ def _train_numpy(run: dict, data: Dataset) -> TrainResult:
 
 
 def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
-            selection: dict | None = None) -> dict:
+            selection: dict | None = None, encoder: str | None = None) -> dict:
     """Train one run and write metrics, model, predictions and run.json; return run.json.
 
     `selection` is the selection file of the model this run starts from (`from: M1`): its
-    chosen hyper-parameters come first, the run's own ones override them.
+    chosen hyper-parameters come first, the run's own ones override them. `encoder` is the
+    model.pt of the autoencoder run whose encoder a classifier on an encoder starts from.
+    predictions.parquet holds each validation image's true class and predicted one (`pred`),
+    or, for an autoencoder, its reconstruction's MSE (`mse`).
     """
     if selection is not None:
         run = {**run, "hparams": {**selection["hparams"], **run["hparams"]},
@@ -143,7 +158,9 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
     if run.get("backend", "torch") == "numpy":
         result = _train_numpy(run, data)
     else:
-        result = _train_torch(run, data, threads)
+        state = (torch.load(encoder, map_location="cpu", weights_only=False)
+                 if encoder is not None else None)
+        result = _train_torch(run, data, threads, state)
     hist = result.history
     info = {
         **run,
@@ -171,8 +188,9 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
     }
     with atomic_path(out["model"]) as tmp:
         torch.save({**result.state, "normalisation": result.normalisation}, tmp)
+    outcome = "pred" if result.val_accuracy is not None else "mse"
     with atomic_path(out["predictions"]) as tmp:
-        pd.DataFrame({"true": result.labels, "pred": result.predictions}).to_parquet(
+        pd.DataFrame({"true": result.labels, outcome: result.predictions}).to_parquet(
             tmp, index=False)
     write_metrics(out["metrics"], hist.rows, info)
     write_json(out["run"], info)

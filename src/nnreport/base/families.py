@@ -1,0 +1,32 @@
+"""What each model family (`model:`) reads from a run's hyper-parameters, without importing
+PyTorch: the config checks name a key a family would silently ignore before any job starts.
+models/registry.py builds the families; a test keeps these lists equal to their constructors.
+"""
+
+from __future__ import annotations
+
+# every family's training reads these (training/loop.py)
+TRAINING_KEYS = frozenset({"model", "optimizer", "lr", "batch_size", "momentum", "weight_decay",
+                           "lr_schedule", "lr_gamma", "lr_final_fraction",
+                           "early_stopping_patience"})
+MODEL_KEYS: dict[str, frozenset[str]] = {
+    "mlp": frozenset({"n1", "n2", "hidden", "p", "activation", "batchnorm"}),
+    "cnn": frozenset({"channels", "kernel", "blocks", "p", "dense"}),
+    # sigma: the noise the training loop adds to the inputs (a denoising autoencoder)
+    "conv_autoencoder": frozenset({"channels", "kernel", "blocks", "bottleneck", "sigma"}),
+    # encoder: the autoencoder run whose encoder it starts from
+    "encoder_classifier": frozenset({"encoder", "freeze", "dense", "p"}),
+}
+
+
+def family_knobs(name: str) -> frozenset[str]:
+    """Return every hyper-parameter a run of the family `name` reads."""
+    return MODEL_KEYS[name] | TRAINING_KEYS
+
+
+def ignored_knobs(hparams: dict) -> list[str]:
+    """Return the keys of `hparams` its family (`model`, default mlp) would not read."""
+    name = hparams.get("model", "mlp")
+    if name not in MODEL_KEYS:
+        return []  # the schema names an unknown family
+    return sorted(k for k in hparams if k not in family_knobs(name))
