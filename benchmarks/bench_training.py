@@ -19,24 +19,18 @@ import sys
 import time
 from pathlib import Path
 
+from common import limit_threads, options, sync
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Return the command-line options."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=2, help="epochs per measurement (default 2)")
-    p.add_argument("--repeats", type=int, default=3, help="measurements; the median is shown")
-    p.add_argument("--threads", type=int, default=1, help="math-library threads (default 1)")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="training device")
-    p.add_argument("--out", default="benchmarks/results.md", help="Markdown file of the figures")
+    p = options(__doc__.split("\n")[0], "benchmarks/results.md")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    # Limit every math library to ARGS.threads before NumPy or PyTorch loads one.
-    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[_var] = str(ARGS.threads)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    limit_threads(ARGS.threads)  # before NumPy or PyTorch loads a math library
 
 import logging  # noqa: E402
 import platform  # noqa: E402
@@ -109,19 +103,13 @@ def gemm_rate(lib: str, sizes: list[int], batch: int, device: str,
     return mix_flop / _time_per_call(mix, device, seconds) / 1e9, per_op
 
 
-def _sync(device: str) -> None:
-    """Wait for the GPU's queued work (a no-op on the CPU)."""
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
 def _time_per_call(fn, device: str, seconds: float) -> float:
     """Return the median seconds per call of fn over 5 blocks of about `seconds` / 5 each."""
     fn()  # warm-up (and, on a GPU, the BLAS handle)
     t0, calls = time.perf_counter(), 0
     while time.perf_counter() - t0 < 0.05:
         fn()
-        _sync(device)
+        sync(device)
         calls += 1
     per_block = max(1, int(calls * seconds / 5 / 0.05))
     times = []
@@ -129,7 +117,7 @@ def _time_per_call(fn, device: str, seconds: float) -> float:
         t0 = time.perf_counter()
         for _ in range(per_block):
             fn()
-        _sync(device)
+        sync(device)
         times.append((time.perf_counter() - t0) / per_block)
     return statistics.median(times)
 
@@ -175,7 +163,7 @@ def dataloader_epochs(data, norm: dict | None, device: str):
                     logits = model(xb)
                     total += F.cross_entropy(logits, yb, reduction="sum").item()
                     correct += (logits.argmax(1) == yb).sum().item()
-        _sync(device)
+        sync(device)
 
     return run
 
@@ -190,7 +178,7 @@ def trainer_epochs(splits: tuple, device: str, hparams: dict, autograd: bool = F
         torch.manual_seed(SEED)
         model = build_model(hparams, n_in=train_split.x.shape[1], n_classes=10).to(device)
         train(model, train_split, val_split, hparams, epochs, SEED, autograd=autograd)
-        _sync(device)
+        sync(device)
 
     return run
 

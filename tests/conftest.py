@@ -107,3 +107,10 @@ def processes_working_in(folder: Path) -> list[str]:
             except OSError:  # gone meanwhile, or not ours to read
                 continue
     return names
+
+
+def train_jobs(dry_run: str) -> list[dict[str, str]]:
+    """The wildcards, priority, threads (when not 1) and resources of each train job listed."""
+    keys = r"^\s+(wildcards|priority|threads|resources): (.*)$"
+    return [dict(re.findall(keys, block.split("\n[")[0], re.M))
+            for block in dry_run.split("rule train:")[1:]]

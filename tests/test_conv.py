@@ -157,3 +157,29 @@ def test_the_light_list_of_knobs_matches_each_family_constructor():
     assert set(MODEL_KEYS) == set(FAMILIES)
     for name in FAMILIES:
         assert knobs(name) == set(family_knobs(name)), name
+
+
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="no CUDA GPU here: the convolutional families' CUDA path runs where one is")
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", ["cnn", "conv_autoencoder", "encoder_classifier"])
+def test_each_convolutional_family_trains_on_cuda(tmp_path, name):
+    _dataset(tmp_path / "data.npz")
+    hparams = {"cnn": {"model": "cnn", "channels": 4, "dense": 8},
+               "conv_autoencoder": {"model": "conv_autoencoder", "channels": 4, "bottleneck": 6},
+               "encoder_classifier": {"model": "encoder_classifier", "encoder": "ae",
+                                      "freeze": False, "dense": 8}}[name]
+    encoder = None
+    if name == "encoder_classifier":
+        encoder = _job(tmp_path, "ae", hparams={"model": "conv_autoencoder", "channels": 4,
+                                                "bottleneck": 6})[1]["model"]
+    run = {"variant": name, "seed": 0, "epochs": 4, "device": "cuda",
+           "hparams": {"optimizer": "adam", "lr": 1e-2, "batch_size": 16, **hparams}}
+    out = {k: str(tmp_path / f"{name}.{k}") for k in ("model", "predictions", "metrics", "run")}
+    info = run_job(run, str(tmp_path / "data.npz"), out, encoder=encoder)
+    assert info["device_type"] == "cuda" and info["status"] == "completed"
+    val = read_metrics(out["metrics"])[0].query("split == 'val'")["loss"].to_numpy()
+    assert np.isfinite(val).all() and val[-1] < val[0]

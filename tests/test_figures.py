@@ -43,8 +43,28 @@ def test_every_experiments_learning_curves_fit_one_page_wide_figure(tmp_path, mo
     assert fig.get_size_inches()[0] == pytest.approx(7.0)
     plotted = [ax for ax in fig.get_axes() if ax.has_data()]
     assert len(plotted) == 6 and all(ax.get_xlabel() and ax.get_ylabel() for ax in plotted)
-    titles = [sub.legends[0].get_title().get_text() for sub in fig.subfigs if sub.legends]
+    cells = [cell for row in fig.subfigs for cell in row.subfigs]
+    titles = [cell.legends[0].get_title().get_text() for cell in cells if cell.legends]
     assert titles == ["(a) exp", "(b) exp", "(c) exp"]
+    assert [len(row.subfigs) for row in fig.subfigs] == [2, 2]  # the second row's right: empty
+
+
+def test_experiments_with_the_loss_alone_share_a_row_of_the_grid(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    saved = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, *a, **k: saved.append(fig) or open(a[0], "wb").close())
+    mse = _metrics(0).drop(columns="accuracy")  # an autoencoder's: no accuracy
+    experiments = [("(a) ae", [("16 (base)", mse), ("4", mse)]),
+                   ("(b) ae", [("0 (base)", mse), ("0.3", mse)]),
+                   ("(c) clf", [("sí (base)", _metrics(0)), ("no", _metrics(0))])]
+    learning_curves_grid(experiments, tmp_path / "lc.pdf")
+    [fig] = saved
+    assert [len(row.subfigs) for row in fig.subfigs] == [3]  # 1 + 1 + 2 axes: one row
+    labels = [ax.get_ylabel() for ax in fig.get_axes() if ax.has_data()]
+    assert labels == ["ECM de reconstrucción"] * 2 + ["pérdida (entropía cruzada)",
+                                                      "exactitud (%)"]
 
 
 def test_confusion_matrix_and_samples_write_pdfs(tmp_path):

@@ -49,5 +49,5 @@ def test_learning_curves_without_accuracy_draw_the_loss_panel_only(tmp_path, mon
     learning_curves([("base", read_metrics(tmp_path / "m.parquet")[0])], tmp_path / "a.pdf")
     learning_curves([("base", read_metrics(tmp_path / "c.parquet")[0])], tmp_path / "b.pdf")
     plt.close("all")
-    assert len(drawn[0]) == 1 and "pérdida" in drawn[0][0]
+    assert drawn[0] == ["ECM de reconstrucción"]  # an autoencoder's loss is the MSE
     assert len(drawn[1]) == 2 and "exactitud" in drawn[1][1]

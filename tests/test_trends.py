@@ -77,3 +77,13 @@ def test_with_seeds_early_stopping_helps_only_beyond_the_spread_of_its_gain():
              [0.80] * 5 + [0.81] + [0.80] * 6]  # +0.05, -0.04, +0.01: within the noise
     v = verdict(_metrics(loss, mixed, seeds=(0, 1, 2)), 1000)
     assert v.early_stop_gain == pytest.approx(0.02 / 3) and not v.early_stop_helps
+
+
+def test_an_autoencoders_curves_beside_a_classifiers_get_a_loss_verdict_only():
+    # metrics of several runs concatenated: the autoencoder's accuracy column is all NaN
+    epochs = np.arange(1, 10)
+    auto = pd.DataFrame({"epoch": epochs, "split": "val", "seed": 0, "variant": "ae",
+                         "loss": 0.05 / epochs, "accuracy": np.nan})
+    v = verdict(auto, n_val=1000)
+    assert v is not None and v.accuracy is None and v.early_stop_gain is None
+    assert v.loss.falling and not v.converged

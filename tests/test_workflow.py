@@ -19,6 +19,7 @@ from conftest import (
     needs_fashion_mnist,
     pdf_text,
     snakemake,
+    train_jobs,
 )
 
 TINY = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
@@ -61,11 +62,6 @@ def test_training_jobs_never_outnumber_the_cpus_and_the_longest_start_first(tmp_
     assert all("threads" not in j and "math_threads=1" in j["resources"] for j in one_core)
 
 
-def train_jobs(dry_run: str) -> list[dict[str, str]]:
-    """The wildcards, priority, threads (when not 1) and resources of each train job listed."""
-    keys = r"^\s+(wildcards|priority|threads|resources): (.*)$"
-    return [dict(re.findall(keys, block.split("\n[")[0], re.M))
-            for block in dry_run.split("rule train:")[1:]]
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +118,9 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
                      r"validación tras 2 épocas", text)
     assert "Lo empeoran más el optimizador SGD (−" in text
     # the discussion, experiment by experiment: cost (parameters, time) and steps taken
-    assert re.search(r"Experimento 2 \(Fig\. 1\(a\)\)\. El ancho de la capa cambia la capacidad "
-                     r"de la red y su costo\. Con n1 = 16 la red tiene 13 002 parámetros \(0\.\d\d "
-                     r"veces los del base\)", text)
+    assert re.search(r"Experimento 2 \(Fig\. 1\(a\)\)\. El ancho de la primera capa oculta "
+                     r"cambia la capacidad de la red y su costo\. Con n1 = 16 la red tiene "
+                     r"13 002 parámetros \(0\.\d\d veces los del base\)", text)
     assert re.search(r"Con el optimizador SGD, con la misma tasa de aprendizaje \(10−3 ?\), cada "
                      r"paso es proporcional al gradiente.* en sus 16 pasos", text)
     # no test set: choosing and reporting on the same validation images is called optimistic

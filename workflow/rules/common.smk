@@ -18,6 +18,7 @@ from nnreport.reporting.labels import (
     panel_letters,
     plain,
     run_changes,
+    run_label,
     variant_label,
 )
 from nnreport.reporting.words import word
@@ -101,10 +102,19 @@ def get_math_threads(wildcards, threads):
     return max(1, min(threads, threads * CPUS // CORES))
 
 
+def run_cost(run):
+    """A run's training time and that of the runs that wait for it (the classifiers on its
+    encoder): the length of the chain it starts."""
+    waiting = [r for r in RUN_CONFIGS.values() if r["hparams"].get("encoder") == run["variant"]
+               and r["seed"] == run["seed"] and r["hparams"].get("model") == "encoder_classifier"]
+    return training_cost(run["hparams"], run["epochs"]) + max(
+        (run_cost(r) for r in waiting), default=0.0)
+
+
 def get_train_priority(wildcards):
-    """The longest runs start first, so that no long run is left alone at the end."""
-    run = RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
-    return round(training_cost(run["hparams"], run["epochs"]), 1)
+    """The longest chains of runs start first (a run and those that wait for it), so that no
+    long run is left alone at the end."""
+    return round(run_cost(RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]), 1)
 
 
 def get_experiment_variants(wildcards):
@@ -117,9 +127,9 @@ def get_experiment_labels(wildcards):
     variants = [v for v in VARIANTS if v.experiment == wildcards.experiment]
     if MODEL_IDS:  # the figure is the model's: name only what each candidate changes
         return [run_changes(v) for v in variants]
-    knob = variants[0].knob
-    base = f"{variant_label(knob, config['base'][knob])} (base)"
-    return [base] + [variant_label(v.knob, v.value) for v in variants]
+    knob = variants[-1].knob
+    base = f"{variant_label(knob, reference_hparams(variants)[knob])} (base)"
+    return [base] + [variant_label(v.knob, v.value) for v in variants if v.reference]
 
 
 def get_grid_experiments(wildcards):
@@ -128,13 +138,31 @@ def get_grid_experiments(wildcards):
     panels = []
     for experiment, letter in panel_letters(FIGURE_EXPERIMENTS).items():
         variants = [v for v in VARIANTS if v.experiment == experiment]
-        knob = variants[0].knob
+        knob = variants[-1].knob
         panels.append({
             "title": f"({letter}) {knob_name(knob)}",
             "variants": KIND.experiment_variants(VARIANTS, experiment),
-            "labels": [f"{format_value(knob, config['base'][knob])} (base)"]
-            + [format_value(v.knob, v.value) for v in variants]})
+            "labels": [f"{format_value(knob, reference_hparams(variants)[knob])} (base)"]
+            + [format_value(v.knob, v.value) for v in variants if v.reference]})
     return panels
+
+
+def reference_hparams(variants):
+    """The hyper-parameters an experiment's variants are compared with: the study's base, or
+    the experiment's own base run (one of `variants`)."""
+    own = next((v for v in variants if v.reference is None and v.name != "base"), None)
+    return own.hparams if own else config["base"]
+
+
+def get_autoencoder_models(wildcards):
+    """model.pt (first seed) of every autoencoder run, in Table I order."""
+    return [f"{RUNS}/{v.name}/seed{SEEDS[0]}/model.pt" for v in VARIANTS
+            if v.hparams.get("model") == "conv_autoencoder"]
+
+
+def get_autoencoder_labels(wildcards):
+    """The label of every autoencoder run, in Table I order (as its figure rows read)."""
+    return [run_label(v) for v in VARIANTS if v.hparams.get("model") == "conv_autoencoder"]
 
 
 def get_learning_curves_report_labels(wildcards):
@@ -169,6 +197,14 @@ def get_train_selection(wildcards):
     """The selection file of the model a run starts from (`from: M1`), if any."""
     source = next(v.source for v in VARIANTS if v.name == wildcards.variant)
     return [f"{RESULTS}/selection/{source}.json"] if source else []
+
+
+def get_train_encoder(wildcards):
+    """The model.pt of the autoencoder run (same seed) whose encoder a classifier starts from."""
+    hparams = RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]["hparams"]
+    if hparams.get("model") != "encoder_classifier":
+        return []
+    return [f"{RUNS}/{hparams['encoder']}/seed{wildcards.seed}/model.pt"]
 
 
 def get_model_variants(wildcards):

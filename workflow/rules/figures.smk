@@ -121,3 +121,50 @@ rule noise_robustness:
         f"{LOGS}/figures/noise_robustness.log",
     script:
         "../scripts/noise_robustness.py"
+
+
+# An autoencoder study: every autoencoder's reconstructions of the same validation images, and
+# the base autoencoder's codes projected on their first two principal components.
+rule reconstructions:
+    input:
+        data=DATA_INPUT,
+        models=get_autoencoder_models,
+    output:
+        report(
+            f"{BUILD}/figures/reconstructions.pdf",
+            caption="../report/reconstructions.rst",
+            category=word("html.evaluation"),
+            labels=get_figure_report_labels("reconstructions"),
+        ),
+    params:
+        labels=get_autoencoder_labels,
+        n_images=10,
+        seed=config["dataset"].get("split_seed", 0),
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/reconstructions.log",
+    script:
+        "../scripts/figure_reconstructions.py"
+
+
+rule latent_space:
+    input:
+        data=DATA_INPUT,
+        model=f"{RUNS}/base/seed{SEEDS[0]}/model.pt",
+    output:
+        report(
+            f"{BUILD}/figures/latent_space.pdf",
+            caption="../report/latent_space.rst",
+            category=word("html.evaluation"),
+            labels=get_figure_report_labels("latent_space"),
+        ),
+    params:
+        seed=config["dataset"].get("split_seed", 0),
+        max_points=5000,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/latent_space.log",
+    script:
+        "../scripts/figure_latent.py"

@@ -10,7 +10,6 @@ rule report:
         figures=expand(f"{BUILD}/figures/learning_curves_{{experiment}}.pdf",
                        experiment=FIGURE_EXPERIMENTS),
         other_figures=expand(f"{BUILD}/figures/{{figure}}.pdf", figure=KIND.figures),
-        confusion=f"{RESULTS}/confusion.json",
         runs=f"{RESULTS}/runs.parquet",
         metrics=run_files("metrics.parquet"),
         data=DATA_INPUT,

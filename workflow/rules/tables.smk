@@ -40,10 +40,30 @@ rule table_results:
     params:
         base=config.get("base"),
         experiments=config.get("experiments"),
+        kind=KIND.name,
     conda:
         ENV
     log:
         f"{LOGS}/tables/results.log",
+    script:
+        "../scripts/table_results.py"
+
+
+# An autoencoder study's classifiers on its encoder.
+rule table_classifiers:
+    input:
+        summary=f"{RESULTS}/summary.parquet",
+    output:
+        f"{BUILD}/tables/classifiers.tex",
+    params:
+        base=config.get("base"),
+        experiments=config.get("experiments"),
+        kind=KIND.name,
+        table="classifiers",
+    conda:
+        ENV
+    log:
+        f"{LOGS}/tables/classifiers.log",
     script:
         "../scripts/table_results.py"
 

@@ -2,6 +2,7 @@ rule train:
     input:
         data=DATA_INPUT,
         selection=get_train_selection,
+        encoder=get_train_encoder,
     output:
         metrics=f"{RUNS}/{{variant}}/seed{{seed}}/metrics.parquet",
         model=f"{RUNS}/{{variant}}/seed{{seed}}/model.pt",

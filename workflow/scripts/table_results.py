@@ -1,13 +1,28 @@
-"""Adapter: summary.parquet -> the results tabular."""
+"""Adapter: summary.parquet -> the results tabular (an autoencoder study's: its autoencoders'
+MSE; `classifiers`: the classifiers on its encoder)."""
 
 import pandas as pd
 
 from nnreport.base.io import write_text
 from nnreport.base.logs import to_file
 from nnreport.config.grid import expand_grid
-from nnreport.reporting.tables import results_table
+from nnreport.reporting.labels import run_label
+from nnreport.reporting.tables import (
+    autoencoder_results_table,
+    classifiers_table,
+    results_table,
+)
 
 to_file(snakemake.log[0])
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}
 summary = pd.read_parquet(snakemake.input.summary)
-write_text(snakemake.output[0], results_table(summary, expand_grid(config), config))
+variants = expand_grid(config)
+labels = {v.name: run_label(v) for v in variants}
+table = snakemake.params.get("table", "results")
+if table == "classifiers":
+    text = classifiers_table(summary, variants, config, labels)
+elif snakemake.params.kind == "autoencoder":
+    text = autoencoder_results_table(summary, variants, config, labels)
+else:
+    text = results_table(summary, variants, config)
+write_text(snakemake.output[0], text)

@@ -17,5 +17,6 @@ selection = None
 if snakemake.input.selection:  # the model this run starts from (`from: M1`) and its choice
     with open(snakemake.input.selection[0]) as f:
         selection = json.load(f)
+encoder = snakemake.input.encoder[0] if snakemake.input.encoder else None  # its autoencoder's
 run_job(dict(snakemake.params.run), snakemake.input.data, dict(snakemake.output.items()),
-        threads=THREADS, selection=selection)
+        threads=THREADS, selection=selection, encoder=encoder)

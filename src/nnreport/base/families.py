@@ -25,8 +25,10 @@ def family_knobs(name: str) -> frozenset[str]:
 
 
 def ignored_knobs(hparams: dict) -> list[str]:
-    """Return the keys of `hparams` its family (`model`, default mlp) would not read."""
+    """Return the keys of `hparams` that another family reads but its own (`model`, default
+    mlp) would not (a key no family reads is the schema's to name)."""
     name = hparams.get("model", "mlp")
     if name not in MODEL_KEYS:
         return []  # the schema names an unknown family
-    return sorted(k for k in hparams if k not in family_knobs(name))
+    known = set().union(*MODEL_KEYS.values())
+    return sorted(k for k in hparams if k in known and k not in family_knobs(name))

@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from nnreport.base.families import MODEL_KEYS, ignored_knobs
+from nnreport.base.families import MODEL_KEYS, family_knobs, ignored_knobs
 from nnreport.config.grid import candidates
 from nnreport.config.messages import (
     ConfigPath,
@@ -54,12 +54,16 @@ def _own_candidates(model: dict, at: ConfigPath) -> list[Candidate]:
 def _search_problems(model: dict, at: ConfigPath, knobs: dict) -> Iterator[Problem]:
     """Yield the search's knobs that are no hyper-parameter and values their schema refuses."""
     search = model.get("search")
+    given = model.get("hparams")
+    name = given.get("model", "mlp") if isinstance(given, dict) else "mlp"
+    # the knobs of the model's family (the schema lists every family's)
+    own = [k for k in knobs if name not in MODEL_KEYS or k in family_knobs(name)]
     for knob, values in (search.items() if isinstance(search, dict) else ()):
         here = (*at, "search", knob)
         if knob not in knobs:
-            hint = suggest(knob, list(knobs)) or "search one of those"
+            hint = suggest(knob, own) or "search one of those"
             yield Problem(here, f"{format_path(here)} is not a hyper-parameter; known: "
-                                f"{', '.join(knobs)}; {hint}")
+                                f"{', '.join(own)}; {hint}")
         elif isinstance(values, list) and isinstance(knobs[knob], dict):
             checker = Draft202012Validator(knobs[knob])
             for j, value in enumerate(values):

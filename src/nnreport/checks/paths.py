@@ -53,8 +53,15 @@ def _inside_problem(path: tuple[str, str], value: object) -> Iterator[Problem]:
 
 
 def _includes(template: Path) -> list[str]:
-    """Every file a report template includes, in its order."""
-    return re.findall(r"\\BLOCK\{\s*include\s+[\"']([^\"']+)[\"']", template.read_text())
+    """Every file a report template includes (or extends, with what that one includes), in
+    its order."""
+    found = []
+    for verb, name in re.findall(r"\\BLOCK\{\s*(include|extends)\s+[\"']([^\"']+)[\"']",
+                                 template.read_text()):
+        found.append(name)
+        if verb == "extends" and (template.parent / name).is_file():
+            found += _includes(template.parent / name)
+    return found
 
 
 def included_prose(template: Path) -> list[str]:
@@ -65,8 +72,8 @@ def included_prose(template: Path) -> list[str]:
 
 def template_parts(template: Path) -> list[str]:
     """The paths of the parts a report template includes from its own folder."""
-    return [str(template.parent / f) for f in _includes(template)
-            if (template.parent / f).is_file()]
+    return list(dict.fromkeys(str(template.parent / f) for f in _includes(template)
+                              if (template.parent / f).is_file()))
 
 
 def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:

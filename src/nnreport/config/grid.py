@@ -27,6 +27,9 @@ class Variant:
     backend: str = "torch"  # "torch" or "numpy" (the from-scratch MLP)
     source: str | None = None  # a model whose selected hyper-parameters this one starts from
     overrides: dict[str, Any] = field(default_factory=dict)  # a search candidate's changes
+    # the run it is compared with: the study's base, or its experiment's own base run (named
+    # by the experiment's id; None for that run itself and for the study's base)
+    reference: str | None = BASE
 
 
 def value_token(value: Any) -> str:
@@ -55,8 +58,8 @@ def coerce_numbers(config: dict, schema: dict | str | Path | None = None) -> dic
 
 
 def base_experiment(config: dict) -> dict:
-    """Return the one experiment without `vary` (the base experiment)."""
-    bases = [e for e in config["experiments"] if not e.get("vary")]
+    """Return the one experiment without `vary` or a `base` of its own (the base experiment)."""
+    bases = [e for e in config["experiments"] if not e.get("vary") and not e.get("base")]
     if len(bases) != 1:
         ids = [e["id"] for e in bases]
         raise ValueError(
@@ -69,15 +72,31 @@ def base_experiment(config: dict) -> dict:
 def expand_grid(config: dict) -> list[Variant]:
     """Return the study's variants in Table I order: base first, then each experiment's values.
 
-    A model study (a `models` list) gives its models' runs instead.
+    An experiment with a `base` of its own (another model family, e.g. a classifier on the
+    study's autoencoder) has its own reference run, named by the experiment's id, and its
+    values vary that run's hyper-parameters. A model study (a `models` list) gives its models'
+    runs instead.
     """
     if is_model_study(config):
         return expand_models(config)
     base = dict(config["base"])
-    variants = [Variant(BASE, base_experiment(config)["id"], None, None, base)]
+    variants = [Variant(BASE, base_experiment(config)["id"], None, None, base, reference=None)]
     seen = {BASE: "base"}
     for i, exp in enumerate(config["experiments"]):
-        vary = exp.get("vary") or {}
+        vary, own = exp.get("vary") or {}, exp.get("base")
+        reference, ref_name = (dict(own), exp["id"]) if own else (base, BASE)
+        if own:
+            if exp["id"] in seen:
+                raise ValueError(
+                    f"config: experiments[{i}].id '{exp['id']}' names its own base run, and a "
+                    f"run of that name is already declared by experiment '{seen[exp['id']]}'; "
+                    f"rename the experiment")
+            seen[exp["id"]] = exp["id"]
+            # it holds its own value of the knob its experiment varies (none without vary)
+            knob = next(iter(vary)) if len(vary) == 1 else None
+            variants.append(Variant(exp["id"], exp["id"], knob,
+                                    reference.get(knob) if knob else None, reference,
+                                    reference=None))
         if not vary:
             continue
         if len(vary) != 1:
@@ -86,17 +105,19 @@ def expand_grid(config: dict) -> list[Variant]:
                 f"vary one knob per experiment"
             )
         (knob, values), = vary.items()
-        if knob not in base:
+        where = f"experiments[{i}].base" if own else "'base'"
+        if knob not in reference:
             raise ValueError(
-                f"config: experiments[{i}].vary names '{knob}', which is not a key of 'base' "
-                f"({', '.join(base)}); vary one of those"
+                f"config: experiments[{i}].vary names '{knob}', which is not a key of {where} "
+                f"({', '.join(reference)}); vary one of those"
             )
         for value in values:
             name = variant_name(knob, value)
-            if value == base[knob]:
+            if value == reference[knob]:
                 raise ValueError(
-                    f"config: experiments[{i}].vary.{knob} contains {value!r}, the base value; "
-                    f"the base run already covers it, remove it"
+                    f"config: experiments[{i}].vary.{knob} contains {value!r}, the "
+                    f"{'value of ' + where if own else 'base value'}; the {ref_name} run "
+                    f"already covers it, remove it"
                 )
             if name in seen:
                 raise ValueError(
@@ -104,7 +125,8 @@ def expand_grid(config: dict) -> list[Variant]:
                     f"already declared by experiment '{seen[name]}'); remove the duplicate"
                 )
             seen[name] = exp["id"]
-            variants.append(Variant(name, exp["id"], knob, value, {**base, knob: value}))
+            variants.append(Variant(name, exp["id"], knob, value, {**reference, knob: value},
+                                    reference=ref_name))
     return variants
 
 
@@ -163,14 +185,30 @@ def variants_by_name(config: dict) -> dict[str, Variant]:
 
 def run_config(config: dict, variant: str, seed: int) -> dict:
     """Return everything one training job needs, resolved: hyper-parameters, epochs, data."""
-    return _run(config, variants_by_name(config)[variant], seed)
+    runs = run_configs(config)
+    if (variant, int(seed)) in runs:
+        return runs[variant, int(seed)]
+    return _run(config, variants_by_name(config)[variant], seed)  # a seed the study lacks
 
 
 def run_configs(config: dict) -> dict[tuple[str, int], dict]:
     """Return the resolved config of every run, keyed by (variant, seed), expanding the grid
-    once (run_config for each run would expand it once per run)."""
-    return {(v.name, int(s)): _run(config, v, s) for v in expand_grid(config)
+    once (run_config for each run would expand it once per run).
+
+    A classifier on an encoder carries the hash of the autoencoder run of its seed
+    (`encoder_run`): a change to that run's config changes this one's, and retrains it.
+    """
+    runs = {(v.name, int(s)): _run(config, v, s) for v in expand_grid(config)
             for s in config["seeds"]}
+    for (_, seed), run in runs.items():
+        encoder = run["hparams"].get("encoder")
+        if run["hparams"].get("model") == "encoder_classifier" and encoder is not None:
+            if (encoder, seed) not in runs:
+                raise ValueError(f"config: run '{run['variant']}' takes the encoder of run "
+                                 f"'{encoder}', which this study does not declare")
+            run["encoder_run"] = runs[encoder, seed]["hash"]
+            run["hash"] = config_hash({k: v for k, v in run.items() if k != "hash"})
+    return runs
 
 
 def _run(config: dict, v: Variant, seed: int) -> dict:

@@ -86,3 +86,29 @@ def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None 
     ok = runs[runs["status"] != "diverged"]
     return [v for v in ok["variant"].drop_duplicates()
             if v == best or not compare(ok, v, best, metric, n_images, confidence).resolved]
+
+
+PAIRED = "paired"
+
+
+def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Student's t interval of the mean of `values` (e.g. each validation image's MSE: the
+    sampling noise of the images)."""
+    ci = stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
+    return float(ci.low), float(ci.high)
+
+
+def paired_comparison(variant: str, reference: str, a, b,
+                      confidence: float = CONFIDENCE) -> Comparison:
+    """Compare two runs scored on the same images (`a`, `b`: each image's score, in the same
+    order) by the paired t interval of the mean difference a - b: the images' sampling noise,
+    without the seeds' (one seed cannot resolve that)."""
+    if len(a) != len(b):
+        raise ValueError(f"{variant} and {reference} were scored on {len(a)} and {len(b)} "
+                         "images; a paired comparison needs the same images")
+    diff = [x - y for x, y in zip(a, b, strict=True)]
+    mean = sum(diff) / len(diff)
+    if len(set(diff)) == 1:
+        return Comparison(variant, reference, mean, mean, mean, PAIRED, mean != 0)
+    low, high = mean_interval(diff, confidence)
+    return Comparison(variant, reference, mean, low, high, PAIRED, low > 0 or high < 0)

@@ -40,6 +40,7 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
         "finished_at": run.get("finished_at"),
         "device_name": run.get("device_name"),
         "threads": run.get("threads"),
+        "parameters": run.get("parameters"),  # trainable (a frozen encoder's are not)
     }
 
 
@@ -75,4 +76,6 @@ def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     out["experiment"] = g["experiment"].first()
     out["diverged"] = g["status"].agg(lambda s: bool((s == "diverged").any()))
     out["diverged_epoch"] = g["diverged_epoch"].min()
+    if "parameters" in runs.columns:
+        out["parameters"] = g["parameters"].first()
     return out.reindex(order).reset_index()

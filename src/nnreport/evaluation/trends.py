@@ -80,7 +80,8 @@ def verdict(metrics: pd.DataFrame, n_val: int, confidence: float = CONFIDENCE) -
     """The verdict on one variant's validation curves (`metrics`: its rows of every seed), or
     None when it has too few epochs to judge."""
     val = metrics[metrics["split"] == "val"]
-    has_accuracy = "accuracy" in val.columns
+    # an autoencoder's rows have no accuracy (NaN where its metrics sit beside a classifier's)
+    has_accuracy = "accuracy" in val.columns and bool(val["accuracy"].notna().any())
     mean = val.groupby("epoch")[["loss", "accuracy"] if has_accuracy else ["loss"]].mean()
     epochs = mean.index.to_numpy(dtype=float)
     loss = tail_trend(epochs, mean["loss"].to_numpy(), confidence)

@@ -72,11 +72,11 @@ def _mean_std(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np
 
 def _panels(curves: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, float, str]]:
     """The (column, scale, axis label) of each panel: the loss, and the accuracy when every run
-    has one."""
-    panels = [("loss", 1.0, word("axes.loss_cross_entropy"))]
-    if all("accuracy" in df.columns for _, df in curves):
-        panels.append(("accuracy", 100.0, word("axes.accuracy_percent")))
-    return panels
+    has one; runs without one (autoencoders) minimise the MSE of their reconstructions."""
+    if not all("accuracy" in df.columns and df["accuracy"].notna().any() for _, df in curves):
+        return [("loss", 1.0, word("axes.loss_mse"))]
+    return [("loss", 1.0, word("axes.loss_cross_entropy")),
+            ("accuracy", 100.0, word("axes.accuracy_percent"))]
 
 
 def _draw_curves(axes, panels: list[tuple[str, float, str]],
@@ -141,32 +141,56 @@ def learning_curves(curves: list[tuple[str, pd.DataFrame]], path: str | Path,
 PAGE_WIDTH = 7.0  # inches: the text width of revtex's two-column page (a figure* float)
 
 
+AXES_PER_ROW = 4  # a row of the page-wide figure: two experiments of loss and accuracy
+
+
+def _rows(experiments: list[tuple[str, list[tuple[str, pd.DataFrame]]]]) -> list[list[int]]:
+    """The experiments of each row of the grid, in order: as many as fit AXES_PER_ROW axes
+    (two experiments with loss and accuracy; four with the loss alone, an autoencoder's)."""
+    rows: list[list[int]] = []
+    used = AXES_PER_ROW
+    for i, (_, curves) in enumerate(experiments):
+        n = len(_panels(curves))
+        if used + n > AXES_PER_ROW:
+            rows.append([])
+            used = 0
+        rows[-1].append(i)
+        used += n
+    return rows
+
+
 def learning_curves_grid(experiments: list[tuple[str, list[tuple[str, pd.DataFrame]]]],
                          path: str | Path, val_split: str = "val") -> None:
-    """Draw every experiment's learning curves in one page-wide figure of panels, two
-    experiments per row: for each, its legend titled `title` (`(a) $n_1$`) with the runs'
-    short labels (the values: `128 (base)`), and its loss and accuracy side by side against
-    epoch, drawn as `learning_curves` draws one experiment.
+    """Draw every experiment's learning curves in one page-wide figure of panels, as many
+    experiments per row as fit four axes: for each, its legend titled `title` (`(a) $n_1$`)
+    with the runs' short labels (the values: `128 (base)`), and its loss and accuracy side by
+    side against epoch, drawn as `learning_curves` draws one experiment.
 
     `experiments` holds (title, curves) pairs in order; the line styles' legend is drawn once,
     at the top.
     """
-    per_row = 2
-    rows = -(-len(experiments) // per_row)
+    rows = _rows(experiments)
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(PAGE_WIDTH, 2.15 * rows + 0.3), layout="constrained")
-        grids = fig.subfigures(rows, per_row, squeeze=False, wspace=0.04, hspace=0.02)
-        for cell, (title, curves) in zip(grids.flat, experiments, strict=False):
-            panels = _panels(curves)
-            axes = cell.subplots(1, len(panels), squeeze=False)[0]
-            handles = _draw_curves(axes, panels, curves)
-            _epoch_axes(axes)
-            legend = cell.legend(handles=handles, loc="outside upper left", ncol=len(handles),
-                                 frameon=False, handlelength=1.6, columnspacing=1.2,
-                                 title=title, alignment="left")
-            legend.get_title().set_fontweight("bold")
-        for cell in grids.flat[len(experiments):]:
-            cell.set_visible(False)
+        fig = plt.figure(figsize=(PAGE_WIDTH, 2.15 * len(rows) + 0.3), layout="constrained")
+        row_figs = fig.subfigures(len(rows), 1, squeeze=False, hspace=0.02)[:, 0]
+        for row_fig, row in zip(row_figs, rows, strict=True):
+            widths = [len(_panels(experiments[i][1])) for i in row]
+            free = AXES_PER_ROW - sum(widths)  # a last row that is not full keeps the widths
+            cells = row_fig.subfigures(1, len(row) + (free > 0), squeeze=False, wspace=0.04,
+                                       width_ratios=widths + ([free] if free else []))[0]
+            for cell, i in zip(cells, row, strict=False):
+                title, curves = experiments[i]
+                panels = _panels(curves)
+                axes = cell.subplots(1, len(panels), squeeze=False)[0]
+                handles = _draw_curves(axes, panels, curves)
+                _epoch_axes(axes)
+                # as many legend columns as the cell is wide (about 0.85 in an entry)
+                width = PAGE_WIDTH * len(panels) / AXES_PER_ROW
+                legend = cell.legend(handles=handles, loc="outside upper left",
+                                     ncol=min(len(handles), max(1, int(width / 0.85))),
+                                     frameon=False, handlelength=1.6, columnspacing=1.2,
+                                     title=title, alignment="left")
+                legend.get_title().set_fontweight("bold")
         fig.legend(handles=_split_handles(val_split), loc="outside upper right", ncol=2,
                    frameon=False, handlelength=2.2)
         _save(fig, path)

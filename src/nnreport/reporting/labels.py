@@ -115,6 +115,8 @@ def variant_phrase(knob: str | None, value: Any) -> str:
     """Return a run as it reads in a sentence: `el optimizador SGD`, `una tasa de aprendizaje
     de $10^{-2}$`, `$n_1$ = 64` (a knob without a phrase: its label), `base`."""
     phrases = entry("phrases")
+    if knob is not None and isinstance(phrases.get(knob), dict):  # one phrase per value
+        return phrases[knob].get(str(value).lower(), variant_label(knob, value))
     if knob is not None and knob in phrases:
         return word(f"phrases.{knob}", value=format_value(knob, value))
     return variant_label(knob, value)
@@ -138,11 +140,13 @@ def run_changes(variant) -> str:
 
 
 def run_label(variant) -> str:
-    """Return the label of any run: a Table I variant, or a model with its search changes."""
+    """Return the label of any run: a Table I variant (an experiment's own base run reads as
+    its value of the knob the experiment varies), or a model with its search changes."""
     if variant.knob is not None or variant.name == "base":
         return variant_label(variant.knob, variant.value)
     changes = ", ".join(variant_label(k, v) for k, v in variant.overrides.items())
-    return f"{variant.experiment} ({changes})" if changes else variant.experiment
+    name = escape(variant.experiment)
+    return f"{name} ({changes})" if changes else name
 
 
 def class_names(classes: list[str]) -> list[str]:

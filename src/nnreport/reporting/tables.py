@@ -11,6 +11,7 @@ from nnreport.reporting.labels import (
     class_names,
     format_value,
     knob_header,
+    knob_name,
     plus_minus,
     thousands,
     variant_label,
@@ -55,11 +56,20 @@ def experiments_table(config: dict) -> str:
     base_experiment(config)  # raises if the base experiment is missing or ambiguous
     for i, exp in enumerate(config["experiments"], start=1):
         vary = exp.get("vary") or {}
+        reference = exp.get("base") or base  # an experiment's own base run (another family)
         cells = [str(i)]
         for knob in knobs:
-            values = vary.get(knob, [base[knob]])
+            if knob not in vary and knob not in reference:
+                cells.append("---")  # a knob its family does not have
+                continue
+            values = vary.get(knob, [reference.get(knob)])
             cells.append(", ".join(format_value(knob, v) for v in values))
-        cells.append(escape(exp.get("objective", "")))
+        objective = escape(exp.get("objective", ""))
+        # what it varies that is no column: its own base's value, then the varied ones
+        others = [f"{knob_name(k)} = " + ", ".join(format_value(k, v)
+                                                   for v in [reference[k], *values])
+                  for k, values in vary.items() if k not in knobs]
+        cells.append(objective + (f" ({'; '.join(others)})" if others else ""))
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -220,4 +230,61 @@ def search_table(models: list[dict], selections: list[dict], runs: list[dict]) -
             lines.append(" & ".join(cells) + r" \\")
         lines.append(r"\hline")
     lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+MSE_SCALE = 1e3  # an autoencoder's MSE is printed times 10^3 (pixels in [0, 1]: about 0.01)
+
+
+def autoencoder_results_table(summary: pd.DataFrame, variants: list[Variant], config: dict,
+                              labels: dict[str, str]) -> str:
+    """Return an autoencoder study's results tabular: each autoencoder's final and lowest
+    validation MSE (times 10^3), the epoch of the lowest, its parameters and its time."""
+    return _task_table(summary, variants, config, labels, "tables.autoencoder_results",
+                       autoencoders=True)
+
+
+def classifiers_table(summary: pd.DataFrame, variants: list[Variant], config: dict,
+                      labels: dict[str, str]) -> str:
+    """Return the tabular of an autoencoder study's classifiers (on its encoder): final
+    validation accuracy, trainable parameters and time (one column of the page wide)."""
+    return _task_table(summary, variants, config, labels, "tables.classifier_results",
+                       autoencoders=False)
+
+
+def _task_table(summary: pd.DataFrame, variants: list[Variant], config: dict,
+                labels: dict[str, str], header: str, autoencoders: bool) -> str:
+    exp_number = {e["id"]: i for i, e in enumerate(config["experiments"], start=1)}
+    by_name = {v.name: v for v in variants}
+    # a page-wide table for the autoencoders; the classifiers' fits a column (no Exp. column:
+    # they are one experiment's runs)
+    spec = "clccccc" if autoencoders else "lccc"
+    lines = [rf"\begin{{tabular}}{{{spec}}}", r"\hline\hline", *header_rows(header), r"\hline"]
+    for row in summary.itertuples(index=False):
+        v = by_name[row.variant]
+        if (v.hparams.get("model") == "conv_autoencoder") != autoencoders:
+            continue
+        n = int(row.n_seeds)
+        cells = [str(exp_number[v.experiment]), labels[v.name]] if autoencoders else [
+            labels[v.name]]
+        if row.diverged:
+            diverged = word("tables.diverged_at", epoch=int(row.diverged_epoch))
+            cells.append(rf"\multicolumn{{{3 if autoencoders else 2}}}{{c}}{{{diverged}}}")
+        elif autoencoders:
+            cells += [_pm(MSE_SCALE * row.final_val_loss_mean, MSE_SCALE * row.final_val_loss_std,
+                          n, ".2f"),
+                      _pm(MSE_SCALE * row.min_val_loss_mean, MSE_SCALE * row.min_val_loss_std,
+                          n, ".2f"),
+                      f"{row.min_val_loss_epoch_mean:.0f}"]
+        else:
+            cells += [_pm(100 * row.final_val_accuracy_mean, 100 * row.final_val_accuracy_std, n,
+                          ".2f"),
+                      thousands(int(row.parameters)) if row.parameters == row.parameters
+                      else "---"]
+        if autoencoders:
+            cells.append(thousands(int(row.parameters)) if row.parameters == row.parameters
+                         else "---")
+        cells.append(_pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f"))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

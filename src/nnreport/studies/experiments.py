@@ -235,8 +235,15 @@ def confusion_source(predictions: str | list[str], runs: str | None = None,
         return [predictions] if isinstance(predictions, str) else predictions, {
             "variant": chosen["variant"], "seeds": chosen["seeds"], "split": "test",
             "accuracy": 100 * chosen["test_accuracy"]}
-    assert runs is not None, "without a test set, the runs table picks the best run"
-    table = pd.read_parquet(runs)
+    if runs is None:
+        raise ValueError("without a test set (evaluation), the runs table (runs) picks the "
+                         "confusion matrix's run")
+    return best_on_validation(pd.read_parquet(runs), list(predictions))
+
+
+def best_on_validation(table: pd.DataFrame, predictions: list[str]) -> tuple[list[str], dict]:
+    """The validation predictions of every finished seed of the variant of `table` (one row
+    per run) with the best mean final validation accuracy, and the confusion summary's info."""
     variant = best_variant(table, "final_val_accuracy")
     own = table[(table["variant"] == variant) & (table["status"] != "diverged")]
     seeds = sorted(int(s) for s in own["seed"])

@@ -3,7 +3,7 @@ the inputs of the report and of the confusion matrix. Read when the workflow is 
 
 from __future__ import annotations
 
-from nnreport.config.grid import Variant, has_test_set, is_model_study
+from nnreport.config.grid import Variant, expand_grid, has_test_set, is_model_study
 from nnreport.config.layout import CHOSEN, Layout
 
 Inputs = dict[str, "str | list[str]"]
@@ -27,7 +27,8 @@ class StudyKind:
 
     def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                       seeds: list[int]) -> Inputs:
-        """The results this kind's report reads besides those every report reads."""
+        """The results this kind's report reads besides those every report reads (the
+        confusion matrix's summary among them, when it has one)."""
         raise NotImplementedError
 
     def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
@@ -53,7 +54,8 @@ class TableStudy(StudyKind):
     def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                       seeds: list[int]) -> Inputs:
         inputs: Inputs = {"summary": f"{layout.results}/summary.parquet",
-                          "base_run": layout.run_file("base", seeds[0], "run.json")}
+                          "base_run": layout.run_file("base", seeds[0], "run.json"),
+                          "confusion": f"{layout.results}/confusion.json"}
         if has_test_set(config):  # the chosen configuration, measured on the test images
             inputs["evaluation"] = layout.final(CHOSEN, "evaluation.json")
         return inputs
@@ -66,6 +68,44 @@ class TableStudy(StudyKind):
         # the best run on validation, from every run's validation predictions
         return {"runs": f"{layout.results}/runs.parquet",
                 "predictions": layout.run_files("predictions.parquet", variant_names, seeds)}
+
+
+class AutoencoderStudy(TableStudy):
+    """A Table I study of a convolutional autoencoder (MSE, no accuracy), whose experiments may
+    train classifiers on its encoder (an experiment with a base of its own)."""
+
+    name, template = "autoencoder", "autoencoder"
+
+    def __init__(self, config: dict):
+        families = {run_family(h) for h in all_hparams(config)}
+        self.classifies = bool(families - {"conv_autoencoder"})
+        self.tables = ("experiments", "results", "architecture", "counts", *(
+            ("classifiers",) if self.classifies else ()))
+        self.figures = ("learning_curves", "reconstructions", "latent_space", "samples", *(
+            ("confusion_matrix",) if self.classifies else ()))
+
+    def experiment_variants(self, variants: list[Variant], experiment: str) -> list[str]:
+        own = [v for v in variants if v.experiment == experiment]
+        reference = next((v.reference for v in own if v.reference), "base")
+        return [reference, *(v.name for v in own if v.name != reference)]
+
+    def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                      seeds: list[int]) -> Inputs:
+        # every run's validation predictions: each image's MSE pairs the autoencoders' scores
+        inputs: Inputs = {"summary": f"{layout.results}/summary.parquet",
+                          "base_run": layout.run_file("base", seeds[0], "run.json"),
+                          "predictions": layout.run_files("predictions.parquet", variant_names,
+                                                          seeds)}
+        if self.classifies:
+            inputs["confusion"] = f"{layout.results}/confusion.json"
+        return inputs
+
+    def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
+                         seeds: list[int]) -> Inputs:
+        classifiers = [v.name for v in expand_grid(config)
+                       if run_family(v.hparams) != "conv_autoencoder"]
+        return {"runs": f"{layout.results}/runs.parquet",
+                "predictions": layout.run_files("predictions.parquet", classifiers, seeds)}
 
 
 class ModelStudy(StudyKind):
@@ -88,7 +128,8 @@ class ModelStudy(StudyKind):
         ids = model_ids(config)
         return {"evaluations": layout.finals("evaluation.json", ids),
                 "selections": [layout.selection(m) for m in ids],
-                "noise": layout.finals("noise.parquet", ids)}
+                "noise": layout.finals("noise.parquet", ids),
+                "confusion": f"{layout.results}/confusion.json"}
 
     def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                          seeds: list[int]) -> Inputs:
@@ -103,6 +144,23 @@ def model_ids(config: dict) -> list[str]:
     return [m["id"] for m in config.get("models") or []]
 
 
+def run_family(hparams: dict) -> str:
+    """The model family of a run's hyper-parameters."""
+    return hparams.get("model", "mlp")
+
+
+def all_hparams(config: dict) -> list[dict]:
+    """The study's base and every experiment's own base (what sets each run's family)."""
+    return [config.get("base") or {}, *(e["base"] for e in config.get("experiments") or []
+                                         if isinstance(e, dict) and isinstance(e.get("base"),
+                                                                               dict))]
+
+
 def study_kind(config: dict) -> StudyKind:
-    """Return the kind of the study `config` declares (`models:` makes a model study)."""
-    return ModelStudy() if is_model_study(config) else TableStudy()
+    """Return the kind of the study `config` declares (`models:` makes a model study; a base
+    autoencoder an autoencoder study)."""
+    if is_model_study(config):
+        return ModelStudy()
+    if run_family(config.get("base") or {}) == "conv_autoencoder":
+        return AutoencoderStudy(config)
+    return TableStudy()

@@ -12,14 +12,16 @@ from nnreport.reporting.build import build_pdf, set_aside
 from nnreport.reporting.check import check_runs_current
 from nnreport.reporting.figures import confusion_outputs
 from nnreport.reporting.provenance import provenance
-from nnreport.studies import experiments, models
+from nnreport.studies import autoencoder, experiments, models
 from nnreport.training.metrics import read_metrics
 
 # kind -> (the confusion matrix's predictions and summary, the report's context)
 CONFUSION: dict[str, Callable[..., tuple[list[str], dict]]] = {
-    "experiments": experiments.confusion_source, "models": models.confusion_source}
+    "experiments": experiments.confusion_source, "models": models.confusion_source,
+    "autoencoder": autoencoder.confusion_source}
 CONTEXT: dict[str, Callable[..., dict]] = {
-    "experiments": experiments.report_context, "models": models.report_context}
+    "experiments": experiments.report_context, "models": models.report_context,
+    "autoencoder": autoencoder.report_context}
 
 
 def confusion_matrix(kind: str, inputs: dict, figure: str, summary: str) -> None:

@@ -123,17 +123,20 @@ class FusedAdamStep:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, split: Split, task: Task = CLASSIFICATION,
-             batch: int = 2048) -> tuple[float, float | None, torch.Tensor]:
+             batch: int | None = None) -> tuple[float, float | None, torch.Tensor]:
     """Return (mean loss, accuracy in [0, 1], per-image outcome) on `split`.
 
     A classifier: the mean cross-entropy, its accuracy and the predicted labels. An
     autoencoder: the MSE (the mean over images and pixels), no accuracy (None), and each
     image's own MSE.
     Batches of 2048 rows: 33 ms for 10,000 images of the base MLP on one CPU core, 43 ms with
-    8192 (their activations no longer stay in the cache).
+    8192 (their activations no longer stay in the cache). Images through convolutions: 256 (a
+    batch of 2048 has activations of over 100 MB, which the allocator maps afresh each time:
+    0.45 s against 0.90 s for 5,000 images of the base CNN on one core).
     """
     model.eval()
     n = len(split.y)
+    batch = batch or (2048 if split.x.dim() == 2 else 256)
     if task != CLASSIFICATION:
         per_image = torch.cat([(model(x) - x).square_().flatten(1).mean(1)  # (b,)
                                for x in (split.inputs(slice(i, i + batch))

@@ -1,0 +1,36 @@
+"""What the benchmarks share: their common options, the thread limit set before NumPy or
+PyTorch loads, and waiting for a GPU's queued work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def options(description: str, out: str) -> argparse.ArgumentParser:
+    """Return a parser with the options every benchmark takes (`out`: its default Markdown)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--epochs", type=int, default=2, help="epochs per measurement (default 2)")
+    p.add_argument("--repeats", type=int, default=3, help="measurements; the median is shown")
+    p.add_argument("--threads", type=int, default=1, help="math-library threads (default 1)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="training device")
+    p.add_argument("--out", default=out, help="Markdown file of the figures")
+    return p
+
+
+def limit_threads(threads: int) -> None:
+    """Limit every math library to `threads` (before NumPy or PyTorch loads one) and make the
+    package importable from the repository's src/."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def sync(device: str) -> None:
+    """Wait for the GPU's queued work (a no-op on the CPU)."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
