@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 SETUP_LIST = ROOT / "workflow" / "setup" / "debian-packages.txt"
-TEMPLATES = sorted((ROOT / "report" / "templates").glob("*.tex.j2"))
+TEMPLATES = sorted((ROOT / "report" / "templates").glob("**/*.tex.j2"))  # every language
 TEX_SUFFIXES = (".sty", ".cls", ".ldf", ".fd")
 on_debian = pytest.mark.skipif(shutil.which("dpkg-query") is None,
                                reason="not a Debian system: no dpkg to ask who ships a file")

@@ -45,7 +45,7 @@ def test_each_kind_names_the_inputs_of_its_report_and_confusion_matrix():
     table = TableStudy().report_inputs({}, layout, ["base", "n1~16"], [0, 1])
     assert table == {"summary": "results/s/summary.parquet",
                      "base_run": "results/s/runs/base/seed0/run.json",
-                     "confusion": "results/s/confusion.json"}
+                     "confusion": "report/build/s/confusion.json"}
     confusion = TableStudy().confusion_inputs({}, layout, ["base", "n1~16"], [0, 1])
     assert confusion["predictions"] == [
         "results/s/runs/base/seed0/predictions.parquet",

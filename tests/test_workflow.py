@@ -198,7 +198,7 @@ def test_a_test_split_reports_the_chosen_configuration_on_images_no_choice_saw(t
     chosen = json.loads((results / "final" / "chosen" / "evaluation.json").read_text())
     assert chosen["variant"] == runs.loc[runs["final_val_accuracy"].idxmax(), "variant"]
     assert chosen["n_test"] == 500 and chosen["seeds"] == [0]
-    confusion = json.loads((results / "confusion.json").read_text())
+    confusion = json.loads((tmp_path / "report" / "build" / "tiny" / "confusion.json").read_text())
     assert confusion["split"] == "test" and confusion["variant"] == chosen["variant"]
     with np.load(tmp_path / "data" / "tiny" / "fashion_mnist.npz") as z:  # 3,000 held out
         assert len(z["test_idx"]) == 3000 and len(z["train_idx"]) == 70000 - 10000 - 3000

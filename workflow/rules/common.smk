@@ -9,6 +9,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from nnreport.checks.paths import template_parts
+from nnreport.config.templates import template_path
 from nnreport.config.grid import expand_grid, run_configs, training_cost
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
@@ -21,7 +22,7 @@ from nnreport.reporting.labels import (
     run_label,
     variant_label,
 )
-from nnreport.reporting.words import word
+from nnreport.reporting.words import activate, word
 from nnreport.studies.kinds import model_ids, study_kind
 
 STUDY = config["study"]
@@ -33,7 +34,8 @@ VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
 RUN_CONFIGS = run_configs(config)  # (variant, seed) -> everything its training job needs
 DATASET = config["dataset"]["name"]
-LAYOUT = Layout(STUDY, DATASET)
+LANGUAGE = config["report"].get("language", "es")  # the report's words and templates
+LAYOUT = Layout(STUDY, DATASET, LANGUAGE)
 DATA_FILE = LAYOUT.data_file
 # n_test: 0 is left out, so data packed before n_test existed still counts as current.
 DATA_PARAMS = {k: v for k, v in sorted(config["dataset"].items()) if (k, v) != ("n_test", 0)}
@@ -53,7 +55,11 @@ KIND = study_kind(config)
 MODEL_IDS = model_ids(config)
 FIGURE_EXPERIMENTS = KIND.figure_experiments(config, VARIANTS)
 TEMPLATE_NAME = config["report"].get("template") or KIND.template
-TEMPLATE = Path(workflow.basedir) / "report" / "templates" / f"{TEMPLATE_NAME}.tex.j2"
+# The report's language: its words (figures, tables, labels) and its templates, which for a
+# language other than Spanish live in report/templates/<language>/ (a part not there: the
+# Spanish folder's, e.g. paginas.tex.j2).
+activate(LANGUAGE)
+TEMPLATE = template_path(Path(workflow.basedir) / "report" / "templates", TEMPLATE_NAME, LANGUAGE)
 TEMPLATE_PARTS = template_parts(TEMPLATE) if TEMPLATE.is_file() else []  # e.g. determinismo
 # A damaged file the workflow wrote stops the run before any job, with the command that
 # rebuilds it: a job reading it would fail, and Snakemake deletes the outputs of failed jobs.

@@ -9,6 +9,7 @@ rule learning_curves:
             labels=get_learning_curves_report_labels,
         ),
     params:
+        language=LANGUAGE,
         variants=get_experiment_variants,
         labels=get_experiment_labels,
     conda:
@@ -31,6 +32,7 @@ rule learning_curves_grid:
             labels=get_figure_report_labels("learning_curves"),
         ),
     params:
+        language=LANGUAGE,
         experiments=get_grid_experiments,
     conda:
         ENV
@@ -50,6 +52,8 @@ rule sample_images:
             category=word("html.data"),
             labels=get_figure_report_labels("samples"),
         ),
+    params:
+        language=LANGUAGE,
     conda:
         ENV
     log:
@@ -71,8 +75,9 @@ rule confusion_matrix:
             category=word("html.evaluation"),
             labels=get_figure_report_labels("confusion_matrix"),
         ),
-        summary=f"{RESULTS}/confusion.json",
+        summary=LAYOUT.confusion,
     params:
+        language=LANGUAGE,
         kind=KIND.name,
     conda:
         ENV
@@ -94,6 +99,7 @@ rule final_learning_curves:
             labels=get_figure_report_labels("final_learning_curves"),
         ),
     params:
+        language=LANGUAGE,
         models=MODEL_IDS,
     conda:
         ENV
@@ -114,6 +120,7 @@ rule noise_robustness:
             labels=get_figure_report_labels("noise_robustness"),
         ),
     params:
+        language=LANGUAGE,
         models=MODEL_IDS,
     conda:
         ENV
@@ -137,6 +144,7 @@ rule reconstructions:
             labels=get_figure_report_labels("reconstructions"),
         ),
     params:
+        language=LANGUAGE,
         labels=get_autoencoder_labels,
         n_images=10,
         seed=config["dataset"].get("split_seed", 0),
@@ -160,6 +168,7 @@ rule latent_space:
             labels=get_figure_report_labels("latent_space"),
         ),
     params:
+        language=LANGUAGE,
         seed=config["dataset"].get("split_seed", 0),
         max_points=5000,
     conda:

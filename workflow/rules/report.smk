@@ -16,6 +16,7 @@ rule report:
     output:
         f"{BUILD}/informe.pdf",
     params:
+        language=LANGUAGE,
         kind=KIND.name,
         config=get_report_config,
         sections=SECTIONS,

@@ -4,6 +4,7 @@ rule table_counts:
     output:
         f"{BUILD}/tables/counts.tex",
     params:
+        language=LANGUAGE,
         max_train=config["max_train"],
         max_val=config["max_val"],
         max_test=config.get("max_test"),
@@ -22,6 +23,7 @@ rule table_experiments:
     output:
         f"{BUILD}/tables/experiments.tex",
     params:
+        language=LANGUAGE,
         base=config.get("base"),
         experiments=config.get("experiments"),
     conda:
@@ -38,6 +40,7 @@ rule table_results:
     output:
         f"{BUILD}/tables/results.tex",
     params:
+        language=LANGUAGE,
         base=config.get("base"),
         experiments=config.get("experiments"),
         kind=KIND.name,
@@ -56,6 +59,7 @@ rule table_classifiers:
     output:
         f"{BUILD}/tables/classifiers.tex",
     params:
+        language=LANGUAGE,
         base=config.get("base"),
         experiments=config.get("experiments"),
         kind=KIND.name,
@@ -74,6 +78,7 @@ rule table_architecture:
     output:
         f"{BUILD}/tables/architecture.tex",
     params:
+        language=LANGUAGE,
         base=config.get("base"),
     conda:
         ENV
@@ -91,6 +96,7 @@ rule table_models:
     output:
         f"{BUILD}/tables/models.tex",
     params:
+        language=LANGUAGE,
         models=config.get("models"),
     conda:
         ENV
@@ -107,6 +113,7 @@ rule table_search:
     output:
         f"{BUILD}/tables/search.tex",
     params:
+        language=LANGUAGE,
         models=config.get("models"),
     conda:
         ENV

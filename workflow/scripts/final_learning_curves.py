@@ -6,9 +6,11 @@ from nnreport.base.io import read_json
 from nnreport.base.logs import to_file
 from nnreport.config.layout import Layout
 from nnreport.reporting.figures import learning_curves
+from nnreport.reporting.words import activate
 from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
+activate(snakemake.params.language)  # the report's language, for every word
 selections = [read_json(p) for p in snakemake.input.selections]
 chosen = {s["variant"]: s["model"] for s in selections}
 frames = {}

@@ -4,9 +4,11 @@ import pandas as pd
 
 from nnreport.base.logs import to_file
 from nnreport.reporting.figures import learning_curves
+from nnreport.reporting.words import activate
 from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
+activate(snakemake.params.language)  # the report's language, for every word
 frames = {}
 for path in snakemake.input:
     df, run = read_metrics(path)

@@ -4,8 +4,10 @@ from nnreport.base.io import write_text
 from nnreport.base.logs import to_file
 from nnreport.data.dataset import Dataset
 from nnreport.reporting.tables import class_counts_table
+from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
+activate(snakemake.params.language)  # the report's language, for every word
 data = Dataset.load(snakemake.input.data)
 p = snakemake.params
 has_test = len(data.test_idx) > 0

@@ -3,7 +3,9 @@
 from nnreport.base.io import write_text
 from nnreport.base.logs import to_file
 from nnreport.reporting.tables import experiments_table
+from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
+activate(snakemake.params.language)  # the report's language, for every word
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}
 write_text(snakemake.output[0], experiments_table(config))

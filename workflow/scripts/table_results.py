@@ -12,8 +12,10 @@ from nnreport.reporting.tables import (
     classifiers_table,
     results_table,
 )
+from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
+activate(snakemake.params.language)  # the report's language, for every word
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}
 summary = pd.read_parquet(snakemake.input.summary)
 variants = expand_grid(config)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from nnreport.config.messages import Problem, format_path, show
+from nnreport.config.templates import template_part, template_path
 from nnreport.studies.kinds import study_kind
 
 # The workflow's own folders: a report published into one of them would be overwritten or
@@ -59,21 +60,22 @@ def _includes(template: Path) -> list[str]:
     for verb, name in re.findall(r"\\BLOCK\{\s*(include|extends)\s+[\"']([^\"']+)[\"']",
                                  template.read_text()):
         found.append(name)
-        if verb == "extends" and (template.parent / name).is_file():
-            found += _includes(template.parent / name)
+        part = template_part(template, name)
+        if verb == "extends" and part is not None:
+            found += _includes(part)
     return found
 
 
 def included_prose(template: Path) -> list[str]:
     """The author's prose files a report template includes, in its order (not the template's
     own parts, which sit beside it)."""
-    return [f for f in _includes(template) if not (template.parent / f).is_file()]
+    return [f for f in _includes(template) if template_part(template, f) is None]
 
 
 def template_parts(template: Path) -> list[str]:
-    """The paths of the parts a report template includes from its own folder."""
-    return list(dict.fromkeys(str(template.parent / f) for f in _includes(template)
-                              if (template.parent / f).is_file()))
+    """The paths of the parts a report template includes from its own folders."""
+    return list(dict.fromkeys(str(part) for f in _includes(template)
+                              if (part := template_part(template, f)) is not None))
 
 
 def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
@@ -82,15 +84,17 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
     default = study_kind(config).template
     if report.get("template", default) != default or "models" in config and "base" in config:
         return  # another kind's template, or both kinds: said elsewhere
-    template = TEMPLATES / f"{default}.tex.j2"
+    language = report.get("language", "es")
+    template = template_path(TEMPLATES, default, language)
     sections, bibliography = report.get("sections"), report.get("bibliography")
     if isinstance(sections, str) and template.is_file():
         missing = [f for f in included_prose(template) if not (Path(sections) / f).is_file()]
         if missing:
             yield Problem(("report", "sections"), f"report.sections is {show(sections)}, which "
                           f"lacks {', '.join(missing)} (the report's template {template.name} "
-                          "includes them); copy them from the repository's report/sections/ "
-                          "(report/sections/tp/ for a model study) and write your own text")
+                          "includes them); copy them from the repository's "
+                          f"report/sections/{'' if language == 'es' else language + '/'} "
+                          "(its tp/ for a model study) and write your own text")
     if isinstance(bibliography, str) and not Path(bibliography).is_file():
         yield Problem(("report", "bibliography"), f"report.bibliography is {show(bibliography)}"
                       ", which is not a file; copy the repository's report/refs.bib there or "

@@ -14,6 +14,7 @@ class Layout:
 
     study: str
     dataset: str
+    language: str = "es"  # the report's: another language builds in a folder of its own
 
     @property
     def data_file(self) -> str:
@@ -30,7 +31,15 @@ class Layout:
 
     @property
     def build(self) -> str:
-        return f"report/build/{self.study}"
+        """The report's figures, tables and LaTeX files: `report/build/<study>/`, or
+        `report/build/<study>/<language>/` for a report in a language other than Spanish."""
+        own = "" if self.language == "es" else f"/{self.language}"
+        return f"report/build/{self.study}{own}"
+
+    @property
+    def confusion(self) -> str:
+        """The confusion matrix's summary (class names in the report's language)."""
+        return f"{self.build}/confusion.json"
 
     @property
     def logs(self) -> str:

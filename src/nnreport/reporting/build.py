@@ -19,6 +19,7 @@ import jinja2.ext
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, write_text
 from nnreport.base.texescape import escape
+from nnreport.config.templates import template_folders
 from nnreport.reporting.labels import plural, plus_minus, signed, thousands
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
 def render(template: str | Path, sections: str | Path, context: dict, out: str | Path) -> None:
     """Render `template` (which includes the author's files from `sections`) to `out`."""
     template, sections = Path(template), Path(sections)
-    env = latex_env(template.parent, sections)
+    env = latex_env(*template_folders(template), sections)
     try:
         text = env.get_template(template.name).render(**context)
     except jinja2.TemplateNotFound as e:

@@ -50,7 +50,7 @@ def check_tex(tex: str, source: str) -> list[str]:
         raise ReportCheckError(
             f"{source}: never referenced in the text: {', '.join(missing)}. Reference each "
             "figure and table in the prose (report/sections/*.tex), e.g. "
-            f"'La Fig.~\\ref{{{missing[0]}}} muestra ...', or remove it.")
+            f"'Fig.~\\ref{{{missing[0]}}}', or remove it.")
     warnings = []
     labels = set(_LABEL.findall(strip_comments(tex)))
     if not any(lab.startswith("fig:confusion") for lab in labels):

@@ -255,7 +255,6 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
                        "n_val": n_val},
         "model_sources": model_sources({v.hparams.get("model", "mlp") for v in variants}),
         "provenance": provenance_context(provenance),
-        "fixed_scope": "los autoencoders",
         "test": None,  # reported on validation only (the checks refuse a test split)
         "noisy": [r for r in autoencoders if (r["hparams"].get("sigma") or 0) > 0],
     }

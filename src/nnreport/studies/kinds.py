@@ -55,7 +55,7 @@ class TableStudy(StudyKind):
                       seeds: list[int]) -> Inputs:
         inputs: Inputs = {"summary": f"{layout.results}/summary.parquet",
                           "base_run": layout.run_file("base", seeds[0], "run.json"),
-                          "confusion": f"{layout.results}/confusion.json"}
+                          "confusion": layout.confusion}
         if has_test_set(config):  # the chosen configuration, measured on the test images
             inputs["evaluation"] = layout.final(CHOSEN, "evaluation.json")
         return inputs
@@ -97,7 +97,7 @@ class AutoencoderStudy(TableStudy):
                           "predictions": layout.run_files("predictions.parquet", variant_names,
                                                           seeds)}
         if self.classifies:
-            inputs["confusion"] = f"{layout.results}/confusion.json"
+            inputs["confusion"] = layout.confusion
         return inputs
 
     def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
@@ -129,7 +129,7 @@ class ModelStudy(StudyKind):
         return {"evaluations": layout.finals("evaluation.json", ids),
                 "selections": [layout.selection(m) for m in ids],
                 "noise": layout.finals("noise.parquet", ids),
-                "confusion": f"{layout.results}/confusion.json"}
+                "confusion": layout.confusion}
 
     def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                          seeds: list[int]) -> Inputs:

@@ -1,0 +1,64 @@
+"""The same study reported in English (`report: language: en`), through the real workflow."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT, job_counts, make_workdir, needs_fashion_mnist, pdf_text, snakemake
+
+TINY = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+# words only the Spanish report has: none may reach the English one
+SPANISH = ("exactitud", "época", "validación", "Tabla", "Figura", "Resumen", "entrenamiento",
+           "pérdida", "Camiseta", "semilla", "Apéndice", " los ", " las ", " del ")
+
+
+def english(config: dict) -> dict:
+    """The study reported in English: the author's own strings (title, abstract, objectives)
+    stay in the language the config gives them, so the test gives them in English."""
+    return {**config,
+            "experiments": [{**e, "objective": "Vary a knob."} for e in config["experiments"]],
+            "report": {**config["report"], "language": "en", "sections": "report/sections/en",
+                       "title": "Test report", "abstract": "A minimal report for the tests.",
+                       "date": "January 1, 2026",
+                       "pdf": config["report"]["pdf"].replace(".pdf", "-en.pdf")}}
+
+
+@pytest.fixture(scope="module")
+def english_run(tmp_path_factory):
+    """The tiny study built in Spanish, then reported in English from the same results."""
+    tmp = tmp_path_factory.mktemp("english")
+    config = make_workdir(tmp, TINY)
+    snakemake(tmp, "--cores", "2", "report/tiny.pdf", config=config)
+    english_config = config.with_name("english.yaml")
+    english_config.write_text(yaml.safe_dump(english(TINY), allow_unicode=True,
+                                             sort_keys=False))
+    dry = snakemake(tmp, "-n", "report/tiny-en.pdf", config=english_config)
+    snakemake(tmp, "--cores", "2", "report/tiny-en.pdf", config=english_config)
+    return tmp, dry
+
+
+@needs_fashion_mnist
+def test_the_english_report_reuses_every_run_and_redraws_only_its_words(english_run):
+    _, dry = english_run
+    counts = job_counts(dry)
+    assert "train" not in counts and "aggregate" not in counts  # the same results
+    assert counts["report"] == 1 and counts["learning_curves_grid"] == 1
+    assert counts["table_experiments"] == 1 and counts["confusion_matrix"] == 1
+
+
+@needs_fashion_mnist
+def test_the_english_report_reads_in_english_throughout(english_run):
+    tmp, _ = english_run
+    text = pdf_text(tmp / "report" / "tiny-en.pdf")
+    raw = pdf_text(tmp / "report" / "tiny-en.pdf", raw=True)
+    assert "??" not in text and "[?]" not in text
+    for heading in ("Abstract", "I. INTRODUCTION", "II. THEORY", "III. DATA", "IV. MODELS",
+                    "V. RESULTS", "VI. DISCUSSION", "VII. CONCLUSIONS"):
+        assert heading in raw, heading
+    assert "Table I. List of experiments" in text and "Figure 1. Learning curves" in text
+    assert "accuracy" in text and "epoch" in text and "T-shirt/top" in text
+    leaks = [w for w in SPANISH if re.search(re.escape(w), text)]
+    assert leaks == [], leaks
