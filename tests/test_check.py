@@ -1,3 +1,6 @@
+import subprocess
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,7 +79,7 @@ def test_a_line_sticking_out_of_its_column_by_more_than_a_few_points_fails_the_b
 
 
 def test_a_float_more_than_a_page_after_its_first_citation_fails_the_build():
-    from nnreport.reporting.check import check_float_places, distant_floats
+    from nnreport.reporting.check import appendix_floats, check_float_places, distant_floats
 
     aux = "\n".join([
         r"\providecommand\nnreportref[2]{}",
@@ -94,3 +97,48 @@ def test_a_float_more_than_a_page_after_its_first_citation_fails_the_build():
     assert distant_floats(aux) == ["fig:matriz (2) on page 5, first cited on page 2"]
     with pytest.raises(ReportCheckError, match="floats far from the text that cites them"):
         check_float_places(aux, "informe.aux")
+    # past the page where the appendices begin: an appendix's own float (defined after
+    # \appendix) is fine, a main-text float that drifted there is not
+    near = aux.replace(r"\newlabel{fig:matriz}{{2}{5}", r"\newlabel{fig:matriz}{{2}{3}")
+    later = "\n".join([near,
+                       r"\nnreportref{fig:muestras}{1}", r"\nnreportref{fig:curvas2}{2}",
+                       r"\newlabel{fig:muestras}{{3}{9}{Muestras}{figure.3}{}}",
+                       r"\newlabel{fig:curvas2}{{4}{9}{Curvas}{figure.4}{}}"])
+    tex = ("\\begin{figure}\\label{fig:curvas2}\\end{figure}\n\\appendix\n"
+           "\\begin{figure}\\label{fig:muestras}\\end{figure}\n")
+    assert distant_floats(later, appendix_floats(tex)) == [
+        "fig:curvas2 (4) on page 9, first cited on page 2"]
+
+
+def _page(filled_rows: float, height: int = 220, width: int = 170) -> np.ndarray:
+    """A grey page whose two columns hold text lines (2 rows of ink, 1 blank) down to
+    `filled_rows` of its height."""
+    image = np.full((height, width), 255, np.uint8)
+    for row in range(int(0.06 * height), int(filled_rows * height), 3):
+        image[row:row + 2, 10:80] = image[row:row + 2, 90:160] = 0
+    return image
+
+
+def test_the_space_between_lines_is_not_empty_but_a_blank_stretch_is():
+    from nnreport.reporting.check import empty_share
+
+    assert empty_share(_page(0.94)) == pytest.approx(0.0, abs=0.02)  # a full page
+    half = empty_share(_page(0.5))  # text down to the middle: the rest is empty
+    assert half == pytest.approx((0.94 - 0.5) / 0.88, abs=0.03)
+    assert empty_share(np.full((220, 170), 255, np.uint8)) == pytest.approx(1.0)
+
+
+def test_a_page_more_than_half_empty_before_the_last_fails_the_build(tmp_path):
+    from nnreport.reporting.check import ReportCheckError, check_pages, half_empty_pages
+
+    text = " ".join(["Lorem ipsum dolor sit amet, consectetur adipiscing elit."] * 12)
+    body = "\n\n".join([text] * 3) + "\n\\clearpage\n" + "\n\n".join([text] * 40)
+    (tmp_path / "doc.tex").write_text("\\documentclass[twocolumn]{article}\n\\begin{document}\n"
+                                      + body + "\n\\end{document}\n")
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    pdf = tmp_path / "doc.pdf"
+    empty = half_empty_pages(pdf)
+    assert [page for page, _ in empty] == [1] and empty[0][1] > 0.5  # the last page is exempt
+    with pytest.raises(ReportCheckError, match=r"page 1 \(\d+ % empty\)"):
+        check_pages(pdf, "doc.pdf")

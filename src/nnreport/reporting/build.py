@@ -237,10 +237,11 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
               bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT) -> None:
     """Render the report, run the report check, compile it next to `tex` and check the log.
 
-    Unreferenced floats and undefined references fail; the softer findings are warnings.
+    Unreferenced floats, undefined references, overfull lines, floats far from their first
+    citation and half-empty pages fail; the softer findings are warnings.
     """
     from nnreport.evaluation.trends import rising_loss_warnings
-    from nnreport.reporting.check import check_float_places, check_log, check_tex
+    from nnreport.reporting.check import check_float_places, check_log, check_pages, check_tex
 
     tex = Path(tex)
     with build_lock(tex.parent):
@@ -250,4 +251,5 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
         shutil.copyfile(bibliography, tex.parent / "refs.bib")
         check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))
         aux = tex.with_suffix(".aux")
-        check_float_places(aux.read_text(errors="replace"), str(aux))
+        check_float_places(aux.read_text(errors="replace"), str(aux), tex.read_text())
+        check_pages(tex.with_suffix(".pdf"), str(tex.with_suffix(".pdf")))
