@@ -20,9 +20,8 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-from common import limit_threads, options, sync
+from common import limit_threads, options, publish, sync
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -488,10 +487,7 @@ def main(args: argparse.Namespace) -> None:
         r["all_rate"] = max(r["rate_runs"]["all"])
     n = (len(rows[0]["splits"][0].y), len(rows[0]["splits"][1].y))
     text = render(args, rows, n)
-    print("\n" + text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    print(f"written to {args.out}")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-from common import limit_threads, options, sync
+from common import limit_threads, options, publish, sync
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -311,10 +310,7 @@ def main(args: argparse.Namespace) -> None:
     for r in rows:
         r["rate"] = gemm[r["lib"]]
     text = render(args, rows, gemm, (n_train, n_val))
-    print("\n" + text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    print(f"written to {args.out}")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

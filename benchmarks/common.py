@@ -34,3 +34,11 @@ def sync(device: str) -> None:
         import torch
 
         torch.cuda.synchronize()
+
+
+def publish(text: str, out: str) -> None:
+    """Print the benchmark's Markdown and write it to `out`."""
+    print("\n" + text)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text)
+    print(f"written to {out}")
