@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from common import limit_threads, options, publish, sync
+from common import limit_threads, options, page_faults, publish, sync, time_per_call
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +39,6 @@ if __name__ == "__main__":
 import logging  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -184,7 +183,7 @@ def op_rates(ops: list, device: str, seconds: float = 2.0) -> dict:
     convolutions run back to back (`conv`) and of all its ops (`all`)."""
     per_op = []
     for name, shape, _, flop, fn in ops:
-        s, faults = _time_per_call(fn, device, seconds / 2 / len(ops))
+        s, faults = time_per_call(fn, device, seconds / 2 / len(ops))
         per_op.append((name, shape, flop / s / 1e9, faults))
     out = {"ops": per_op}
     for key, chosen in (("conv", [o for o in ops if o[2]]), ("all", ops)):
@@ -194,36 +193,10 @@ def op_rates(ops: list, device: str, seconds: float = 2.0) -> dict:
             for fn in fns:
                 fn()
 
-        s, faults = _time_per_call(mix, device, seconds / 4)
+        s, faults = time_per_call(mix, device, seconds / 4)
         out[key], out[f"{key}_faults"] = sum(o[3] for o in chosen) / s / 1e9, faults
         out[f"{key}_flop"], out[f"{key}_n"] = sum(o[3] for o in chosen), len(chosen)
     return out
-
-
-def _faults() -> int:
-    """Return the process's minor page faults so far (the kernel handing it fresh memory)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _time_per_call(fn, device: str, seconds: float) -> tuple[float, float]:
-    """Return the median seconds per call of fn over 5 blocks of about `seconds` / 5 each, and
-    the minor page faults per call during them."""
-    fn()  # warm-up (oneDNN's primitives, cuDNN's plans)
-    sync(device)
-    t0, calls = time.perf_counter(), 0
-    while time.perf_counter() - t0 < 0.05:
-        fn()
-        sync(device)
-        calls += 1
-    per_block = max(1, int(calls * seconds / 5 / 0.05))
-    times, f0 = [], _faults()
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(per_block):
-            fn()
-        sync(device)
-        times.append((time.perf_counter() - t0) / per_block)
-    return statistics.median(times), (_faults() - f0) / (5 * per_block)
 
 
 def settle_allocator() -> None:
@@ -260,12 +233,12 @@ def measure(run, epochs: int, repeats: int) -> tuple[list[float], int]:
     """Return seconds per epoch of `repeats` measurements of `epochs` epochs, after a warm-up,
     and the minor page faults during the measurements."""
     run(1)
-    out, f0 = [], _faults()
+    out, f0 = [], page_faults()
     for _ in range(repeats):
         t0 = time.perf_counter()
         run(epochs)
         out.append((time.perf_counter() - t0) / epochs)
-    return out, _faults() - f0
+    return out, page_faults() - f0
 
 
 def eval_seconds(model: nn.Module, val_split, task, device: str, repeats: int,
@@ -274,13 +247,13 @@ def eval_seconds(model: nn.Module, val_split, task, device: str, repeats: int,
     at the end of every epoch (or in batches of `batch`), and the page faults per evaluation."""
     kwargs = {"batch": batch} if batch else {}
     evaluate(model, val_split, task, **kwargs)
-    times, f0 = [], _faults()
+    times, f0 = [], page_faults()
     for _ in range(repeats):
         t0 = time.perf_counter()
         evaluate(model, val_split, task, **kwargs)
         sync(device)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), (_faults() - f0) / repeats
+    return statistics.median(times), (page_faults() - f0) / repeats
 
 
 CATEGORIES = [  # (column, test on an aten op's name), the first that matches

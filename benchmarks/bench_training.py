@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from common import limit_threads, options, publish, sync
+from common import limit_threads, options, publish, sync, time_per_call
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -91,7 +91,7 @@ def gemm_rate(lib: str, sizes: list[int], batch: int, device: str,
             fn = (lambda a=a, b=b: a @ b)  # noqa: E731
         flop = 2 * a.shape[0] * a.shape[1] * b.shape[1]
         shape = f"({a.shape[0]}x{a.shape[1]})@({b.shape[0]}x{b.shape[1]})"
-        per_op.append((name, shape, flop / _time_per_call(fn, device, seconds / 8) / 1e9))
+        per_op.append((name, shape, flop / time_per_call(fn, device, seconds / 8)[0] / 1e9))
         ops.append(fn)
         mix_flop += flop
 
@@ -99,26 +99,7 @@ def gemm_rate(lib: str, sizes: list[int], batch: int, device: str,
         for fn in ops:
             fn()
 
-    return mix_flop / _time_per_call(mix, device, seconds) / 1e9, per_op
-
-
-def _time_per_call(fn, device: str, seconds: float) -> float:
-    """Return the median seconds per call of fn over 5 blocks of about `seconds` / 5 each."""
-    fn()  # warm-up (and, on a GPU, the BLAS handle)
-    t0, calls = time.perf_counter(), 0
-    while time.perf_counter() - t0 < 0.05:
-        fn()
-        sync(device)
-        calls += 1
-    per_block = max(1, int(calls * seconds / 5 / 0.05))
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(per_block):
-            fn()
-        sync(device)
-        times.append((time.perf_counter() - t0) / per_block)
-    return statistics.median(times)
+    return mix_flop / time_per_call(mix, device, seconds)[0] / 1e9, per_op
 
 
 class ArrayFashionMNIST(datasets.FashionMNIST):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import sys
+import time
 from pathlib import Path
 
 
@@ -42,3 +45,29 @@ def publish(text: str, out: str) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(text)
     print(f"written to {out}")
+
+
+def page_faults() -> int:
+    """Return the process's minor page faults so far (the kernel handing it fresh memory)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def time_per_call(fn, device: str, seconds: float) -> tuple[float, float]:
+    """Return the median seconds per call of fn over 5 blocks of about `seconds` / 5 each, and
+    the minor page faults per call during them."""
+    fn()  # warm-up (oneDNN's primitives, cuDNN's plans, the BLAS handle)
+    sync(device)
+    t0, calls = time.perf_counter(), 0
+    while time.perf_counter() - t0 < 0.05:
+        fn()
+        sync(device)
+        calls += 1
+    per_block = max(1, int(calls * seconds / 5 / 0.05))
+    times, f0 = [], page_faults()
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(per_block):
+            fn()
+        sync(device)
+        times.append((time.perf_counter() - t0) / per_block)
+    return statistics.median(times), (page_faults() - f0) / (5 * per_block)
