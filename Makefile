@@ -5,12 +5,12 @@ PYTHON ?= python3
 CORES ?= 4
 BIN := $(VENV)/bin
 
-.PHONY: report test setup system lint clean
+.PHONY: report test setup system test-system lint clean
 
 report: setup
 	$(BIN)/snakemake --cores $(CORES) report/informe.pdf
 
-test: setup lint
+test: setup test-system lint
 	$(BIN)/pytest
 
 # ruff; the layers of pyproject.toml's import-linter contracts; mypy on src/; Snakemake's lint.
@@ -24,6 +24,10 @@ setup: system $(VENV)/.installed
 
 system:
 	@bash workflow/setup/system-packages.sh
+
+# What only the tests need: SLURM, munge and MariaDB for tests/test_slurm.py's single-node cluster.
+test-system:
+	@bash workflow/setup/system-packages.sh workflow/setup/debian-packages-test.txt
 
 # The .pth file of nnreport.config.snakemake_hook gives one-line messages for unreadable --configfile files.
 $(VENV)/.installed: pyproject.toml src/nnreport/config/snakemake_hook.py

@@ -58,6 +58,32 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/report.smk"
 
 
+# On a cluster these run in the main Snakemake process (the login node), not as SLURM jobs:
+# each takes seconds and reads results only (the report needs LaTeX where Snakemake runs).
+# Data packing, training and evaluation go to the cluster.
+localrules:
+    all,
+    aggregate,
+    select_model,
+    learning_curves,
+    learning_curves_grid,
+    sample_images,
+    confusion_matrix,
+    final_learning_curves,
+    noise_robustness,
+    reconstructions,
+    latent_space,
+    table_counts,
+    table_experiments,
+    table_results,
+    table_classifiers,
+    table_architecture,
+    table_models,
+    table_search,
+    report,
+    publish_report,
+
+
 rule all:
     default_target: True
     input:

@@ -14,16 +14,17 @@ import pytest
 from conftest import ROOT
 
 SETUP_LIST = ROOT / "workflow" / "setup" / "debian-packages.txt"
+TEST_LIST = ROOT / "workflow" / "setup" / "debian-packages-test.txt"  # make test's extras
 TEMPLATES = sorted((ROOT / "report" / "templates").glob("**/*.tex.j2"))  # every language
 TEX_SUFFIXES = (".sty", ".cls", ".ldf", ".fd")
 on_debian = pytest.mark.skipif(shutil.which("dpkg-query") is None,
                                reason="not a Debian system: no dpkg to ask who ships a file")
 
 
-def setup_items() -> dict[str, list[str]]:
+def setup_items(path: Path = SETUP_LIST) -> dict[str, list[str]]:
     """The set-up's list: Debian package -> the files and commands it must provide."""
     out = {}
-    for line in SETUP_LIST.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             package, *items = line.split()
             out[package] = items
@@ -109,7 +110,7 @@ def _where(item: str) -> str | None:
     if item.endswith(TEX_SUFFIXES):
         found = subprocess.run(["kpsewhich", item], capture_output=True, text=True).stdout
         return found.strip() or None
-    return shutil.which(item)
+    return shutil.which(item) or shutil.which(item, path="/usr/sbin:/sbin")
 
 
 @on_debian
@@ -131,10 +132,11 @@ def test_every_file_a_template_loads_comes_from_a_package_the_setup_installs():
 
 
 @on_debian
-def test_each_item_of_the_setup_comes_from_the_package_listed_for_it():
+@pytest.mark.parametrize("path", [SETUP_LIST, TEST_LIST], ids=lambda p: p.name)
+def test_each_item_of_the_setup_comes_from_the_package_listed_for_it(path):
     # the set-up names this package when the item is missing: it must be the right one
     problems = []
-    for package, items in setup_items().items():
+    for package, items in setup_items(path).items():
         provides = {package} | set(_hard_dependencies(package))
         for item in items:
             path = _where(item)
@@ -143,6 +145,15 @@ def test_each_item_of_the_setup_comes_from_the_package_listed_for_it():
                 problems.append(f"{item}: found at {path}, shipped by {owner}, not by {package} "
                                 f"or its hard dependencies")
     assert not problems, "\n".join(problems)
+
+
+def test_the_test_setup_lists_every_program_the_slurm_cluster_starts():
+    from slurm_cluster import PROGRAMS
+
+    listed = {item for items in setup_items(TEST_LIST).values() for item in items}
+    assert set(PROGRAMS) - {"runuser"} <= listed, (
+        f"{TEST_LIST.relative_to(ROOT)} lacks {sorted(set(PROGRAMS) - listed - {'runuser'})}")
+    assert "test-system" in (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n")[0]
 
 
 def test_the_setup_installs_without_recommends_from_the_list():

@@ -7,6 +7,8 @@ rule aggregate:
         curves=f"{RESULTS}/curves.parquet",
     params:
         order=VARIANT_NAMES,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:

@@ -23,6 +23,7 @@ from nnreport.reporting.labels import (
     variant_label,
 )
 from nnreport.reporting.words import activate, word
+from nnreport.studies import resources as sizing
 from nnreport.studies.kinds import model_ids, study_kind
 
 STUDY = config["study"]
@@ -76,16 +77,32 @@ MODEL_PATTERN = "|".join(re.escape(m) for m in MODEL_IDS) or "(?!)"
 EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"
 # A GPU job declares gpu=1 so several can share a GPU and SLURM can schedule them.
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
-# Training is CPU-bound: more training jobs at once than CPUs slows the whole grid down (the
-# default grid on 2 CPUs: --cores 4 ran 4 jobs at once, each 2.3x slower than 2 at once, 155 s
-# against 137 s). So a training job claims cores/CPUs of the given cores, at most one trains per
-# CPU, and its math libraries use its share of the CPUs (1 thread unless --set-threads says more).
+# A training job's threads. Training is CPU-bound: more training jobs at once than CPUs slows
+# the whole grid down (the default grid on 2 CPUs: --cores 4 ran 4 jobs at once, each 2.3x
+# slower than 2 at once, 155 s against 137 s). So a local run's training job claims cores/CPUs
+# of the given cores (at most one trains per CPU) and its math libraries use its share of the
+# CPUs (1 thread unless --set-threads says more). A cluster run has no --cores: each training
+# job asks the scheduler for 1 CPU (`--set-threads train=N` for N) and uses what it was given.
+# Snakemake parses this file again inside each cluster job, on its node, with --cores all (the
+# CPUs the job may run on): there CORES == CPUS and the job's math threads are its threads.
 CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 try:
     CORES = workflow.cores
-except WorkflowError:  # --unlock and the like give no --cores and run no job
-    CORES = CPUS
-TRAIN_THREADS = max(1, CORES // CPUS)
+except WorkflowError:  # no --cores: a cluster run's main process (or --unlock, a dry run)
+    CORES = None
+TRAIN_THREADS = max(1, CORES // CPUS) if CORES else 1
+
+
+# What each job asks for besides its threads (memory in MB, wall time in minutes; a cluster
+# job gets that from SLURM, a local run holds jobs to `--resources mem_mb=N`): a training or
+# evaluation job from its model and data (get_train_mem_mb, get_train_runtime); a job that loads
+# the images or a model (packing the data, figures of images) the data's share; one that reads
+# results (tables, figures of curves, the report) a light one. nnreport.studies.resources sizes
+# them from measurements.
+DATA_JOB = {"mem_mb": sizing.memory_mb(config), "runtime": lambda wildcards, attempt:
+            sizing.LIGHT_MINUTES * attempt}
+LIGHT_JOB = {"mem_mb": sizing.LIGHT_MB, "runtime": DATA_JOB["runtime"]}
+EVALUATION_MB = max(sizing.memory_mb(config, run["backend"]) for run in RUN_CONFIGS.values())
 
 
 def run_files(name, variants=None):
@@ -104,8 +121,51 @@ def get_run_hashes(wildcards):
 
 
 def get_math_threads(wildcards, threads):
-    """Threads of a training job's math libraries: its share of the CPUs, at most its cores."""
-    return max(1, min(threads, threads * CPUS // CORES))
+    """Threads of a training job's math libraries: its share of the CPUs where it runs, at
+    most its threads (a cluster job's main process submits it: its threads go to sbatch)."""
+    return max(1, min(threads, threads * CPUS // CORES)) if CORES else threads
+
+
+def counted_hparams(run):
+    """The hyper-parameters that bound a run's cost: its own, or for a run that starts from
+    another model's choice (`from: M1`) those of the dearest candidate of that model."""
+    variant = next(v for v in VARIANTS if v.name == run["variant"])
+    if not variant.source:
+        return run["hparams"]
+    merged = [{**v.hparams, **run["hparams"]} for v in VARIANTS if v.experiment == variant.source]
+    return max(merged, key=lambda h: training_cost(h, 1), default=run["hparams"])
+
+
+def get_train_mem_mb(wildcards):
+    """Memory of a training job, in MB: its step, the images, and the copies its back-end makes."""
+    return sizing.memory_mb(config, RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]["backend"])
+
+
+def get_train_runtime(wildcards, attempt):
+    """Wall time of a training job, in minutes, from its model's cost, images and epochs (twice
+    that on a retry)."""
+    run = RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
+    units = sizing.train_units(config, run, counted_hparams(run))
+    return sizing.minutes(units, attempt)
+
+
+def evaluation_runtime(variants, passes, attempt):
+    """Wall time of a job scoring the dearest of `variants` `passes` times over the validation
+    and test images, in minutes."""
+    runs = [RUN_CONFIGS[v, SEEDS[0]] for v in variants]
+    units = max(sizing.evaluation_units(config, counted_hparams(r), passes) for r in runs)
+    return sizing.minutes(units, attempt)
+
+
+def get_model_evaluation_runtime(wildcards, attempt):
+    """A model's final evaluation: every seed on dev, test and each noise level."""
+    passes = len(SEEDS) * (2 + len(config.get("noise", {}).get("sigmas", [])))
+    return evaluation_runtime(get_model_variants(wildcards), passes, attempt)
+
+
+def get_chosen_evaluation_runtime(wildcards, attempt):
+    """The chosen configuration's evaluation: every seed on validation and test."""
+    return evaluation_runtime(VARIANT_NAMES, 2 * len(SEEDS), attempt)
 
 
 def run_cost(run):
@@ -113,7 +173,7 @@ def run_cost(run):
     encoder): the length of the chain it starts."""
     waiting = [r for r in RUN_CONFIGS.values() if r["hparams"].get("encoder") == run["variant"]
                and r["seed"] == run["seed"] and r["hparams"].get("model") == "encoder_classifier"]
-    return training_cost(run["hparams"], run["epochs"]) + max(
+    return training_cost(counted_hparams(run), run["epochs"]) + max(
         (run_cost(r) for r in waiting), default=0.0)
 
 

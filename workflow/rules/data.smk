@@ -3,6 +3,8 @@ rule prepare_data:
         DATA_FILE,
     params:
         dataset=DATA_PARAMS,
+    resources:
+        **DATA_JOB,
     conda:
         ENV
     log:

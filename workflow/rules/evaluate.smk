@@ -7,6 +7,8 @@ rule select_model:
         get_model_run_files,
     output:
         f"{RESULTS}/selection/{{model}}.json",
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -30,6 +32,9 @@ rule evaluate_model:
         sigmas=get_noise_sigmas,
         noise_seed=get_noise_seed,
     threads: 1
+    resources:
+        mem_mb=EVALUATION_MB,
+        runtime=get_model_evaluation_runtime,
     conda:
         ENV
     log:
@@ -52,6 +57,9 @@ rule evaluate_chosen:
         max_val=config["max_val"],
         max_test=config.get("max_test"),
     threads: 1
+    resources:
+        mem_mb=EVALUATION_MB,
+        runtime=get_chosen_evaluation_runtime,
     conda:
         ENV
     log:

@@ -12,6 +12,8 @@ rule learning_curves:
         language=LANGUAGE,
         variants=get_experiment_variants,
         labels=get_experiment_labels,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -34,6 +36,8 @@ rule learning_curves_grid:
     params:
         language=LANGUAGE,
         experiments=get_grid_experiments,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -54,6 +58,8 @@ rule sample_images:
         ),
     params:
         language=LANGUAGE,
+    resources:
+        **DATA_JOB,
     conda:
         ENV
     log:
@@ -79,6 +85,8 @@ rule confusion_matrix:
     params:
         language=LANGUAGE,
         kind=KIND.name,
+    resources:
+        **DATA_JOB,
     conda:
         ENV
     log:
@@ -101,6 +109,8 @@ rule final_learning_curves:
     params:
         language=LANGUAGE,
         models=MODEL_IDS,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -122,6 +132,8 @@ rule noise_robustness:
     params:
         language=LANGUAGE,
         models=MODEL_IDS,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -148,6 +160,8 @@ rule reconstructions:
         labels=get_autoencoder_labels,
         n_images=10,
         seed=config["dataset"].get("split_seed", 0),
+    resources:
+        **DATA_JOB,
     conda:
         ENV
     log:
@@ -171,6 +185,8 @@ rule latent_space:
         language=LANGUAGE,
         seed=config["dataset"].get("split_seed", 0),
         max_points=5000,
+    resources:
+        **DATA_JOB,
     conda:
         ENV
     log:

@@ -22,6 +22,8 @@ rule report:
         sections=SECTIONS,
         published=REPORT_PDF,
         run_hashes=get_run_hashes,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -39,6 +41,8 @@ rule publish_report:
     output:
         pdf=REPORT_PDF,
         source=REPORT_SOURCE,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:

@@ -8,6 +8,8 @@ rule table_counts:
         max_train=config["max_train"],
         max_val=config["max_val"],
         max_test=config.get("max_test"),
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -26,6 +28,8 @@ rule table_experiments:
         language=LANGUAGE,
         base=config.get("base"),
         experiments=config.get("experiments"),
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -44,6 +48,8 @@ rule table_results:
         base=config.get("base"),
         experiments=config.get("experiments"),
         kind=KIND.name,
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -64,6 +70,8 @@ rule table_classifiers:
         experiments=config.get("experiments"),
         kind=KIND.name,
         table="classifiers",
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -80,6 +88,8 @@ rule table_architecture:
     params:
         language=LANGUAGE,
         base=config.get("base"),
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -98,6 +108,8 @@ rule table_models:
     params:
         language=LANGUAGE,
         models=config.get("models"),
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:
@@ -115,6 +127,8 @@ rule table_search:
     params:
         language=LANGUAGE,
         models=config.get("models"),
+    resources:
+        **LIGHT_JOB,
     conda:
         ENV
     log:

@@ -15,6 +15,8 @@ rule train:
     resources:
         gpu=GPUS_PER_JOB,
         math_threads=get_math_threads,
+        mem_mb=get_train_mem_mb,
+        runtime=get_train_runtime,
     conda:
         ENV
     log:

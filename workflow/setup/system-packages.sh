@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Install the Debian packages of workflow/setup/debian-packages.txt whose items are missing
-# (TeX Live with revtex4-2, Spanish babel and Latin Modern, latexmk, poppler's pdftotext and
-# pdftoppm, Debian's FashionMNIST files), then check that every item is there, naming the
-# package of each one that is not.
+# Install the Debian packages of a list whose items are missing, then check that every item is
+# there, naming the package of each one that is not. The list: the argument, or by default
+# workflow/setup/debian-packages.txt (TeX Live with revtex4-2, Spanish babel and Latin Modern,
+# latexmk, poppler's pdftotext and pdftoppm, Debian's FashionMNIST files); `make test` also
+# installs debian-packages-test.txt (a single-node SLURM for tests/test_slurm.py).
 set -euo pipefail
-LIST="$(dirname "$0")/debian-packages.txt"
+LIST="${1:-$(dirname "$0")/debian-packages.txt}"
 
 # present ITEM: is this TeX file, path or command here?
 present() {
   case "$1" in
     /*) [ -e "$1" ] ;;
     *.sty|*.cls|*.ldf|*.fd) command -v kpsewhich >/dev/null && [ -n "$(kpsewhich "$1")" ] ;;
-    *) command -v "$1" >/dev/null ;;
+    *) command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] ;;  # daemons: sbin, maybe not on PATH
   esac
 }
 
@@ -49,6 +50,6 @@ still="$(missing_items)"
 if [ -n "$still" ]; then
   echo "after installing, still missing (item, then the Debian package that should provide it):" >&2
   awk '{print "  " $2 " (package " $1 ")"}' <<< "$still" >&2
-  echo "install those packages by hand, or fix workflow/setup/debian-packages.txt" >&2
+  echo "install those packages by hand, or fix $LIST" >&2
   exit 1
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +150,12 @@ def _train_numpy(run: dict, data: Dataset) -> TrainResult:
                        dev_name, dev_type, n_params)
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB (what a cluster job's mem_mb must
+    cover; Linux reports kibibytes)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6, 1)
+
+
 def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
             selection: dict | None = None, encoder: str | None = None) -> dict:
     """Train one run and write metrics, model, predictions and run.json; return run.json.
@@ -187,6 +194,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         "device_type": result.device_type,
         "tf32": bool(run.get("tf32")) and result.device_type == "cuda",  # what matmuls used
         "threads": threads,
+        "peak_memory_mb": peak_memory_mb(),
         "parameters": result.parameters,
         "normalisation": result.normalisation,
         "torch": torch.__version__,

@@ -1,0 +1,101 @@
+"""What each job of the workflow asks a scheduler for: memory (`mem_mb`) and wall time
+(`runtime`, minutes), sized from what the job does.
+
+One truth for local and cluster runs: locally Snakemake holds the jobs to `--resources
+mem_mb=...` with these numbers; the SLURM executor passes them to sbatch (`--mem`, `-t`).
+The constants were measured on a 2-core AMD EPYC with one thread per job (sacct's MaxRSS of
+each job step, and run.json's `peak_memory_mb` and `train_seconds`; ../shared/notes/slurm.md):
+
+- A job step that imports PyTorch holds about 0.9 GB before its data (PyTorch alone 0.47 GB,
+  Snakemake's own process in the step 0.2 GB); a training step on FashionMNIST's 70,000 images
+  peaked at 1.06 GB. The images are uint8 (784 bytes each); a PyTorch run holds them about three
+  times (the packed file, the train and validation copies), the NumPy back-end adds their
+  float32 copies (four bytes a pixel).
+- Training time per image and epoch follows `training_cost` (multiply-adds, counted per
+  family): one unit of it took 5.6e-6 s for the PyTorch MLP, 5.2e-6 s for the NumPy one, and
+  6.8e-6 to 1.7e-5 s for the CNNs (two jobs at once on the two cores; the smallest CNN, 8
+  filters, was the slowest per multiply-add: pooling and memory traffic weigh more there), so
+  `SECONDS_PER_UNIT` takes the slowest, and `SAFETY` covers a slower or shared cluster core.
+
+A job that runs out of time is retried (profiles/slurm: `retries: 1`) with `attempt` times the
+wall time.
+"""
+
+from __future__ import annotations
+
+import math
+
+from nnreport.config.grid import training_cost
+from nnreport.data.emnist import EMNIST_SIZES
+
+PIXELS = 28 * 28  # bytes of one uint8 image
+FASHION_MNIST_IMAGES = 70_000  # its train and test files together
+FASHION_MNIST_TEST = 10_000
+STEP_MB = 1000  # a job step with PyTorch, NumPy and pandas loaded, before its data
+COPIES = {"torch": 3, "numpy": 3 + 4}  # the images' bytes a run holds at its peak (float32: 4)
+MEMORY_SAFETY = 1.5
+SECONDS_PER_UNIT = 1.7e-5  # one training_cost unit of one image: the slowest run measured
+SAFETY = 3.0  # a cluster core may be slower than the one measured, or shared
+STARTUP_S = 120  # Python, Snakemake and PyTorch start, the data loads (slow shared file systems)
+MIN_MINUTES = 5
+LIGHT_MB = 2048  # tables, figures of curves, the report (its step peaked at 1.08 GB)
+LIGHT_MINUTES = 10
+
+
+def pool_images(dataset: dict) -> int:
+    """How many images the study's dataset holds (its train and test files together)."""
+    if dataset["name"] == "emnist":
+        return sum(EMNIST_SIZES[dataset.get("split") or "bymerge"])
+    return FASHION_MNIST_IMAGES
+
+
+def data_mb(config: dict) -> float:
+    """The packed images' size in MB (what every job that loads the data holds at least)."""
+    return pool_images(config["dataset"]) * PIXELS / 1e6
+
+
+def split_sizes(config: dict) -> tuple[int, int, int]:
+    """At most how many images a run trains on, validates on, and a final model is tested on."""
+    dataset = config["dataset"]
+    pool = pool_images(dataset)
+    n_val = min(dataset.get("n_val") or 10_000, config.get("max_val") or pool)
+    n_test = dataset.get("n_test") or 0
+    if dataset.get("holdout_test"):  # the dataset's test file
+        n_test = (EMNIST_SIZES[dataset.get("split") or "bymerge"][1]
+                  if dataset["name"] == "emnist" else FASHION_MNIST_TEST)
+    n_test = min(n_test, config.get("max_test") or pool)
+    n_train = dataset.get("n_train") or pool - n_val - n_test
+    return min(n_train, config.get("max_train") or pool), n_val, n_test
+
+
+def _round_up(value: float, step: int) -> int:
+    return int(math.ceil(value / step) * step)
+
+
+def memory_mb(config: dict, backend: str = "torch") -> int:
+    """Memory of a job that loads the data and trains or evaluates models on it, in MB."""
+    peak = STEP_MB + COPIES[backend] * data_mb(config)
+    return _round_up(MEMORY_SAFETY * peak, 256)
+
+
+def minutes(units: float, attempt: int = 1) -> int:
+    """Wall time of a job doing `units` training_cost units (summed over its images), in
+    whole minutes, with the start-up and the safety factor; `attempt` times that on a retry."""
+    seconds = STARTUP_S + SAFETY * SECONDS_PER_UNIT * units
+    return max(MIN_MINUTES, math.ceil(seconds / 60)) * attempt
+
+
+def train_units(config: dict, run: dict, hparams: dict | None = None) -> float:
+    """training_cost units of one run: every epoch's training images, plus its validation
+    images at a third of the cost (a forward pass). `hparams`: the ones to count when the
+    run's own are not all (a run that starts from another model's choice)."""
+    n_train, n_val, _ = split_sizes(config)
+    per_image = training_cost(hparams or run["hparams"], run["epochs"])
+    return per_image * (n_train + n_val / 3)
+
+
+def evaluation_units(config: dict, hparams: dict, passes: int) -> float:
+    """training_cost units of scoring a model `passes` times over its validation and test
+    images (one seed and noise level a pass)."""
+    _, n_val, n_test = split_sizes(config)
+    return training_cost(hparams, 1) / 3 * (n_val + n_test) * passes
