@@ -43,7 +43,7 @@ def edited_profile(folder: Path, partition: str, account: str, extra: dict) -> P
         assert line in text, f"{PROFILE.relative_to(ROOT)} lost its line `{line}` (README)"
         text = text.replace(line, f'{key}: "{value}"')
     folder.mkdir()
-    (folder / "config.yaml").write_text(text + yaml.safe_dump(extra))
+    (folder / "config.yaml").write_text(text + (yaml.safe_dump(extra) if extra else ""))
     return folder
 
 
