@@ -59,10 +59,13 @@ include: "workflow/rules/report.smk"
 
 
 # On a cluster these run in the main Snakemake process (the login node), not as SLURM jobs:
-# each takes seconds and reads results only (the report needs LaTeX where Snakemake runs).
-# Data packing, training and evaluation go to the cluster.
+# each takes seconds (reading results, the packed images or a model; the report needs LaTeX
+# where Snakemake runs). Packing the data reads the dataset's files where the user put them
+# (Debian's package, a download) and writes them to the shared folder. Training and the final
+# evaluations go to the cluster.
 localrules:
     all,
+    prepare_data,
     aggregate,
     select_model,
     learning_curves,

@@ -12,6 +12,7 @@ already configured on the machine); the test is skipped with that reason.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
@@ -23,10 +24,11 @@ import time
 from pathlib import Path
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
+LOCK = "/run/nnreport-test-slurm.lock"  # held while a test cluster runs
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
 PROGRAMS = ("runuser", "munged", "munge", "unmunge", "mungekey", "mariadbd", "mariadb-install-db",
             "mariadb", "slurmdbd", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sacct",
-            "sinfo", "sacctmgr")
+            "sinfo", "sacctmgr", "scancel")
 CLUSTER = "nnreport"
 ACCOUNT = "nnreport"
 PARTITION = "main"  # the default partition
@@ -42,15 +44,16 @@ def why_not() -> str | None:
     """Why a single-node SLURM cannot be started here, or None when it can."""
     missing = [p for p in PROGRAMS if program(p) is None]
     if missing:
-        return (f"SLURM's programs are missing ({', '.join(missing)}): `make test` installs "
-                "them (workflow/setup/debian-packages-test.txt)")
+        return (f"SLURM's programs are missing ({', '.join(missing)}): `make test` as root "
+                "installs them (workflow/setup/debian-packages-test.txt)")
+    if (os.cpu_count() or 1) < 2:
+        return "the test gives training jobs 2 CPUs: this machine has 1"
     if os.geteuid() != 0:
         return "starting munged, slurmd and a MariaDB server for SLURM's accounting needs root"
-    if SLURM_CONF.is_symlink() and SLURM_CONF.exists():
-        return (f"{SLURM_CONF} links to {SLURM_CONF.resolve()}: another test cluster runs here "
-                "(a dangling link, left by a killed run, is replaced)")
-    if SLURM_CONF.exists():
+    if SLURM_CONF.exists() and not SLURM_CONF.is_symlink():
         return f"{SLURM_CONF} exists: this machine has a SLURM of its own, left untouched"
+    if locked():
+        return f"another test cluster runs on this machine ({LOCK} is locked)"
     for user in ("munge", "mysql"):
         try:
             pwd.getpwnam(user)
@@ -59,11 +62,27 @@ def why_not() -> str | None:
     return None
 
 
-def free_port() -> int:
-    """A TCP port that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def locked() -> bool:
+    """Does a test cluster run on this machine (holding LOCK)?"""
+    fd = os.open(LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the lock taken here
+    return False
+
+
+def free_port(taken: set[int]) -> int:
+    """A TCP port that nothing listens on now and that is not in `taken` (then it is)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in taken:
+            taken.add(port)
+            return port
 
 
 def wait_for(what: str, ready, timeout: float, log: Path | None = None) -> None:
@@ -75,6 +94,15 @@ def wait_for(what: str, ready, timeout: float, log: Path | None = None) -> None:
         time.sleep(0.2)
     tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
     raise RuntimeError(f"{what} not ready after {timeout:.0f} s\n{tail}")
+
+
+def munge_answers() -> bool:
+    """Does a munged answer (a credential made and read back)?"""
+    try:
+        return subprocess.run("munge -n | unmunge", shell=True, capture_output=True,
+                              timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def listening(port: int) -> bool:
@@ -94,6 +122,8 @@ class LocalSlurm:
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.linked = False
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
+        self.ports: set[int] = set()
+        self.lock: int | None = None
         self.node = socket.gethostname().split(".")[0]
         self.cpus = os.cpu_count() or 1
 
@@ -125,7 +155,7 @@ class LocalSlurm:
 
     def start_munge(self) -> None:
         """munged as `munge` with the package's key, unless one answers already."""
-        if subprocess.run("munge -n | unmunge", shell=True, capture_output=True).returncode == 0:
+        if munge_answers():
             return
         munge = pwd.getpwnam("munge")
         run_dir = MUNGE_SOCKET.parent
@@ -135,8 +165,7 @@ class LocalSlurm:
         if not key.exists():  # the package makes one; make it where a machine lost it
             subprocess.run(["runuser", "-u", "munge", "--", "mungekey", "--create"], check=True)
         self.start("munged", [program("munged"), "-F"], user="munge")
-        wait_for("munged", lambda: subprocess.run("munge -n | unmunge", shell=True,
-                                                  capture_output=True).returncode == 0, 20)
+        wait_for("munged", munge_answers, 20)
 
     def start_database(self) -> None:
         """MariaDB in the folder, on a free port of 127.0.0.1, with a user for slurmdbd."""
@@ -145,7 +174,7 @@ class LocalSlurm:
         data.mkdir()
         os.chown(data, mysql.pw_uid, mysql.pw_gid)
         self.db_socket = self.dir / "mariadb" / "mariadb.sock"
-        self.db_port = free_port()
+        self.db_port = free_port(self.ports)
         subprocess.run([program("mariadb-install-db"), "--no-defaults", f"--datadir={data}",
                         "--user=mysql", "--skip-test-db"],
                        check=True, capture_output=True, timeout=120)
@@ -164,7 +193,7 @@ class LocalSlurm:
 
     def write_configs(self) -> None:
         """slurm.conf and slurmdbd.conf (mode 600: slurmdbd refuses a readable one)."""
-        self.dbd_port = free_port()
+        self.dbd_port = free_port(self.ports)
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
         state = self.dir / "state"
         state.mkdir()
@@ -172,8 +201,8 @@ class LocalSlurm:
         self.conf.write_text(f"""\
 ClusterName={CLUSTER}
 SlurmctldHost={self.node}(127.0.0.1)
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={free_port(self.ports)}
+SlurmdPort={free_port(self.ports)}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -221,12 +250,22 @@ LogFile={self.dir / 'slurmdbd.log'}
         dbd.chmod(0o600)
 
     def __enter__(self) -> LocalSlurm:
+        # one test cluster on a machine at a time: another one's munged or link would be ours
+        self.lock = os.open(LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.lock)
+            self.lock = None
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise RuntimeError(
+                f"another test cluster runs on this machine ({LOCK} is locked)") from None
         try:
             self.start_munge()
             self.start_database()
             self.write_configs()
             SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
-            if SLURM_CONF.is_symlink():  # a link left by a killed test run
+            if SLURM_CONF.is_symlink():  # left by a killed run: ours hold the lock
                 SLURM_CONF.unlink()
             SLURM_CONF.symlink_to(self.conf)
             self.linked = True
@@ -249,15 +288,27 @@ LogFile={self.dir / 'slurmdbd.log'}
     def node_idle(self) -> bool:
         """Is the node up and idle (so a job starts on it)?"""
         self.check_running()
-        proc = subprocess.run([program("sinfo"), "-h", "-N", "-o", "%T"], capture_output=True,
-                              text=True, env=self.env)
+        try:
+            proc = subprocess.run([program("sinfo"), "-h", "-N", "-o", "%T"],
+                                  capture_output=True, text=True, env=self.env, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
         return proc.returncode == 0 and set(proc.stdout.split()) == {"idle"}
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
-        """Stop every daemon started here (newest first), remove the link and the folder."""
+        """Cancel the jobs still there, stop every daemon started here (newest first), remove
+        the link and the folder."""
+        if any(name == "slurmctld" and process.poll() is None
+               for name, process in self.processes):
+            try:  # a job's processes are not in slurmd's process group: scancel ends them
+                subprocess.run([program("scancel"), "-u", pwd.getpwuid(os.getuid())[0]],
+                               env=self.env, capture_output=True, timeout=30)
+                wait_for("the cancelled jobs", self.queue_empty, 60)
+            except (subprocess.TimeoutExpired, RuntimeError):
+                pass  # stop the daemons all the same
         for _name, process in reversed(self.processes):
             if process.poll() is None:  # its session: runuser and the daemon it started
                 os.killpg(process.pid, signal.SIGTERM)
@@ -270,3 +321,15 @@ LogFile={self.dir / 'slurmdbd.log'}
         if self.linked and SLURM_CONF.is_symlink():
             SLURM_CONF.unlink()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.lock is not None:
+            os.close(self.lock)  # releases the lock
+            self.lock = None
+
+    def queue_empty(self) -> bool:
+        """Has the queue no job left?"""
+        try:
+            proc = subprocess.run([program("squeue"), "-h"], capture_output=True, text=True,
+                                  env=self.env, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
+        return proc.returncode == 0 and not proc.stdout.strip()

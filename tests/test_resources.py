@@ -30,6 +30,9 @@ def test_memory_follows_the_images_a_job_holds():
     assert 1.4 * 1060 < resources.memory_mb(fashion) < 3 * 1060
     assert all(resources.memory_mb(c, b) % 256 == 0 for c in (fashion, emnist)
                for b in ("torch", "numpy"))
+    # a retry comes back with twice the memory; a GPU job adds CUDA's host libraries
+    assert resources.memory_mb(fashion, attempt=2) == 2 * resources.memory_mb(fashion)
+    assert resources.memory_mb({**fashion, "device": "cuda"}) > resources.memory_mb(fashion)
 
 
 def test_split_sizes_follow_the_dataset_and_the_caps():

@@ -1,8 +1,8 @@
 """The workflow on a real SLURM cluster: a single-node SLURM with job accounting starts on this
 machine (tests/slurm_cluster.py), and the tiny study runs through Snakemake's SLURM executor with
 the project's profile, its two lines edited as the README says. sacct then shows what went
-through the scheduler: the data's packing and one job per training run, with the CPUs, memory,
-wall time, partition and account the workflow asked for; figures, tables and the report ran in
+through the scheduler: one job per training run, with the CPUs, memory, wall time, partition and
+account the workflow asked for; packing the data, figures, tables and the report ran in
 Snakemake's own process (localrules)."""
 
 from __future__ import annotations
@@ -96,11 +96,11 @@ def test_the_tiny_study_builds_its_report_through_slurm(slurm_run):
 
 
 @needs_fashion_mnist
-def test_training_and_packing_went_through_the_scheduler_and_nothing_else(slurm_run):
+def test_the_training_runs_went_through_the_scheduler_and_nothing_else(slurm_run):
     jobs = slurm_run["jobs"]
     assert all(job["State"] == "COMPLETED" and job["ExitCode"] == "0:0" for job in jobs), jobs
     rules = sorted(rule_of(job) for job in jobs)
-    assert rules == ["prepare_data"] + ["train"] * 4, rules  # base, n1~16, n1~64, optimizer~sgd
+    assert rules == ["train"] * 4, rules  # base, n1~16, n1~64, optimizer~sgd
     trained = sorted(job["Comment"].split("_wildcards_")[1] for job in jobs
                      if rule_of(job) == "train")
     assert trained == ["base_0", "n1~16_0", "n1~64_0", "optimizer~sgd_0"]
@@ -114,13 +114,10 @@ def test_each_training_job_got_what_its_rule_asked_for_and_used_it(slurm_run):
     config = yaml.safe_load((slurm_run["dir"] / "config.yaml").read_text())
     memory = resources.memory_mb(config)
     for job in slurm_run["jobs"]:
-        if rule_of(job) == "train":
-            assert job["Partition"] == OTHER_PARTITION  # set-resources in the profile
-            assert job["AllocCPUS"] == "2"  # set-threads in the profile
-            assert job["ReqMem"] == f"{memory}M"
-            assert job["Timelimit"] == "00:05:00"  # the shortest a run asks for (tiny)
-        else:
-            assert job["Partition"] == PARTITION  # the profile's default
+        assert job["Partition"] == OTHER_PARTITION  # set-resources in the profile
+        assert job["AllocCPUS"] == "2"  # set-threads in the profile
+        assert job["ReqMem"] == f"{memory}M"
+        assert job["Timelimit"] == "00:05:00"  # the shortest a run asks for (tiny)
     for run in ("base", "n1~16", "n1~64", "optimizer~sgd"):
         info = json.loads((slurm_run["dir"] / "results" / "tiny" / "runs" / run / "seed0"
                            / "run.json").read_text())

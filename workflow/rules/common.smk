@@ -95,14 +95,13 @@ TRAIN_THREADS = max(1, CORES // CPUS) if CORES else 1
 
 # What each job asks for besides its threads (memory in MB, wall time in minutes; a cluster
 # job gets that from SLURM, a local run holds jobs to `--resources mem_mb=N`): a training or
-# evaluation job from its model and data (get_train_mem_mb, get_train_runtime); a job that loads
-# the images or a model (packing the data, figures of images) the data's share; one that reads
-# results (tables, figures of curves, the report) a light one. nnreport.studies.resources sizes
-# them from measurements.
+# evaluation job from its model and data (get_train_mem_mb, get_train_runtime, ...); a job that
+# loads the images or a model (packing the data, figures of images) the data's share; one that
+# reads results (tables, figures of curves, the report) a light one.
+# nnreport.studies.resources sizes them from measurements.
 DATA_JOB = {"mem_mb": sizing.memory_mb(config), "runtime": lambda wildcards, attempt:
             sizing.LIGHT_MINUTES * attempt}
 LIGHT_JOB = {"mem_mb": sizing.LIGHT_MB, "runtime": DATA_JOB["runtime"]}
-EVALUATION_MB = max(sizing.memory_mb(config, run["backend"]) for run in RUN_CONFIGS.values())
 
 
 def run_files(name, variants=None):
@@ -136,9 +135,27 @@ def counted_hparams(run):
     return max(merged, key=lambda h: training_cost(h, 1), default=run["hparams"])
 
 
-def get_train_mem_mb(wildcards):
-    """Memory of a training job, in MB: its step, the images, and the copies its back-end makes."""
-    return sizing.memory_mb(config, RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]["backend"])
+def get_train_mem_mb(wildcards, attempt):
+    """Memory of a training job, in MB: its step, the images, and the copies its back-end makes
+    (twice that on a retry)."""
+    run = RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
+    return sizing.memory_mb(config, run["backend"], attempt)
+
+
+def evaluation_mem_mb(variants, attempt):
+    """Memory of a job scoring `variants`' models, in MB: the dearest back-end's."""
+    return max(sizing.memory_mb(config, RUN_CONFIGS[v, SEEDS[0]]["backend"], attempt)
+               for v in variants)
+
+
+def get_model_evaluation_mem_mb(wildcards, attempt):
+    """Memory of a model's final evaluation (its candidates' back-end)."""
+    return evaluation_mem_mb(get_model_variants(wildcards), attempt)
+
+
+def get_chosen_evaluation_mem_mb(wildcards, attempt):
+    """Memory of the chosen configuration's evaluation."""
+    return evaluation_mem_mb(VARIANT_NAMES, attempt)
 
 
 def get_train_runtime(wildcards, attempt):

@@ -33,7 +33,7 @@ rule evaluate_model:
         noise_seed=get_noise_seed,
     threads: 1
     resources:
-        mem_mb=EVALUATION_MB,
+        mem_mb=get_model_evaluation_mem_mb,
         runtime=get_model_evaluation_runtime,
     conda:
         ENV
@@ -58,7 +58,7 @@ rule evaluate_chosen:
         max_test=config.get("max_test"),
     threads: 1
     resources:
-        mem_mb=EVALUATION_MB,
+        mem_mb=get_chosen_evaluation_mem_mb,
         runtime=get_chosen_evaluation_runtime,
     conda:
         ENV

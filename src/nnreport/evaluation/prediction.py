@@ -14,7 +14,7 @@ from nnreport.config.layout import CHOSEN, Layout
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models.conv import encoder_of
-from nnreport.models.registry import build_model
+from nnreport.models.registry import build_model, family
 from nnreport.models.scratch import MLP as ScratchMLP
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,16 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     model = build_model(state["hparams"], n_in, n_classes, encoder=encoder)
     model.load_state_dict(sd)
     model.eval()
+    # images through convolutions go 256 at a time, as in training's evaluation: the 32-filter
+    # CNN's activations for 8192 images took 2.1 GB (0.6 GB in batches of 256)
+    batch = 256 if family(state["hparams"].get("model", "mlp")).image else None
 
     def predict(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return model(torch.from_numpy(x)).numpy()
+            if batch is None or len(x) <= batch:
+                return model(torch.from_numpy(x)).numpy()
+            return np.concatenate([model(torch.from_numpy(x[i : i + batch])).numpy()
+                                   for i in range(0, len(x), batch)])
 
     return predict
 

@@ -34,6 +34,7 @@ FASHION_MNIST_TEST = 10_000
 STEP_MB = 1000  # a job step with PyTorch, NumPy and pandas loaded, before its data
 COPIES = {"torch": 3, "numpy": 3 + 4}  # the images' bytes a run holds at its peak (float32: 4)
 MEMORY_SAFETY = 1.5
+CUDA_MB = 1500  # host memory of CUDA's libraries in a GPU job: not measured here (no GPU)
 SECONDS_PER_UNIT = 1.7e-5  # one training_cost unit of one image: the slowest run measured
 SAFETY = 3.0  # a cluster core may be slower than the one measured, or shared
 STARTUP_S = 120  # Python, Snakemake and PyTorch start, the data loads (slow shared file systems)
@@ -55,27 +56,33 @@ def data_mb(config: dict) -> float:
 
 
 def split_sizes(config: dict) -> tuple[int, int, int]:
-    """At most how many images a run trains on, validates on, and a final model is tested on."""
+    """At most how many images a run trains on, validates on, and a final model is tested on:
+    the dataset's split, then the `max_*` caps."""
     dataset = config["dataset"]
     pool = pool_images(dataset)
-    n_val = min(dataset.get("n_val") or 10_000, config.get("max_val") or pool)
+    n_val = dataset.get("n_val") or 10_000
     n_test = dataset.get("n_test") or 0
     if dataset.get("holdout_test"):  # the dataset's test file
         n_test = (EMNIST_SIZES[dataset.get("split") or "bymerge"][1]
                   if dataset["name"] == "emnist" else FASHION_MNIST_TEST)
-    n_test = min(n_test, config.get("max_test") or pool)
     n_train = dataset.get("n_train") or pool - n_val - n_test
-    return min(n_train, config.get("max_train") or pool), n_val, n_test
+    def cap(n: int, split: str) -> int:
+        return min(n, config.get(f"max_{split}") or pool)
+
+    return cap(n_train, "train"), cap(n_val, "val"), cap(n_test, "test")
 
 
 def _round_up(value: float, step: int) -> int:
     return int(math.ceil(value / step) * step)
 
 
-def memory_mb(config: dict, backend: str = "torch") -> int:
-    """Memory of a job that loads the data and trains or evaluates models on it, in MB."""
+def memory_mb(config: dict, backend: str = "torch", attempt: int = 1) -> int:
+    """Memory of a job that loads the data and trains or evaluates models on it, in MB;
+    `attempt` times that on a retry (a job killed for memory comes back with more)."""
     peak = STEP_MB + COPIES[backend] * data_mb(config)
-    return _round_up(MEMORY_SAFETY * peak, 256)
+    if config.get("device") == "cuda":
+        peak += CUDA_MB
+    return _round_up(MEMORY_SAFETY * peak, 256) * attempt
 
 
 def minutes(units: float, attempt: int = 1) -> int:
