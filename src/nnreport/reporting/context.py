@@ -16,10 +16,12 @@ def long_date(day: dt.date) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """Return a duration for prose: `0.4 s`, `42 s`, `3 min 05 s`, `1 h 02 min` (the decimal
-    point every number of the report uses)."""
+    """Return a duration for prose: `43 ms`, `0.4 s`, `42 s`, `3 min 05 s`, `1 h 02 min` (the
+    decimal point every number of the report uses)."""
     if seconds is None:
         return word("duration_unknown")
+    if seconds < 0.095:  # four tiny runs are not "0.0 s"
+        return f"{seconds * 1000:.2g}\\,ms"
     if seconds < 9.95:  # a quick run is not "0 s"
         return f"{seconds:.1f}\\,s"
     s = int(round(seconds))
