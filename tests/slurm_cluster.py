@@ -12,6 +12,7 @@ already configured on the machine); the test is skipped with that reason.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import pwd
@@ -96,6 +97,12 @@ def wait_for(what: str, ready, timeout: float, log: Path | None = None) -> None:
     raise RuntimeError(f"{what} not ready after {timeout:.0f} s\n{tail}")
 
 
+def die_with_parent() -> None:
+    """In a daemon's process before it starts: SIGTERM when the process that started it dies
+    (pytest killed by a time-out), so no daemon outlives the tests (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 def munge_answers() -> bool:
     """Does a munged answer (a credential made and read back)?"""
     try:
@@ -133,8 +140,9 @@ class LocalSlurm:
         if user:
             cmd = ["runuser", "-u", user, "--", *cmd]
         log = (self.dir / f"{name}.out").open("w")
-        self.processes.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                                      env=self.env, start_new_session=True)))
+        self.processes.append((name, subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            preexec_fn=die_with_parent)))
 
     def check_running(self) -> None:
         """Fail naming the daemon that exited, with the end of its log."""
@@ -178,11 +186,12 @@ class LocalSlurm:
         subprocess.run([program("mariadb-install-db"), "--no-defaults", f"--datadir={data}",
                         "--user=mysql", "--skip-test-db"],
                        check=True, capture_output=True, timeout=120)
+        # as `mysql` through runuser (not --user=mysql: a process that changes its user loses
+        # the signal it should get when the tests die)
         self.start("mariadbd", [program("mariadbd"), "--no-defaults", f"--datadir={data}",
                                 f"--socket={self.db_socket}", f"--port={self.db_port}",
-                                "--bind-address=127.0.0.1", "--user=mysql",
-                                f"--pid-file={data / 'mariadbd.pid'}",
-                                "--innodb-buffer-pool-size=64M"])
+                                "--bind-address=127.0.0.1", f"--pid-file={data / 'mariadbd.pid'}",
+                                "--innodb-buffer-pool-size=64M"], user="mysql")
         wait_for("MariaDB", lambda: self.check_running() or self.db_socket.exists(), 60,
                  self.dir / "mariadbd.out")
         self.db_password = os.urandom(8).hex()

@@ -135,7 +135,8 @@ def test_an_output_under_a_file_names_the_path(tmp_path):
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
-    (0.043, "43\\,ms"), (0.0043, "4.3\\,ms"), (0.43, "0.4\\,s"), (9.94, "9.9\\,s"), (9.96, "10\\,s"), (42.4, "42\\,s"),
+    (0.043, "43\\,ms"), (0.0043, "4.3\\,ms"), (0.43, "0.4\\,s"), (9.94, "9.9\\,s"),
+    (9.96, "10\\,s"), (42.4, "42\\,s"),
     (185, "3\\,min 05\\,s"), (3720, "1\\,h 02\\,min"), (None, "desconocido")])
 def test_durations_read_as_prose_with_the_reports_decimal_point(seconds, text):
     from nnreport.reporting.context import duration
