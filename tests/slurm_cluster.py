@@ -53,8 +53,10 @@ def why_not() -> str | None:
         return "starting munged, slurmd and a MariaDB server for SLURM's accounting needs root"
     if SLURM_CONF.exists() and not SLURM_CONF.is_symlink():
         return f"{SLURM_CONF} exists: this machine has a SLURM of its own, left untouched"
-    if locked():
+    lock = take_lock()
+    if lock is None:
         return f"another test cluster runs on this machine ({LOCK} is locked)"
+    os.close(lock)
     for user in ("munge", "mysql"):
         try:
             pwd.getpwnam(user)
@@ -63,16 +65,16 @@ def why_not() -> str | None:
     return None
 
 
-def locked() -> bool:
-    """Does a test cluster run on this machine (holding LOCK)?"""
+def take_lock() -> int | None:
+    """LOCK's descriptor, locked by this process, or None when another test cluster holds it
+    (closing the descriptor releases it)."""
     fd = os.open(LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # releases the lock taken here
-    return False
+        os.close(fd)
+        return None
+    return fd
 
 
 def free_port(taken: set[int]) -> int:
@@ -260,15 +262,10 @@ LogFile={self.dir / 'slurmdbd.log'}
 
     def __enter__(self) -> LocalSlurm:
         # one test cluster on a machine at a time: another one's munged or link would be ours
-        self.lock = os.open(LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.lock)
-            self.lock = None
+        self.lock = take_lock()
+        if self.lock is None:
             shutil.rmtree(self.dir, ignore_errors=True)
-            raise RuntimeError(
-                f"another test cluster runs on this machine ({LOCK} is locked)") from None
+            raise RuntimeError(f"another test cluster runs on this machine ({LOCK} is locked)")
         try:
             self.start_munge()
             self.start_database()
@@ -297,12 +294,8 @@ LogFile={self.dir / 'slurmdbd.log'}
     def node_idle(self) -> bool:
         """Is the node up and idle (so a job starts on it)?"""
         self.check_running()
-        try:
-            proc = subprocess.run([program("sinfo"), "-h", "-N", "-o", "%T"],
-                                  capture_output=True, text=True, env=self.env, timeout=10)
-        except subprocess.TimeoutExpired:
-            return False
-        return proc.returncode == 0 and set(proc.stdout.split()) == {"idle"}
+        out = self.query(program("sinfo"), "-h", "-N", "-o", "%T")
+        return out is not None and set(out.split()) == {"idle"}
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -336,9 +329,13 @@ LogFile={self.dir / 'slurmdbd.log'}
 
     def queue_empty(self) -> bool:
         """Has the queue no job left?"""
+        out = self.query(program("squeue"), "-h")
+        return out is not None and not out.strip()
+
+    def query(self, *cmd: str) -> str | None:
+        """A SLURM command's output, or None when it fails or hangs (a probe, polled)."""
         try:
-            proc = subprocess.run([program("squeue"), "-h"], capture_output=True, text=True,
-                                  env=self.env, timeout=10)
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=10)
         except subprocess.TimeoutExpired:
-            return False
-        return proc.returncode == 0 and not proc.stdout.strip()
+            return None
+        return proc.stdout if proc.returncode == 0 else None

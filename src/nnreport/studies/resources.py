@@ -17,8 +17,8 @@ each job step, and run.json's `peak_memory_mb` and `train_seconds`; ../shared/no
   filters, was the slowest per multiply-add: pooling and memory traffic weigh more there), so
   `SECONDS_PER_UNIT` takes the slowest, and `SAFETY` covers a slower or shared cluster core.
 
-A job that runs out of time is retried (profiles/slurm: `retries: 1`) with `attempt` times the
-wall time.
+A job that fails, out of time or memory, is retried (profiles/slurm: `retries: 1`) with
+`attempt` times the wall time and the memory.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def split_sizes(config: dict) -> tuple[int, int, int]:
         n_test = (EMNIST_SIZES[dataset.get("split") or "bymerge"][1]
                   if dataset["name"] == "emnist" else FASHION_MNIST_TEST)
     n_train = dataset.get("n_train") or pool - n_val - n_test
+
     def cap(n: int, split: str) -> int:
         return min(n, config.get(f"max_{split}") or pool)
 
