@@ -62,13 +62,22 @@ def snakemake(workdir: Path, *args: str, config: Path | None = None) -> str:
     return out
 
 
+def study_config(name: str, **changes) -> dict:
+    """configs/<name>.yaml as loaded (a fresh copy), with `changes` to its top-level keys."""
+    return {**yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()), **changes}
+
+
+def build_study(workdir: Path, config: dict) -> Path:
+    """`config`'s study built to its report's PDF in `workdir` through the real workflow (two
+    cores); returns the config's path."""
+    path = make_workdir(workdir, config)
+    snakemake(workdir, "--cores", "2", config["report"]["pdf"], config=path)
+    return path
+
+
 def build_tiny(workdir: Path) -> Path:
     """The tiny study, one epoch, built to report/tiny.pdf in `workdir`; returns its config."""
-    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
-    config["epochs"] = 1
-    path = make_workdir(workdir, config)
-    snakemake(workdir, "--cores", "2", "report/tiny.pdf", config=path)
-    return path
+    return build_study(workdir, study_config("tiny", epochs=1))
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -109,8 +118,15 @@ def processes_working_in(folder: Path) -> list[str]:
     return names
 
 
+def dry_run_jobs(dry_run: str) -> list[tuple[str, dict[str, str]]]:
+    """Each job a dry run lists: its rule, and its wildcards, priority, threads (when not 1)
+    and resources."""
+    keys = r"^\s+(wildcards|priority|threads|resources): (.*)$"
+    parts = re.split(r"^(?:local)?rule (\w+):$", dry_run, flags=re.M)
+    return [(rule, dict(re.findall(keys, block.split("\n[")[0], re.M)))
+            for rule, block in zip(parts[1::2], parts[2::2], strict=True)]
+
+
 def train_jobs(dry_run: str) -> list[dict[str, str]]:
     """The wildcards, priority, threads (when not 1) and resources of each train job listed."""
-    keys = r"^\s+(wildcards|priority|threads|resources): (.*)$"
-    return [dict(re.findall(keys, block.split("\n[")[0], re.M))
-            for block in dry_run.split("rule train:")[1:]]
+    return [fields for rule, fields in dry_run_jobs(dry_run) if rule == "train"]

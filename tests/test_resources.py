@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
-from conftest import ROOT, make_workdir, snakemake
+from conftest import ROOT, dry_run_jobs, make_workdir, snakemake, study_config
 from nnreport.config.grid import run_configs
 from nnreport.studies import resources
 
 
 def tiny(**changes) -> dict:
-    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
-    return {**config, **changes}
+    return study_config("tiny", **changes)
 
 
 def test_memory_follows_the_images_a_job_holds():
@@ -66,32 +64,20 @@ def test_wall_time_grows_with_the_work_and_doubles_on_a_retry():
     assert resources.minutes(resources.train_units(config, cnn)) * 60 > 6 * 21 * 2
 
 
-def jobs_of_dry_run(output: str) -> dict[str, list[str]]:
-    """Each rule of a dry run and the `resources:` lines of its jobs."""
-    jobs: dict[str, list[str]] = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
-        head = re.match(r"(?:local)?rule (\w+):", block)
-        if head:
-            found = re.search(r"^\s+resources: (.*)$", block, re.M)
-            jobs.setdefault(head[1], []).append(found[1] if found else "")
-    return jobs
-
-
 def test_every_rule_declares_memory_and_wall_time(tmp_path):
     rules = set(re.findall(r"^rule (\w+):", "".join(
         p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]),
         re.M)) - {"all"}
     seen: dict[str, list[str]] = {}
     test_set = tiny(dataset={"name": "fashion_mnist", "n_val": 10_000, "n_test": 1000})
-    studies = {"tiny": test_set,
-               **{name: yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
-                  for name in ("tiny_models", "tiny_autoencoder")}}
+    studies = {"tiny": test_set, **{name: study_config(name)
+                                    for name in ("tiny_models", "tiny_autoencoder")}}
     for name, config in studies.items():
         folder = tmp_path / name
         path = make_workdir(folder, config)
         out = snakemake(folder, "-n", "--forceall", "--cores", "2", config=path)
-        for rule, lines in jobs_of_dry_run(out).items():
-            seen.setdefault(rule, []).extend(lines)
+        for rule, fields in dry_run_jobs(out):
+            seen.setdefault(rule, []).append(fields.get("resources", ""))
     seen.pop("all", None)  # the default target: no job of its own
     assert set(seen) == rules, f"rules no study ran: {sorted(rules - set(seen))}"
     for rule, lines in seen.items():

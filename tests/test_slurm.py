@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, make_workdir, needs_fashion_mnist, pdf_text, run_snakemake
+from conftest import (
+    ROOT,
+    make_workdir,
+    needs_fashion_mnist,
+    pdf_text,
+    run_snakemake,
+    study_config,
+)
 from slurm_cluster import ACCOUNT, OTHER_PARTITION, PARTITION, LocalSlurm, why_not
 
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
@@ -60,9 +67,7 @@ def slurm_run(cluster, tmp_path_factory):
     """The tiny study (one epoch) built through the SLURM executor: its folder, the output,
     the jobs sacct recorded, and the wall time."""
     tmp = tmp_path_factory.mktemp("slurm")
-    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
-    config["epochs"] = 1
-    path = make_workdir(tmp, config)
+    path = make_workdir(tmp, study_config("tiny", epochs=1))
     # training jobs on the other partition with 2 CPUs each: both from the profile, as a user
     # sends them to a GPU partition (README) or gives them more threads
     profile = edited_profile(tmp / "profile", PARTITION, ACCOUNT, {

@@ -8,24 +8,24 @@ import yaml
 
 from conftest import (
     ROOT,
+    build_study,
     job_counts,
     make_workdir,
     needs_fashion_mnist,
     pdf_text,
     snakemake,
+    study_config,
     train_jobs,
 )
 
-TINY_CNN = yaml.safe_load((ROOT / "configs" / "tiny_cnn.yaml").read_text())
+TINY_CNN = study_config("tiny_cnn")
 
 
 @pytest.fixture(scope="module")
 def cnn_run(tmp_path_factory):
     """The tiny CNN study built once through the real workflow."""
     tmp = tmp_path_factory.mktemp("cnn")
-    config = make_workdir(tmp, TINY_CNN)
-    snakemake(tmp, "--cores", "2", "report/tiny_cnn.pdf", config=config)
-    return tmp, config
+    return tmp, build_study(tmp, TINY_CNN)
 
 
 def test_the_example_cnn_study_plans_its_runs(tmp_path):
@@ -59,16 +59,14 @@ def test_a_cnn_run_learns_and_records_its_accuracy(cnn_run):
     assert list(val["epoch"]) == [1, 2] and val["accuracy"].iloc[-1] > 0.5  # 10 classes: 0.1
 
 
-TINY_AE = yaml.safe_load((ROOT / "configs" / "tiny_autoencoder.yaml").read_text())
+TINY_AE = study_config("tiny_autoencoder")
 
 
 @pytest.fixture(scope="module")
 def autoencoder_run(tmp_path_factory):
     """The tiny autoencoder study (with classifiers on its encoder) built once."""
     tmp = tmp_path_factory.mktemp("autoencoder")
-    config = make_workdir(tmp, TINY_AE)
-    snakemake(tmp, "--cores", "2", "report/tiny_autoencoder.pdf", config=config)
-    return tmp, config
+    return tmp, build_study(tmp, TINY_AE)
 
 
 def test_the_example_autoencoder_study_plans_its_runs_the_base_first(tmp_path):

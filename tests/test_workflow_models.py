@@ -9,18 +9,25 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, job_counts, make_workdir, needs_fashion_mnist, pdf_text, snakemake
+from conftest import (
+    ROOT,
+    build_study,
+    job_counts,
+    make_workdir,
+    needs_fashion_mnist,
+    pdf_text,
+    snakemake,
+    study_config,
+)
 
-TINY_MODELS = yaml.safe_load((ROOT / "configs" / "tiny_models.yaml").read_text())
+TINY_MODELS = study_config("tiny_models")
 
 
 @pytest.fixture(scope="module")
 def models_run(tmp_path_factory):
     """The tiny model study built once through the real workflow."""
     tmp = tmp_path_factory.mktemp("models")
-    config = make_workdir(tmp, TINY_MODELS)
-    snakemake(tmp, "--cores", "2", "report/tiny_models.pdf", config=config)
-    return tmp, config
+    return tmp, build_study(tmp, TINY_MODELS)
 
 
 def test_emnist_study_dry_run_plans_m0_to_m3(tmp_path):
