@@ -10,8 +10,10 @@ from snakemake.exceptions import WorkflowError
 
 from nnreport.checks.paths import template_parts
 from nnreport.config.templates import template_path
-from nnreport.config.grid import expand_grid, run_configs, training_cost
+from nnreport.config.grid import expand_grid, run_configs, training_cost, user_code
 from nnreport.config.layout import CHOSEN, Layout
+from nnreport.base.families import constructor_arguments
+from nnreport.base.usercode import is_user_model
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
 from nnreport.reporting.labels import (
     format_value,
@@ -20,6 +22,7 @@ from nnreport.reporting.labels import (
     plain,
     run_changes,
     run_label,
+    study_knob_labels,
     variant_label,
 )
 from nnreport.reporting.words import activate, word
@@ -59,7 +62,11 @@ TEMPLATE_NAME = config["report"].get("template") or KIND.template
 # The report's language: its words (figures, tables, labels) and its templates, which for a
 # language other than Spanish live in report/templates/<language>/ (a part not there: the
 # Spanish folder's, e.g. paginas.tex.j2).
-activate(LANGUAGE)
+# The study's own knobs (a user's constructor arguments) are named as `report: knobs:` says,
+# else by their name in code font.
+KNOB_LABELS = study_knob_labels(config, sorted({k for v in VARIANTS if is_user_model(
+    v.hparams.get("model")) for k in constructor_arguments(v.hparams)}))
+activate(LANGUAGE, KNOB_LABELS)
 TEMPLATE = template_path(Path(workflow.basedir) / "report" / "templates", TEMPLATE_NAME, LANGUAGE)
 TEMPLATE_PARTS = template_parts(TEMPLATE) if TEMPLATE.is_file() else []  # e.g. determinismo
 # A damaged file the workflow wrote stops the run before any job, with the command that
@@ -112,6 +119,12 @@ def run_files(name, variants=None):
 def get_run_params(wildcards):
     """The resolved config of one training run."""
     return RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
+
+
+def get_base_code(wildcards):
+    """The file and content hash of the base's class when it is the user's own (else None):
+    editing the file redraws what shows the model."""
+    return user_code(config.get("base") or {})
 
 
 def get_run_hashes(wildcards):

@@ -17,6 +17,7 @@ rule report:
         f"{BUILD}/informe.pdf",
     params:
         language=LANGUAGE,
+        knobs=KNOB_LABELS,
         kind=KIND.name,
         config=get_report_config,
         sections=SECTIONS,

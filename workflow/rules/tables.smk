@@ -26,6 +26,7 @@ rule table_experiments:
         f"{BUILD}/tables/experiments.tex",
     params:
         language=LANGUAGE,
+        knobs=KNOB_LABELS,
         base=config.get("base"),
         experiments=config.get("experiments"),
     resources:
@@ -45,6 +46,7 @@ rule table_results:
         f"{BUILD}/tables/results.tex",
     params:
         language=LANGUAGE,
+        knobs=KNOB_LABELS,
         base=config.get("base"),
         experiments=config.get("experiments"),
         kind=KIND.name,
@@ -66,6 +68,7 @@ rule table_classifiers:
         f"{BUILD}/tables/classifiers.tex",
     params:
         language=LANGUAGE,
+        knobs=KNOB_LABELS,
         base=config.get("base"),
         experiments=config.get("experiments"),
         kind=KIND.name,
@@ -88,6 +91,7 @@ rule table_architecture:
     params:
         language=LANGUAGE,
         base=config.get("base"),
+        code=get_base_code,
     resources:
         **LIGHT_JOB,
     conda:

@@ -6,6 +6,6 @@ from nnreport.reporting.tables import experiments_table
 from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
-activate(snakemake.params.language)  # the report's language, for every word
+activate(snakemake.params.language, snakemake.params.knobs)  # the report's words
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}
 write_text(snakemake.output[0], experiments_table(config))

@@ -15,7 +15,7 @@ from nnreport.reporting.tables import (
 from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
-activate(snakemake.params.language)  # the report's language, for every word
+activate(snakemake.params.language, snakemake.params.knobs)  # the report's words
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}
 summary = pd.read_parquet(snakemake.input.summary)
 variants = expand_grid(config)

@@ -32,3 +32,25 @@ def ignored_knobs(hparams: dict) -> list[str]:
         return []  # the schema names an unknown family
     known = set().union(*MODEL_KEYS.values())
     return sorted(k for k in hparams if k in known and k not in family_knobs(name))
+
+
+# A user's own model (`model: file.py:Class`): the keys the trainer reads (besides the training
+# loop's: the task, the back-end); every other key is an argument of the class's constructor.
+USER_TRAINER_KEYS = TRAINING_KEYS | {"task", "backend"}
+TASKS = ("classification", "reconstruction")
+# What the trainer passes to a user's constructor when it names them: the images' (C, H, W)
+# and the number of classes.
+PROVIDED_ARGUMENTS = ("input_shape", "n_classes")
+
+
+def trainer_keys(hparams: dict) -> frozenset[str]:
+    """Return the keys of a user model's run that the trainer reads: the training loop's, the
+    task and the back-end, and `sigma` (noise on the inputs) when it reconstructs them."""
+    noise = {"sigma"} if hparams.get("task") == "reconstruction" else set()
+    return USER_TRAINER_KEYS | noise
+
+
+def constructor_arguments(hparams: dict) -> dict:
+    """Return the keys of a user model's run that its class's constructor receives."""
+    skip = trainer_keys(hparams)
+    return {k: v for k, v in hparams.items() if k not in skip}

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from nnreport.base.families import MODEL_KEYS, family_knobs, ignored_knobs
+from nnreport.base.usercode import is_user_model
 from nnreport.config.grid import candidates
 from nnreport.config.messages import (
     ConfigPath,
@@ -114,8 +115,11 @@ def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str,
 
 def family_problems(hparams: dict, where: dict[str, ConfigPath]) -> Iterator[Problem]:
     """Yield a problem for each key of one run that its model family would silently ignore
-    (`n1` beside `model: cnn`), and for an even convolution kernel."""
+    (`n1` beside `model: cnn`), and for an even convolution kernel (a user's own class takes
+    its keys as it likes: checks/usermodels.py)."""
     name = hparams.get("model", "mlp")
+    if is_user_model(name):
+        return
     for key in ignored_knobs(hparams):
         if key not in where:
             continue
@@ -133,7 +137,8 @@ def family_problems(hparams: dict, where: dict[str, ConfigPath]) -> Iterator[Pro
 def size_problems(hparams: dict, where: dict[str, ConfigPath]) -> Iterator[Problem]:
     """Yield a problem for `n1`/`n2` set beside `hidden` in one run: the MLP takes its hidden
     sizes from `hidden` alone and would silently ignore them (either back-end)."""
-    if hparams.get("hidden") is None or "hidden" not in where:
+    if (hparams.get("hidden") is None or "hidden" not in where
+            or is_user_model(hparams.get("model"))):
         return
     for key in ("n1", "n2"):
         if key in hparams and key in where:

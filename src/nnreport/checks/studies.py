@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from nnreport.base.usercode import is_user_model
 from nnreport.checks.models import family_problems, size_problems
 from nnreport.config.grid import has_test_set, variant_name
 from nnreport.config.messages import (
@@ -18,6 +19,7 @@ from nnreport.config.messages import (
     show,
     suggest,
 )
+from nnreport.config.values import dereference
 from nnreport.studies.kinds import ModelStudy, TableStudy, study_kind
 
 _VARY_EXAMPLE = "vary: {n1: [64, 256]}"
@@ -96,6 +98,8 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
                                        {"kernel": ("experiments", i, "vary", "kernel", j)})
     knobs = (schema.get("properties", {}).get("base", {}).get("properties")
              or schema.get("$defs", {}).get("hparams", {}).get("properties", {}))
+    user_knobs = {k: dereference(v, schema) for k, v in schema.get("$defs", {}).get(
+        "user_hparams", {}).get("properties", {}).items()}
     ids: dict[str, int] = {}
     bases: list[int] = []
     runs: dict[str, tuple[str, ConfigPath]] = {}
@@ -120,8 +124,10 @@ def experiment_problems(config: dict, schema: dict) -> Iterator[Problem]:
                                f"{names[-1]}; vary one knob per experiment (split it into "
                                f"{'two' if len(names) == 2 else len(names)} experiments)")
         ref = reference_of(exp, i, base, {})[0]
+        # a user's class: the schema knows the trainer's keys only, the class the others
+        own = user_knobs if is_user_model(ref.get("model")) else knobs
         for knob, values in (vary.items() if isinstance(vary, dict) else ()):
-            yield from _knob_problems(at + (knob,), name, values, ref, knobs, runs,
+            yield from _knob_problems(at + (knob,), name, values, ref, own, runs,
                                       "base" if ref is base else f"{format_path(here)}.base")
     if not bases:
         yield Problem(("experiments",), "experiments has no base experiment; exactly one "
@@ -209,7 +215,8 @@ def _knob_problems(at: ConfigPath, name: str, values: Any, base: dict, knobs: di
     checker = Draft202012Validator(knobs[knob]) if isinstance(knobs.get(knob), dict) else None
     for j, value in enumerate(values):
         here = format_path(at + (j,))
-        bad = list(schema_problems(checker, value, at + (j,))) if checker else []
+        own = knob == "model" and is_user_model(value)  # a class of the user's: usermodels.py
+        bad = list(schema_problems(checker, value, at + (j,))) if checker and not own else []
         yield from bad
         if bad or knob not in base:
             continue

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnreport.base.usercode import file_digest, parse_target
 from nnreport.config.values import normalise_values
 
 BASE = "base"
@@ -33,7 +34,11 @@ class Variant:
 
 
 def value_token(value: Any) -> str:
-    """Return the text that stands for `value` in a variant name (`0.0001`, `256`, `sgd`)."""
+    """Return the text that stands for `value` in a variant name (`0.0001`, `256`, `sgd`; a
+    class of the user's, `nets/otra.py:OtraRed`, by its name: `otrared`)."""
+    target = parse_target(value)
+    if target is not None:
+        return target.name.lower()
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -230,8 +235,21 @@ def _run(config: dict, v: Variant, seed: int) -> dict:
     }
     if config.get("tf32"):  # only when on: runs trained before the switch existed stay valid
         run["tf32"] = True
+    code = user_code(v.hparams)
+    if code is not None:  # a user's class: editing its file retrains exactly its runs
+        run["code"] = code
     run["hash"] = config_hash(run)
     return run
+
+
+def user_code(hparams: dict) -> dict | None:
+    """Return the file and content hash of the user's class a run trains (`model:
+    file.py:Class`), None for a built-in family (and a missing file, which the checks name)."""
+    target = parse_target(hparams.get("model"))
+    if target is None:
+        return None
+    path = Path(target.path)
+    return {"file": target.path, "sha256": file_digest(path) if path.is_file() else None}
 
 
 def config_hash(obj: Any) -> str:

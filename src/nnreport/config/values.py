@@ -47,14 +47,23 @@ def _resolve(ref: str, root: dict) -> dict:
     return node if isinstance(node, dict) else {}
 
 
+def dereference(schema: dict, root: dict) -> dict:
+    """Return `schema` with its local `$ref` followed (`{$ref: '#/$defs/hparams/properties/lr'}`
+    is the schema of lr), so that a validator needs no root to check against it."""
+    while isinstance(schema.get("$ref"), str):
+        schema = _resolve(schema["$ref"], root)
+    return schema
+
+
 def _parts(schema: Any, root: dict) -> list[dict]:
-    """Return `schema` and every schema it includes through `$ref` and `allOf`."""
+    """Return `schema` and every schema it includes through `$ref`, `allOf` and both branches
+    of `if` (a key both branches define has the same schema in each: the trainer's keys)."""
     if not isinstance(schema, dict):
         return []
     out = [schema]
     if isinstance(schema.get("$ref"), str):
         out += _parts(_resolve(schema["$ref"], root), root)
-    for sub in schema.get("allOf", []):
+    for sub in [*schema.get("allOf", []), schema.get("then"), schema.get("else")]:
         out += _parts(sub, root)
     return out
 

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nnreport.base.usercode import UserCodeError
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models.conv import encoder_of
-from nnreport.models.registry import build_model, family
+from nnreport.models.registry import build_model, family_of
 from nnreport.models.scratch import MLP as ScratchMLP
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,23 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
         n_in, n_classes = weights[0].shape[1], weights[-1].shape[0]
     # a classifier on an encoder: the encoder's layers, then every weight from the state
     encoder = encoder_of(state["encoder"]) if "encoder" in state else None
-    model = build_model(state["hparams"], n_in, n_classes, encoder=encoder)
+    fam = family_of(state["hparams"])
+    if fam.user is not None and fam.digest != state["code"]["sha256"]:
+        raise UserCodeError(f"{path} was trained with another version of {fam.user.path}; "
+                            f"retrain it: snakemake --cores 1 --force {Path(path).parent}/"
+                            "metrics.parquet")
+    model = build_model(state["hparams"], n_in, n_classes, encoder=encoder,
+                        input_shape=state.get("input_shape"))
     model.load_state_dict(sd)
     model.eval()
     # images through convolutions go 256 at a time, as in training's evaluation: the 32-filter
     # CNN's activations for 8192 images took 2.1 GB (0.6 GB in batches of 256)
-    batch = 256 if family(state["hparams"].get("model", "mlp")).image else None
+    batch = 256 if fam.image else None
+    shape = tuple(state["input_shape"]) if fam.user is not None else None
 
     def predict(x: np.ndarray) -> np.ndarray:
+        if shape is not None:  # a user's module takes (N, C, H, W) images
+            x = np.ascontiguousarray(x.reshape(len(x), *shape))
         with torch.inference_mode():
             if batch is None or len(x) <= batch:
                 return model(torch.from_numpy(x)).numpy()

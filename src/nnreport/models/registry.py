@@ -9,12 +9,13 @@ nothing downstream assumes a classifier with an accuracy.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import math
 
 import torch
 from torch import nn
 
 from nnreport.base.families import TRAINING_KEYS
+from nnreport.base.usercode import parse_target
 from nnreport.models.conv import (
     CNN,
     ConvAutoencoder,
@@ -23,56 +24,43 @@ from nnreport.models.conv import (
     conv_blocks,
     dense_head,
 )
+from nnreport.models.family import CLASSIFICATION, RECONSTRUCTION, Family, Task
 from nnreport.models.mlp import MLP
+from nnreport.models.user import build_user_model
+from nnreport.models.user import family as user_family
 
-
-@dataclass(frozen=True)
-class Task:
-    """What a family learns: the loss it minimises and the metrics recorded beside it."""
-
-    name: str
-    loss: str
-    metrics: tuple[str, ...]
-
-
-CLASSIFICATION = Task("classification", loss="cross_entropy", metrics=("accuracy",))
-RECONSTRUCTION = Task("reconstruction", loss="mse", metrics=())
-
-
-@dataclass(frozen=True)
-class Family:
-    """A model family: its `model:` name, its task, its module class and its back-ends."""
-
-    name: str
-    task: Task
-    module: type[nn.Module]
-    backends: tuple[str, ...] = ("torch",)
-    image: bool = False  # takes (N, 1, H, W) images; else flat (N, H*W) vectors
-    # "standard": pixels minus the training mean over its std; "unit": pixels / 255 in [0, 1]
-    # (what a sigmoid reconstructs, and so what a classifier on its encoder must see)
-    scaling: str = "standard"
-    # hyper-parameters the family reads besides its constructor's (the training loop's)
-    trained_with: tuple[str, ...] = ()
-    # what the module builds its layers with, printed before it in the code appendix
-    helpers: tuple = ()
+__all__ = ["CLASSIFICATION", "FAMILIES", "RECONSTRUCTION", "Family", "Task", "build_model",
+           "describe", "family", "family_of", "knobs", "parameter_count"]
 
 
 FAMILIES: dict[str, Family] = {
     "mlp": Family("mlp", CLASSIFICATION, MLP, backends=("torch", "numpy")),
-    "cnn": Family("cnn", CLASSIFICATION, CNN, image=True, helpers=(conv_blocks, dense_head)),
+    "cnn": Family("cnn", CLASSIFICATION, CNN, image=True, helpers=(conv_blocks, dense_head),
+                  channels_last=True),
     "conv_autoencoder": Family("conv_autoencoder", RECONSTRUCTION, ConvAutoencoder, image=True,
-                               scaling="unit", helpers=(conv_blocks, Encoder)),
+                               scaling="unit", helpers=(conv_blocks, Encoder),
+                               channels_last=True),
     "encoder_classifier": Family("encoder_classifier", CLASSIFICATION, EncoderClassifier,
                                  image=True, scaling="unit", trained_with=("encoder",),
-                                 helpers=(dense_head,)),
+                                 helpers=(dense_head,), channels_last=True),
 }
 
 
-def family(name: str) -> Family:
-    """Return the registered family called `name`; a ValueError names the known ones."""
+def family(name: str, task: str = "classification") -> Family:
+    """Return the registered family called `name`, or the user's class it names
+    (`file.py:Class`, learning `task`); a ValueError names the known ones."""
+    if parse_target(name) is not None:
+        return user_family(name, task)
     if name not in FAMILIES:
-        raise ValueError(f"model: '{name}' is unknown; use one of {sorted(FAMILIES)}")
+        raise ValueError(f"model: '{name}' is unknown; use one of {sorted(FAMILIES)} or a "
+                         "class of yours, path/file.py:ClassName")
     return FAMILIES[name]
+
+
+def family_of(hparams: dict) -> Family:
+    """Return the family of a run's hyper-parameters (`model`, default mlp; a user's class
+    with its `task`)."""
+    return family(hparams.get("model", "mlp"), hparams.get("task", "classification"))
 
 
 def knobs(name: str) -> set[str]:
@@ -83,11 +71,17 @@ def knobs(name: str) -> set[str]:
     return own | set(fam.trained_with) | set(TRAINING_KEYS)
 
 
-def build_model(hparams: dict, n_in: int, n_classes: int,
-                encoder: Encoder | None = None) -> nn.Module:
+def build_model(hparams: dict, n_in: int, n_classes: int, encoder: Encoder | None = None,
+                input_shape: tuple[int, ...] | None = None) -> nn.Module:
     """Return a freshly initialised model of the family `hparams['model']` (default `mlp`);
-    a classifier on an encoder gets the trained `encoder` (the rest of it is fresh)."""
-    module = family(hparams.get("model", "mlp")).module
+    a classifier on an encoder gets the trained `encoder` (the rest of it is fresh); a user's
+    class gets the images' `input_shape` (C, H, W; one square channel of `n_in` pixels when
+    not given) where its constructor names it."""
+    fam = family_of(hparams)
+    if fam.user is not None:
+        side = math.isqrt(n_in)
+        return build_user_model(fam, hparams, input_shape or (1, side, side), n_classes)
+    module = fam.module
     accepted = inspect.signature(module).parameters
     kwargs = {k: v for k, v in hparams.items() if k in accepted and v is not None}
     if module is EncoderClassifier:
@@ -105,8 +99,12 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def describe(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
-    """Return the model's leaf layers in order: type, settings, output shape, parameters."""
-    rows, hooks = [], []
+    """Return the model's leaf layers in the order a forward pass of one image of
+    `input_shape` calls them: type, settings, output shape per image, parameters (a layer
+    called twice counts its parameters once; parameters held by a module that is not a leaf
+    close the list as one row of their own)."""
+    rows: list[dict] = []
+    hooks, seen = [], set()
 
     def record(module, _inputs, output):
         settings = {k: getattr(module, k) for k in ("in_features", "out_features", "p",
@@ -114,18 +112,26 @@ def describe(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
                                                      "in_channels", "out_channels",
                                                      "kernel_size", "stride")
                     if hasattr(module, k)}
+        out = output[0] if isinstance(output, tuple | list) and output else output
+        own = 0 if id(module) in seen else sum(p.numel() for p in module.parameters(recurse=False))
+        seen.add(id(module))
         rows.append({"layer": type(module).__name__, "settings": settings,
-                     "shape": tuple(output.shape[1:]),
-                     "params": sum(p.numel() for p in module.parameters(recurse=False))})
+                     "shape": tuple(out.shape[1:]) if torch.is_tensor(out) else (),
+                     "params": own})
 
     for module in model.modules():
         if not list(module.children()):
             hooks.append(module.register_forward_hook(record))
     was_training = model.training
     model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, *input_shape))
-    model.train(was_training)
-    for h in hooks:
-        h.remove()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    rest = sum(p.numel() for p in model.parameters()) - sum(r["params"] for r in rows)
+    if rest > 0:  # e.g. an nn.Parameter of the model itself, used in its forward
+        rows.append({"layer": "Parameter", "settings": {}, "shape": (), "params": rest})
     return rows

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
+import unicodedata
+from pathlib import Path
 
+from nnreport.base.families import constructor_arguments
 from nnreport.base.texescape import escape
+from nnreport.base.usercode import class_source, parse_target
 from nnreport.models.registry import family
+from nnreport.reporting.labels import variant_label
 from nnreport.reporting.words import entry, word
 
 
@@ -55,14 +61,41 @@ def provenance_context(provenance: dict) -> dict:
     }
 
 
+# What listings prints of code beyond ASCII: the characters the templates' listing set-up maps
+# (`literate={á}{{\'a}}1 ...`; an editable install keeps the templates beside the package).
+LISTINGS = Path(__file__).resolve().parents[3] / "report" / "templates" / "listados.tex.j2"
+LISTING_LETTERS = set(re.findall(r"\{([^{}\x00-\x7f])\}\{\{", LISTINGS.read_text(encoding="utf-8")))
+
+
+def listing_code(code: str) -> str:
+    """Return code as a listing prints it: ASCII and the letters of LISTING_LETTERS as they
+    are, any other character as its closest ASCII (its accent dropped) or `?`; a line that
+    would close the listing (`\\end{lstlisting}`) keeps its text but not that effect."""
+    out = []
+    for ch in code:
+        if ch.isascii() or ch in LISTING_LETTERS:
+            out.append(ch)
+            continue
+        plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+        out.append(plain or "?")
+    return "".join(out).replace("\\end{lstlisting}", "\\end {lstlisting}")
+
+
 def model_sources(names: set[str]) -> list[dict]:
-    """Return the source code of every model class used, read from the package, each after the
-    functions and classes it builds its layers with (`helpers`: their names)."""
-    sources = []
+    """Return the source code of every model class used: a built-in's read from the package,
+    after the functions and classes it builds its layers with (`helpers`: their names); a
+    user's class as written in their file (`file`: its path)."""
+    sources: list[dict] = []
     for n in sorted(names):
+        target = parse_target(n)
+        if target is not None:
+            sources.append({"name": target.name, "key": n, "helpers": [],
+                            "file": escape(target.path),
+                            "code": listing_code(class_source(target))})
+            continue
         fam = family(n)
         parts = [*fam.helpers, fam.module]
-        sources.append({"name": fam.module.__name__, "key": n,
+        sources.append({"name": fam.module.__name__, "key": n, "file": None,
                         "helpers": [h.__name__ for h in fam.helpers],
                         "code": "\n\n".join(inspect.getsource(h).rstrip("\n") for h in parts)
                         + "\n"})
@@ -81,3 +114,20 @@ def gradient_steps(runs: list[dict], labels: dict[str, str]) -> dict:
     return {**steps, "module": escape("nnreport/training/backprop.py"),
             "test": escape("tests/test_backprop.py"),
             "test_name": escape("test_hand_written_gradients_equal_autograd_in_float64")}
+
+
+def user_model(hparams: dict, run: dict) -> dict | None:
+    """Return what the prose says of a user's own class (None for a built-in family): its name
+    and file, the base's constructor arguments (`canales = 8`) and its layers by kind, as
+    trained (`run`: the base run's run.json)."""
+    target = parse_target(hparams.get("model"))
+    if target is None:
+        return None
+    layers = run.get("layers") or {}
+    kinds = entry("layer_kinds")
+    counted = [word("layer_count", n=n, kind=kinds[k][0 if n == 1 else 1])
+               for k, n in layers.items() if k in kinds]
+    return {"name": escape(target.name), "file": escape(target.path),
+            "arguments": [variant_label(k, v) for k, v in constructor_arguments(hparams).items()],
+            "layers": counted, "has": sorted(layers),
+            "task": hparams.get("task", "classification")}

@@ -8,7 +8,8 @@ import string
 from typing import Any
 
 from nnreport.base.texescape import escape
-from nnreport.reporting.words import entry, word
+from nnreport.base.usercode import parse_target
+from nnreport.reporting.words import entry, knob_label, word
 
 # Knobs written as symbols, the same in every language: (Table I header, name in a label).
 # Both are valid LaTeX and matplotlib mathtext. The other knobs' names are words (knobs.*).
@@ -24,11 +25,29 @@ NAMES = {  # values shown with their usual spelling in every language; others ar
 
 
 def _knob_names(knob: str) -> tuple[str, str] | None:
-    """(header, name) of `knob`: its symbol, or its words in the active language."""
+    """(header, name) of `knob`: the study's own name for it, its symbol, or its words in the
+    active language."""
+    own = knob_label(knob)
+    if own is not None:
+        return own, own
     if knob in SYMBOLS:
         return SYMBOLS[knob]
     names = entry("knobs")
     return (names[knob][0], names[knob][1]) if knob in names else None
+
+
+def code_name(name: str) -> str:
+    """Return an identifier of the user's code in code font, valid in LaTeX and in
+    matplotlib's mathtext: `$\\mathtt{canales\\_extra}$`."""
+    return "$\\mathtt{" + name.replace("_", "\\_") + "}$"
+
+
+def study_knob_labels(config: dict, user_arguments: list[str]) -> dict[str, str]:
+    """Return the names of a study's own knobs: those `report: knobs:` gives (LaTeX-escaped,
+    math kept), and each other argument of a user's constructor in code font."""
+    given = (config.get("report") or {}).get("knobs") or {}
+    labels = {k: code_name(k) for k in user_arguments}
+    return {**labels, **{k: escape(str(v)) for k, v in given.items()}}
 
 
 def thousands(n: int) -> str:
@@ -80,7 +99,11 @@ def power_of_ten(x: float) -> str:
 
 
 def format_value(knob: str, value: Any) -> str:
-    """Return `value` of `knob` for a table cell or a label (`$10^{-3}$`, `Adam`, `0.2`)."""
+    """Return `value` of `knob` for a table cell or a label (`$10^{-3}$`, `Adam`, `0.2`; a
+    class of the user's by its name in code font)."""
+    target = parse_target(value)
+    if target is not None:
+        return code_name(target.name)
     if knob == "optimizer":
         return OPTIMIZERS.get(str(value).lower(), escape(str(value)))
     if knob in ("lr", "weight_decay"):

@@ -18,7 +18,7 @@ from nnreport.reporting.labels import (
 )
 from nnreport.reporting.words import entry, word
 
-NOT_A_COLUMN = {"model"}
+NOT_A_COLUMN = {"model", "task"}  # the family and what it learns: the Models section says
 MAX_KNOB_COLUMNS = 6  # what fits a page-wide Table I beside its objectives (the reference's 6)
 
 

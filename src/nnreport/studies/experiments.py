@@ -9,6 +9,7 @@ import pandas as pd
 
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
+from nnreport.base.usercode import is_user_model
 from nnreport.config.grid import Variant, expand_grid
 from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
@@ -26,6 +27,7 @@ from nnreport.reporting.context import (
     model_sources,
     provenance_context,
     report_metadata,
+    user_model,
 )
 from nnreport.reporting.labels import (
     format_value,
@@ -118,7 +120,9 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "epochs": int(config["epochs"]),
         "seeds": list(config.get("seeds", [0])),
         "base": {k: format_value(k, v) for k, v in base.items() if k != "model"},
-        "family": base.get("model", "mlp"),  # what the prose describes: mlp, cnn, ...
+        # what the prose describes: mlp, cnn, ..., or "user" (a class of the user's own file)
+        "family": "user" if is_user_model(base.get("model")) else base.get("model", "mlp"),
+        "user_model": user_model(base, base_run),
         # the hyper-parameters every run shares that Table I has no column for
         "fixed_knobs": [variant_label(k, base[k]) for k in fixed_knobs(config)],
         "optimizer": optimizer_settings(base),

@@ -7,6 +7,7 @@ import os
 import platform
 import resource
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +16,17 @@ import pandas as pd
 import torch
 
 from nnreport.base.io import atomic_path, write_json
+from nnreport.base.usercode import UserCodeError
 from nnreport.data.dataset import Dataset
 from nnreport.data.preprocess import normalisation, normalise, split_indices
 from nnreport.models.conv import encoder_of
-from nnreport.models.registry import Family, build_model, family, parameter_count
+from nnreport.models.registry import (
+    Family,
+    build_model,
+    describe,
+    family_of,
+    parameter_count,
+)
 from nnreport.training.history import History
 from nnreport.training.loop import evaluate as torch_evaluate
 from nnreport.training.loop import train as torch_train
@@ -67,7 +75,7 @@ def to_splits(data: Dataset, run: dict, device: torch.device, fam: Family | None
     (mean 0, std 1) for a family that reconstructs its input or reads an encoder that did."""
     from nnreport.training.loop import Split
 
-    fam = fam or family(run.get("hparams", {}).get("model", "mlp"))
+    fam = fam or family_of(run.get("hparams", {}))
     train_idx, val_idx = split_indices(data, run)
     norm = (normalisation(data, train_idx) if fam.scaling == "standard"
             else {"mean": 0.0, "std": 1.0})
@@ -80,12 +88,25 @@ def to_splits(data: Dataset, run: dict, device: torch.device, fam: Family | None
 
 
 def place(model: torch.nn.Module, device: torch.device, fam: Family) -> torch.nn.Module:
-    """Move `model` to `device`; a convolutional family's weights (and so its activations) go
-    channels last: max-pooling 9x and a CNN's epoch 1.4x faster on one CPU core."""
+    """Move `model` to `device`; a built-in convolutional family's weights (and so its
+    activations) go channels last: max-pooling 9x and a CNN's epoch 1.4x faster on one CPU core
+    (never a user's module: its `x.view(len(x), -1)` would fail on such a tensor)."""
     model.to(device)
-    if fam.image:
+    if fam.channels_last:
         model.to(memory_format=torch.channels_last)
     return model
+
+
+def check_code(run: dict, fam: Family) -> None:
+    """Refuse to train a user's class whose file is not the one the workflow planned the run
+    with (edited while the workflow ran): its results would be filed under the old content."""
+    if fam.user is None:
+        return
+    planned = (run.get("code") or {}).get("sha256")
+    if planned != fam.digest:
+        raise UserCodeError(f"{fam.user.path} changed after the workflow planned run "
+                            f"{run['variant']} (seed {run['seed']}); run the workflow again: "
+                            "it retrains the runs of the file as it is now")
 
 
 @dataclass
@@ -102,18 +123,25 @@ class TrainResult:
     device_name: str
     device_type: str  # "cpu" or "cuda"
     parameters: int
+    layers: dict[str, int] | None = None  # a user's module: how many layers of each kind
 
 
 def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -> TrainResult:
     torch.set_num_threads(threads)
     device = resolve_device(run["device"])
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(run.get("tf32"))
-    fam = family(run["hparams"].get("model", "mlp"))
+    fam = family_of(run["hparams"])
+    check_code(run, fam)
     train_split, val_split, norm = to_splits(data, run, device, fam)
     torch.manual_seed(run["seed"])
     n_in, n_classes = int(np.prod(train_split.x.shape[1:])), len(data.classes)
+    input_shape = tuple(int(d) for d in train_split.x.shape[1:])
     model = build_model(run["hparams"], n_in=n_in, n_classes=n_classes,
-                        encoder=encoder_of(encoder) if encoder is not None else None)
+                        encoder=encoder_of(encoder) if encoder is not None else None,
+                        input_shape=input_shape)
+    # a user's module: its layers by kind, as the report's Models section describes them
+    layers = (dict(Counter(row["layer"] for row in describe(model, input_shape)))
+              if fam.user is not None else None)
     place(model, device, fam)
     log.info("run %s seed %d, PyTorch on %s (%d threads): %s, %d parameters", run["variant"],
              run["seed"], device_name(device), threads, run["hparams"], parameter_count(model))
@@ -121,12 +149,15 @@ def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -
                        task=fam.task)
     val_loss, val_acc, outcome = torch_evaluate(model, val_split, fam.task)
     state = {"state_dict": model.state_dict(), "hparams": run["hparams"], "backend": "torch",
-             "model": fam.name, "n_in": n_in, "n_classes": n_classes}
+             "model": fam.name, "n_in": n_in, "n_classes": n_classes,
+             "input_shape": input_shape}
+    if fam.user is not None:  # the file and content it was built from
+        state["code"] = run["code"]
     if encoder is not None:  # what rebuilds the encoder's layers before loading the weights
         state["encoder"] = {k: encoder[k] for k in ("hparams", "n_in", "n_classes")}
     return TrainResult(hist, val_loss, val_acc, outcome.cpu().numpy(),
                        val_split.y.cpu().numpy(), state, norm, device_name(device), device.type,
-                       parameter_count(model))
+                       parameter_count(model), layers)
 
 
 def _train_numpy(run: dict, data: Dataset) -> TrainResult:
@@ -196,6 +227,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         "threads": threads,
         "peak_memory_mb": peak_memory_mb(),
         "parameters": result.parameters,
+        **({"layers": result.layers} if result.layers is not None else {}),
         "normalisation": result.normalisation,
         "torch": torch.__version__,
         "numpy": np.__version__,

@@ -16,6 +16,7 @@ import yaml
 CATALOGUES = Path(__file__).parent
 DEFAULT = "es"
 _active = DEFAULT
+_knobs: dict[str, str] = {}  # knob -> its name in the study's own words (report: knobs:)
 
 
 def languages() -> list[str]:
@@ -33,11 +34,17 @@ def catalogue(language: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def activate(language: str) -> None:
-    """Make `language` the language of every word asked for from now on."""
-    global _active
+def activate(language: str, knobs: dict[str, str] | None = None) -> None:
+    """Make `language` the language of every word asked for from now on, and `knobs` (knob ->
+    its name, LaTeX) the names of the study's own knobs (a user's constructor arguments)."""
+    global _active, _knobs
     catalogue(language)  # fails here, not at the first word, when there is no catalogue
-    _active = language
+    _active, _knobs = language, dict(knobs or {})
+
+
+def knob_label(knob: str) -> str | None:
+    """The name the study gives `knob` (`report: knobs:`, or a user argument's code), if any."""
+    return _knobs.get(knob)
 
 
 def entry(key: str) -> Any:

@@ -1,0 +1,134 @@
+"""A user's own model class, named in a config as `path/to/file.py:ClassName`: its file read,
+hashed and imported by path, with the user's own file and line in every error.
+
+The file is registered in `sys.modules` under a name that stands for its path (so its instances
+pickle, and a second import in the same process is the same module); an exception raised while
+it runs is reported with the line of the user's file it came from, never as our traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import importlib.util
+import re
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from nnreport.base.errors import ExpectedError
+
+# `path/file.py:ClassName`: a Python file, a colon, a class name
+TARGET = re.compile(r"^(?P<path>[^:]+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
+MODULE_PREFIX = "nnreport_user_"
+
+
+class UserCodeError(ExpectedError, ValueError):
+    """The user's model file cannot be used; the message names their file, line and the fix."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A user's model as the config names it."""
+
+    path: str  # as written in the config, relative to the workflow's working folder
+    name: str  # the class name
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.name}"
+
+
+def parse_target(model: object) -> Target | None:
+    """Return the file and class a `model:` value names (`nets.py:MiRed`), None for a built-in
+    family's name (or anything that is not a file target)."""
+    m = TARGET.match(model) if isinstance(model, str) else None
+    return Target(m["path"], m["name"]) if m else None
+
+
+def is_user_model(model: object) -> bool:
+    """Return whether `model:` names a class in a file of the user's."""
+    return parse_target(model) is not None
+
+
+def file_digest(path: str | Path) -> str:
+    """Return the SHA-256 of the file's bytes (what decides whether its runs are current)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def module_name(path: str | Path) -> str:
+    """Return the stable `sys.modules` name of the user's file at `path` (by its full path)."""
+    full = str(Path(path).resolve())
+    stem = re.sub(r"\W", "_", Path(path).stem)
+    return f"{MODULE_PREFIX}{stem}_{hashlib.sha256(full.encode()).hexdigest()[:10]}"
+
+
+def where_in(exc: BaseException, path: str | Path) -> str:
+    """Return `file:line: Type: message` of an exception, at the deepest line of the user's
+    file in its traceback (the line of their code that raised it), or the file alone."""
+    full = str(Path(path).resolve())
+    lines = [(f.filename, f.lineno, f.line) for f in traceback.extract_tb(exc.__traceback__)
+             if str(Path(f.filename).resolve()) == full]
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == Path(
+            full):
+        lines.append((exc.filename, exc.lineno, (exc.text or "").strip()))
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SyntaxError):
+        detail = f"SyntaxError: {exc.msg}"
+    if not lines:
+        return f"{path}: {detail}"
+    _, lineno, code = lines[-1]
+    return f"{path}:{lineno}: {detail}" + (f" (in `{code.strip()}`)" if code else "")
+
+
+def load_module(path: str | Path, fresh: bool = False) -> ModuleType:
+    """Import the user's file at `path` (once per process unless `fresh`); a UserCodeError
+    names the file, the line of theirs that failed and its message."""
+    path = Path(path)
+    name = module_name(path)
+    if name in sys.modules and not fresh:
+        return sys.modules[name]
+    if not path.is_file():
+        raise UserCodeError(f"{path}: no such file")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UserCodeError(f"{path}: Python cannot load it as a module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: pickle and dataclasses look it up there
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's code failed: their file and line, not ours
+        del sys.modules[name]
+        raise UserCodeError(f"importing it failed at {where_in(exc, path)}") from exc
+    return module
+
+
+def load_class(target: Target, fresh: bool = False) -> type:
+    """Return the class `target` names; a UserCodeError says what the file has instead."""
+    module = load_module(target.path, fresh)
+    obj = getattr(module, target.name, None)
+    if obj is None:
+        classes = sorted(k for k, v in vars(module).items()
+                         if isinstance(v, type) and v.__module__ == module.__name__)
+        close = difflib.get_close_matches(target.name, classes, n=1, cutoff=0.6)
+        have = ", ".join(classes) or "none"
+        raise UserCodeError(f"{target.path} defines no {target.name!r} (its classes: {have})"
+                            + (f"; did you mean {close[0]!r}?" if close else ""))
+    if not isinstance(obj, type):
+        raise UserCodeError(f"{target.path}: {target.name} is a {type(obj).__name__}, not a "
+                            "class; name the class of your model")
+    return obj
+
+
+def class_source(target: Target) -> str:
+    """Return the source of the class `target` names, as written in its file (decorators
+    included), read from the file itself."""
+    text = Path(target.path).read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef) and node.name == target.name:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lines = text.splitlines()[first - 1 : node.end_lineno]
+            return "\n".join(lines) + "\n"
+    raise UserCodeError(f"{target.path} defines no class {target.name!r} at its top level")

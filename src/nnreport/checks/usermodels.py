@@ -1,0 +1,238 @@
+"""A user's own model class (`model: path/file.py:ClassName`), checked before any job: its file
+exists and imports, the name is a torch.nn.Module, every knob is an argument of its constructor
+and none it needs is missing, and one forward pass of two images of the dataset's shape returns
+the task's shape. Each problem names the config key, the user's file and line, and the fix.
+
+Building the module needs PyTorch, which the user's file imports anyway: models/user.py is
+imported only for a config that names such a file, so a study of built-in families still
+checks without importing PyTorch. A passed check is remembered by the file's content and the
+constructor's arguments (`.snakemake/nnreport/checked-models.json`), so a second dry run imports
+nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nnreport.base.families import PROVIDED_ARGUMENTS, constructor_arguments, trainer_keys
+from nnreport.base.io import write_json
+from nnreport.base.usercode import (
+    Target,
+    UserCodeError,
+    file_digest,
+    load_class,
+    parse_target,
+)
+from nnreport.checks.models import model_runs
+from nnreport.config.grid import config_hash
+from nnreport.config.messages import ConfigPath, Problem, format_path, show, suggest
+from nnreport.data.shapes import class_count, image_shape
+
+log = logging.getLogger(__name__)
+
+CACHE = Path(".snakemake") / "nnreport" / "checked-models.json"
+CHECK_VERSION = 1  # bump when what a check verifies changes: older passes no longer count
+# One run: its hyper-parameters, where each is set, and the key its experiment varies.
+Run = tuple[dict[str, Any], dict[str, ConfigPath], str | None]
+
+
+def study_runs(config: dict) -> list[Run]:
+    """Return every run a config declares with the paths of its keys: a Table I study's base,
+    experiments' own bases and varied values; a model study's candidates."""
+    if isinstance(config.get("models"), list):
+        return [(h, w, None) for runs in model_runs(config).values() for h, w in runs]
+    given = config.get("base")
+    base: dict = given if isinstance(given, dict) else {}
+    runs: list[Run] = [(base, {k: ("base", k) for k in base}, None)]
+    experiments = config.get("experiments")
+    for i, exp in enumerate(experiments if isinstance(experiments, list) else []):
+        if not isinstance(exp, dict):
+            continue
+        ref, where = base, runs[0][1]
+        if isinstance(exp.get("base"), dict):
+            ref, where = exp["base"], {k: ("experiments", i, "base", k) for k in exp["base"]}
+            runs.append((ref, where, None))
+        vary = exp.get("vary")
+        for knob, values in vary.items() if isinstance(vary, dict) else ():
+            for j, value in enumerate(values if isinstance(values, list) else []):
+                runs.append(({**ref, knob: value},
+                             {**where, knob: ("experiments", i, "vary", knob, j)}, knob))
+    return runs
+
+
+def _unsupported(config: dict, runs: list[Run]) -> Iterator[Problem]:
+    """Yield what a user's class cannot do yet: a model study's models (M0, M1, ...), and a
+    reconstruction (its report is the built-in autoencoder's, which reads that model's
+    encoder)."""
+    hparams, where, _ = runs[0]
+    at = where.get("model", ("base", "model"))
+    if isinstance(config.get("models"), list):
+        yield Problem(at, f"{format_path(at)} is {show(hparams['model'])}: a class of your own "
+                          "trains in a Table I study (base: and experiments:), not yet in a "
+                          "model study (models:); write the study with base: and experiments:")
+        return
+    for hparams, where, _ in runs:
+        if hparams.get("task") == "reconstruction" and "task" in where:
+            yield Problem(where["task"], f"{format_path(where['task'])} is 'reconstruction': "
+                          "the report of a reconstruction model is the autoencoder study's, "
+                          "which needs the built-in model: conv_autoencoder for now; remove task "
+                          "(classification) or use model: conv_autoencoder")
+            return
+
+
+def _cache() -> dict:
+    try:
+        return json.loads(CACHE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _run_key(digest: str, hparams: dict, shape: tuple, n_classes: int) -> str:
+    return config_hash([CHECK_VERSION, digest, constructor_arguments(hparams),
+                        hparams.get("task", "classification"), list(shape), n_classes])
+
+
+def user_model_problems(config: dict) -> Iterator[Problem]:
+    """Yield the problems of every run whose model is a class of the user's own file."""
+    runs = [r for r in study_runs(config) if parse_target(r[0].get("model")) is not None]
+    if not runs:
+        return
+    unsupported = list(_unsupported(config, runs))
+    if unsupported:
+        yield from unsupported
+        return
+    data = config.get("dataset")
+    dataset: dict = data if isinstance(data, dict) else {}
+    shape, n_classes = image_shape(dataset), class_count(dataset)
+    cache = _cache()
+    passed: dict[str, dict] = {}
+    files: dict[Target, str | None] = {}  # target -> its digest (None: no such file)
+    loaded: dict[Target, bool] = {}  # target -> imported, and a torch.nn.Module
+    reported: set = set()
+    for hparams, where, knob in runs:
+        target = parse_target(hparams["model"])
+        assert target is not None
+        at = where.get("model", ("base", "model"))
+        if target not in files:
+            files[target], problem = _file_problem(target, at)
+            if problem:
+                yield problem
+        digest = files[target]
+        if digest is None:
+            continue
+        key = _run_key(digest, hparams, shape, n_classes)
+        if key in cache or key in passed:  # checked before with this content: nothing to import
+            passed[key] = cache.get(key) or passed[key]
+            continue
+        if target not in loaded:
+            problem = _class_problem(target, at)
+            loaded[target] = problem is None
+            if problem:
+                yield problem
+        if not loaded[target]:
+            continue
+        found = list(_signature_problems(target, hparams, where, at, reported))
+        if found:
+            yield from found
+            continue
+        here = where[knob] if knob else at
+        try:
+            user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
+            passed[key] = user.probe(str(target), hparams, shape, n_classes)
+        except UserCodeError as err:
+            if (key, str(err)) not in reported:
+                reported.add((key, str(err)))
+                value = hparams[knob] if knob else str(target)
+                yield Problem(here, f"{format_path(here)} is {show(value)}: {err}")
+    if passed and any(k not in cache for k in passed):
+        _remember({**cache, **passed})
+
+
+def _remember(entries: dict) -> None:
+    """Write the passed checks (best effort: a read-only folder only costs the next check)."""
+    try:
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        write_json(str(CACHE), entries)
+    except OSError as exc:
+        log.debug("cannot remember the checked models in %s: %s", CACHE, exc)
+
+
+def _file_problem(target: Target, at: ConfigPath) -> tuple[str | None, Problem | None]:
+    """Return the file's digest, or None and the problem of a file that is not there."""
+    path = Path(target.path)
+    if path.is_file():
+        return file_digest(path), None
+    here = Path.cwd()
+    near = sorted(str(p.relative_to(here)) for p in here.glob(f"**/{path.name}")
+                  if ".snakemake" not in p.parts)[:3]
+    hint = f"; did you mean {near[0]}:{target.name}?" if near else ""
+    return None, Problem(at, f"{format_path(at)} is {show(str(target))}, but there is no file "
+                             f"{target.path} (paths are relative to the folder the workflow "
+                             f"runs in, {here}){hint}")
+
+
+def _class_problem(target: Target, at: ConfigPath) -> Problem | None:
+    """Return the problem of a file that does not import, or whose name is no nn.Module."""
+    said = f"{format_path(at)} is {show(str(target))}"
+    try:
+        cls = load_class(target, fresh=True)
+    except UserCodeError as err:
+        return Problem(at, f"{said}: {err}")
+    if not _is_torch_module(cls):
+        bases = ", ".join(b.__name__ for b in cls.__mro__[1:-1]) or "object"
+        return Problem(at, f"{said}, but {target.name} is not a torch.nn.Module (its bases: "
+                           f"{bases}); write `class {target.name}(nn.Module):` in {target.path}")
+    return None
+
+
+def _is_torch_module(cls: type) -> bool:
+    """Whether `cls` subclasses torch.nn.Module (read from its bases: no PyTorch import)."""
+    return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
+               for c in cls.__mro__)
+
+
+def _signature_problems(target: Target, hparams: dict, where: dict[str, ConfigPath],
+                        at: ConfigPath, reported: set) -> Iterator[Problem]:
+    """Yield each knob the constructor has no parameter for, and each parameter without a
+    default that no key sets (once per config path)."""
+    cls = load_class(target)
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # a signature Python cannot read: the probe will say
+        return
+    init = f"{target.name}.__init__ ({target.path}:{_line(cls)})"
+    named = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    given = constructor_arguments(hparams)
+    for key in given:
+        if key in named or open_ended or (key, where.get(key)) in reported:
+            continue
+        reported.add((key, where.get(key)))
+        here = where.get(key, at)
+        hint = suggest(key, named + sorted(trainer_keys(hparams))) or (
+            f"remove it, or add a parameter {key} to {target.name}.__init__")
+        yield Problem(here, f"{format_path(here)} is set, but {init} has no parameter {key!r} "
+                            f"(its parameters: {', '.join(named) or 'none'}); {hint}")
+    for name, p in params.items():
+        missing = (p.default is p.empty and name not in given and name not in PROVIDED_ARGUMENTS
+                   and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+        if missing and (name, at) not in reported:
+            reported.add((name, at))
+            where_set = format_path(at[:-1]) or "base"
+            yield Problem(at, f"{format_path(at)} is {show(str(target))}, whose {init} needs "
+                              f"{name!r} (it has no default); set {where_set}.{name}, or give "
+                              f"it a default in {target.path}")
+
+
+def _line(cls: type) -> int | str:
+    try:
+        return inspect.getsourcelines(vars(cls).get("__init__", cls))[1]
+    except (OSError, TypeError):
+        return "?"
+

@@ -1,0 +1,192 @@
+"""A student's own PyTorch module (`model: file.py:Class`): loaded by path, checked before any
+job with the student's file and line in every message, trained, and hashed into its runs."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT, make_workdir, run_snakemake, study_config
+from nnreport.base.usercode import (
+    UserCodeError,
+    class_source,
+    load_class,
+    module_name,
+    parse_target,
+)
+from nnreport.checks import usermodels
+from nnreport.checks.config import ConfigError, validate_config
+from nnreport.config.grid import run_configs
+from nnreport.models.registry import build_model, describe, family_of
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+GOOD = '''\
+import torch
+from torch import nn
+
+
+class MiRed(nn.Module):
+    def __init__(self, canales=8, p=0.2, n_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(1, canales, 3, padding=1)
+        self.fc = nn.Linear(canales * 14 * 14, n_classes)
+        self.drop = nn.Dropout(p)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.conv(x)), 2)
+        return self.fc(self.drop(x.flatten(1)))
+'''
+
+
+def user_config(**base) -> dict:
+    """The tiny study with its base's model and knobs replaced by `base`."""
+    config = study_config("tiny", epochs=1)
+    keep = {k: config["base"][k] for k in ("optimizer", "batch_size", "lr")}
+    config["base"] = {"model": "mi_red.py:MiRed", "canales": 8, "p": 0.2, **keep, **base}
+    config["experiments"] = [{"id": "base", "objective": "Base."},
+                             {"id": "canales", "objective": "Filtros.",
+                              "vary": {"canales": [4]}}]
+    return config
+
+
+def problems(tmp_path: Path, source: str | None, config: dict | None = None,
+             monkeypatch=None) -> str:
+    """The message of validate_config for `config` with mi_red.py holding `source`."""
+    if not (tmp_path / "report").exists():
+        make_workdir(tmp_path, config or user_config())
+    if source is not None:
+        (tmp_path / "mi_red.py").write_text(textwrap.dedent(source))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        validate_config(config or user_config(), SCHEMA, ["config.yaml"])
+    return str(err.value)
+
+
+def test_a_good_class_passes_and_its_check_is_remembered(tmp_path, monkeypatch):
+    (tmp_path / "mi_red.py").write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    validate_config(user_config(), SCHEMA, ["config.yaml"])
+    checked = yaml.safe_load(usermodels.CACHE.read_text())
+    assert sorted(v["parameters"] for v in checked.values()) == [7890, 15770]  # canales 4, 8
+    # a second check of the same content imports nothing: no PyTorch, not the file
+    monkeypatch.setattr(usermodels.importlib, "import_module", pytest.fail)
+    monkeypatch.setattr(usermodels, "load_class", pytest.fail)
+    validate_config(user_config(), SCHEMA, ["config.yaml"])
+
+
+CASES = {
+    "no such file": (None, {}, "base.model is 'mi_red.py:MiRed', but there is no file mi_red.py"),
+    "import error": ("import torch\n\nraise ImportError('falta el modulo mis_capas')\n", {},
+                     "importing it failed at mi_red.py:3: ImportError: falta el modulo "
+                     "mis_capas"),
+    "syntax error": ("def f(:\n    pass\n", {}, "importing it failed at mi_red.py:1: "
+                                               "SyntaxError"),
+    "no such class": (GOOD.replace("MiRed", "MiRedd"), {},
+                      "mi_red.py defines no 'MiRed' (its classes: MiRedd); did you mean "
+                      "'MiRedd'?"),
+    "not a module": ("class MiRed:\n    pass\n", {},
+                     "MiRed is not a torch.nn.Module (its bases: object); write "
+                     "`class MiRed(nn.Module):`"),
+    "unknown knob": (GOOD, {"canale": 8},
+                     "base.canale is set, but MiRed.__init__ (mi_red.py:6) has no parameter "
+                     "'canale' (its parameters: canales, p, n_classes); did you mean "
+                     "'canales'?"),
+    "missing knob": (GOOD.replace("canales=8", "canales"), {"canales": None},
+                     "whose MiRed.__init__ (mi_red.py:6) needs 'canales' (it has no default); "
+                     "set base.canales"),
+    "wrong shape": (GOOD.replace("n_classes)\n        self.drop", "5)\n        self.drop"), {},
+                    "MiRed(canales=8, p=0.2, n_classes=10).forward(x) with x of shape "
+                    "(2, 1, 28, 28) returned (2, 5); expected (2, 10), one logit per class"),
+    "forward fails": (GOOD.replace("14 * 14", "7 * 7"), {},
+                      "forward(x) with x of shape (2, 1, 28, 28) failed at mi_red.py:14: "
+                      "RuntimeError: mat1 and mat2 shapes cannot be multiplied"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_bad_class_is_refused_before_any_job_with_the_students_file_and_line(case, tmp_path):
+    source, base, message = CASES[case]
+    config = user_config(**base)
+    config["base"] = {k: v for k, v in config["base"].items() if v is not None}
+    if case == "missing knob":  # nor may the varied knob's experiment vary it
+        config["experiments"] = config["experiments"][:1]
+    path = make_workdir(tmp_path, config)
+    if source is not None:
+        (tmp_path / "mi_red.py").write_text(source)
+    proc = run_snakemake(tmp_path, "--cores", "1", config=path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert message in " ".join(out.split()), out[-3000:]
+    assert "Traceback" not in out and "nnreport/" not in out  # their code's lines, not ours
+    assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists()
+
+
+def test_a_variant_that_breaks_the_class_is_named_by_its_value(tmp_path, monkeypatch):
+    source = GOOD.replace("self.conv = nn.Conv2d(1, canales, 3, padding=1)",
+                          "assert canales % 4 == 0, 'canales debe ser múltiplo de 4'\n"
+                          "        self.conv = nn.Conv2d(1, canales, 3, padding=1)")
+    config = user_config()
+    config["experiments"][1]["vary"] = {"canales": [6]}
+    text = problems(tmp_path, source, config, monkeypatch)
+    assert ("experiments[1].vary.canales[0] is 6: MiRed(canales=6, p=0.2, n_classes=10) failed "
+            "at mi_red.py:8: AssertionError: canales debe ser múltiplo de 4 (in `assert canales "
+            "% 4 == 0") in text
+    assert "base.model" not in text  # the base builds
+
+
+def test_the_class_may_not_be_a_reconstruction_nor_a_model_study_yet(tmp_path, monkeypatch):
+    text = problems(tmp_path, GOOD, user_config(task="reconstruction"), monkeypatch)
+    assert "base.task is 'reconstruction'" in text and "model: conv_autoencoder" in text
+    models = study_config("tiny_models")
+    models["models"][0]["hparams"]["model"] = "mi_red.py:MiRed"
+    text = problems(tmp_path, None, models, monkeypatch)
+    assert "models[0].hparams.model is 'mi_red.py:MiRed': a class of your own trains in a " \
+           "Table I study" in text
+
+
+def test_the_class_is_loaded_by_path_registered_so_it_pickles_and_quoted_as_written(tmp_path):
+    (tmp_path / "mi_red.py").write_text(GOOD)
+    target = parse_target(str(tmp_path / "mi_red.py") + ":MiRed")
+    cls = load_class(target)
+    assert cls.__module__ == module_name(target.path) and sys.modules[cls.__module__]
+    net = pickle.loads(pickle.dumps(cls(canales=4)))
+    assert isinstance(net, torch.nn.Module) and net.conv.out_channels == 4
+    assert class_source(target) == GOOD[GOOD.index("class MiRed"):]
+    with pytest.raises(UserCodeError, match="defines no class 'Otra'"):
+        class_source(parse_target(target.path + ":Otra"))
+
+
+def test_the_constructor_gets_the_knobs_and_the_images_shape_table_iii_reads_the_module(
+        tmp_path, monkeypatch):
+    (tmp_path / "mi_red.py").write_text(GOOD.replace("n_classes=10)", "n_classes=10, "
+                                                     "input_shape=None)"))
+    monkeypatch.chdir(tmp_path)
+    hparams = {"model": "mi_red.py:MiRed", "canales": 4, "p": 0.5, "optimizer": "adam",
+               "lr": 0.01, "batch_size": 32, "early_stopping_patience": 3}
+    net = build_model(hparams, n_in=784, n_classes=7, input_shape=(1, 28, 28))
+    assert net.fc.out_features == 7 and net.drop.p == 0.5 and net.conv.out_channels == 4
+    assert family_of(hparams).user is not None and not family_of(hparams).channels_last
+    rows = describe(net, (1, 28, 28))
+    assert [r["layer"] for r in rows] == ["Conv2d", "Dropout", "Linear"]  # the forward's order
+    assert rows[0]["shape"] == (4, 28, 28) and rows[-1]["shape"] == (7,)
+    assert sum(r["params"] for r in rows) == sum(p.numel() for p in net.parameters())
+
+
+def test_a_runs_identity_holds_its_files_content_and_nothing_else(tmp_path, monkeypatch):
+    (tmp_path / "mi_red.py").write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    config = user_config()
+    before = run_configs(config)
+    assert before["base", 0]["code"]["file"] == "mi_red.py"
+    (tmp_path / "mi_red.py").write_text(GOOD)  # rewritten, same content
+    assert run_configs(config) == before
+    (tmp_path / "mi_red.py").write_text(GOOD + "# otra versión\n")
+    after = run_configs(config)
+    assert all(after[k]["hash"] != before[k]["hash"] for k in before)

@@ -1,0 +1,91 @@
+"""A student's own class through the real workflow: the tiny study of examples/mi_cnn.py, plus
+a second file of theirs that one experiment swaps in, built to its PDF; editing one file
+retrains exactly the runs that use it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import (
+    ROOT,
+    build_study,
+    needs_fashion_mnist,
+    pdf_text,
+    snakemake,
+    study_config,
+    train_jobs,
+)
+
+OTRA = '''\
+from torch import nn
+
+
+class OtraCNN(nn.Module):
+    """Una sola convolución de 5 x 5."""
+
+    def __init__(self, canales=8, densas=32, p=0.25, n_classes=10):
+        super().__init__()
+        self.red = nn.Sequential(nn.Conv2d(1, canales, 5, padding=2), nn.ReLU(),
+                                 nn.MaxPool2d(4), nn.Flatten(), nn.Dropout(p),
+                                 nn.Linear(canales * 7 * 7, densas), nn.ReLU(),
+                                 nn.Linear(densas, n_classes))
+
+    def forward(self, x):
+        return self.red(x)
+'''
+CONFIG = study_config("tiny_mi_cnn")
+CONFIG["experiments"] = [*CONFIG["experiments"], {
+    "id": "modelo", "objective": "Otra red.", "vary": {"model": ["otra.py:OtraCNN"]}}]
+
+
+@pytest.fixture(scope="module")
+def user_study(tmp_path_factory):
+    """The tiny study of the student's classes, built once."""
+    tmp = tmp_path_factory.mktemp("user")
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    (tmp / "otra.py").write_text(OTRA)
+    return tmp, build_study(tmp, CONFIG)
+
+
+@needs_fashion_mnist
+def test_the_report_shows_the_students_class_their_code_and_their_knobs(user_study):
+    tmp, _ = user_study
+    text = pdf_text(tmp / "report" / "tiny_mi_cnn.pdf")
+    assert "??" not in text and "[?]" not in text
+    assert "class MiCNN(nn.Module):" in text  # the appendix quotes their file as written
+    assert "return self.clasificador(self.bloques(x))" in text
+    assert "Código 1. Clase MiCNN (archivo examples/mi_cnn.py)" in text
+    assert "Código 2. Clase OtraCNN (archivo otra.py)" in text
+    # Table I: the label the config gives canales, and densas by its name in code font
+    table = text[text.index("Tabla I."):text.index("Tabla II.")]
+    assert "Filtros" in table and "densas" in table
+    assert "El modelo es la clase MiCNN, escrita por los autores en el archivo examples/mi_cnn.py" \
+        in text
+    assert "2 capas convolucionales" in text and "Filtros = 6" in text
+    assert "784" not in text and "MLP" not in text
+    assert "Convolución 1→6, 3 × 3" in text  # Table III, read from the module
+
+
+@needs_fashion_mnist
+def test_editing_one_file_retrains_exactly_its_runs(user_study):
+    tmp, config = user_study
+    plan = snakemake(tmp, "-n", "report/tiny_mi_cnn.pdf", config=config)
+    assert "Nothing to be done" in plan and not train_jobs(plan)
+    otra = tmp / "otra.py"
+    otra.write_text(OTRA.replace("Una sola convolución", "Una convolución"))
+    retrained = {j["wildcards"] for j in train_jobs(
+        snakemake(tmp, "-n", "report/tiny_mi_cnn.pdf", config=config))}
+    assert retrained == {"variant=model~otracnn, seed=0"}
+    otra.write_text(OTRA)  # back as it was: nothing to retrain
+    plan = snakemake(tmp, "-n", "report/tiny_mi_cnn.pdf", config=config)
+    assert not train_jobs(plan)
+    mine = tmp / "examples" / "mi_cnn.py"
+    source = mine.read_text()
+    mine.write_text(source + "\n# una línea más\n")
+    retrained = {j["wildcards"] for j in train_jobs(
+        snakemake(tmp, "-n", "report/tiny_mi_cnn.pdf", config=config))}
+    assert retrained == {"variant=base, seed=0", "variant=canales~4, seed=0",
+                         "variant=densas~16, seed=0"}
+    mine.write_text(source)
