@@ -5,7 +5,9 @@
 In one process, on the full FashionMNIST split, it trains config.yaml's base config with the
 typical torchvision DataLoader loops (a, a0), the project's trainer nnreport.training.loop.train
 fed as nnreport.training.runner.run_job feeds it (b; b0 at p=0; b1 with autograd instead of the
-hand-written backward pass) and the from-scratch NumPy back-end (c); it
+hand-written backward pass), the from-scratch NumPy back-end (c), a student's own module of the
+same structure loaded from benchmarks/user_mlp.py (d; autograd) and the student's own
+from-scratch class of examples/mi_mlp_numpy.py (e, beside c); it
 times torch.mm and NumPy's @ at one training step's matrix shapes and prints, and writes to
 --out as Markdown, s/epoch, samples/s, GFLOP/s and the fraction of the GEMM rate reached.
 benchmarks/README.md explains every number. A benchmark, not a test: it asserts nothing.
@@ -41,8 +43,10 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
+from nnreport.base.usercode import parse_target  # noqa: E402
 from nnreport.data.fashion_mnist import prepare_fashion_mnist  # noqa: E402
 from nnreport.models.registry import build_model  # noqa: E402
+from nnreport.models.user_scratch import ScratchModel  # noqa: E402
 from nnreport.training.loop import train  # noqa: E402
 from nnreport.training.runner import cpu_name, to_splits  # noqa: E402
 from nnreport.training.scratch.backend import get_xp  # noqa: E402
@@ -163,6 +167,43 @@ def trainer_epochs(splits: tuple, device: str, hparams: dict, autograd: bool = F
     return run
 
 
+USER_MLP = {**BASE, "model": "benchmarks/user_mlp.py:MLPDelUsuario"}
+USER_SCRATCH = {"model": "examples/mi_mlp_numpy.py:MiMLP", "backend": "numpy", "n1": 128,
+                "n2": 64, "optimizer": "adam", "batch_size": 256, "lr": 1.0e-3}
+
+
+def user_module_epochs(splits: tuple, device: str, hparams: dict):
+    """Return a function(epochs) training a user's module as run_job does: its (B, 1, 28, 28)
+    images, autograd (it is no built-in MLP), PyTorch's own layers."""
+    flat_train, flat_val = splits
+    images = [type(s)(s.x.view(len(s.x), 1, 28, 28), s.y, s.scale, s.shift)
+              for s in (flat_train, flat_val)]
+
+    def run(epochs: int) -> None:
+        torch.manual_seed(SEED)
+        model = build_model(hparams, n_in=784, n_classes=10, input_shape=(1, 28, 28))
+        train(model.to(device), *images, hparams, epochs, SEED)
+        sync(device)
+
+    return run
+
+
+def user_scratch_epochs(splits: tuple, xp):
+    """Return a function(epochs) training the example from-scratch class (backend: numpy) as
+    run_job does: behind ScratchModel, with the from-scratch trainer."""
+    tx, ty, vx, vy = (xp.asarray(t.cpu().numpy()) for s in splits
+                      for t in (s.inputs(slice(None)), s.y))
+    target = parse_target(USER_SCRATCH["model"])
+
+    def run(epochs: int) -> None:
+        model = ScratchModel(target, USER_SCRATCH, (1, 28, 28), 10, SEED, xp)
+        scratch_train(model, tx, ty, vx, vy, USER_SCRATCH, epochs, SEED, xp)
+        if xp is not np:
+            xp.cuda.Device().synchronize()
+
+    return run
+
+
 def scratch_epochs(splits: tuple, xp):
     """Return a function(epochs) calling the from-scratch trainer at the base config."""
     tx, ty, vx, vy = (xp.asarray(t.cpu().numpy()) for s in splits
@@ -212,7 +253,11 @@ def render(args: argparse.Namespace, rows: list[dict], gemm: dict, n: tuple[int,
         "- (c) has no dropout (the from-scratch back-end does not implement it); (b0) is the "
         "PyTorch trainer at that same config (p=0) and (c) is compared with it; (b1) is (b) "
         "with gradients from autograd instead of the hand-written backward pass "
-        "(nnreport.training.backprop), compared with (b)", "",
+        "(nnreport.training.backprop), compared with (b); (d) is a student's own nn.Module "
+        "of (b)'s structure (benchmarks/user_mlp.py, PyTorch's Dropout, autograd), trained "
+        "through `model: file.py:Class`, compared with (b); (e) is the example from-scratch "
+        "class examples/mi_mlp_numpy.py (no dropout) through `backend: numpy`, compared with "
+        "(c)", "",
         f"## GEMM rate at one training step's shapes (batch {bs})", "",
         "| GEMM | shape | torch.mm GFLOP/s | numpy @ GFLOP/s |", "|---|---|---:|---:|",
         *(f"| {name} | {shape} | {r:.1f} | {r2:.1f} |" for (name, shape, r), (_, _, r2)
@@ -275,6 +320,10 @@ def main(args: argparse.Namespace) -> None:
          scratch_epochs(splits, xp), scratch_lib, 3),
         ("(b1) nnreport.training.loop.train, autograd step",
          trainer_epochs(splits, device, BASE, autograd=True), "torch", 2),
+        ("(d) a student's nn.Module (user_mlp.py), autograd",
+         user_module_epochs(splits, device, USER_MLP), "torch", 2),
+        (f"(e) a student's from-scratch class (mi_mlp_numpy.py), "
+         f"{'NumPy' if xp is np else 'CuPy'}", user_scratch_epochs(splits, xp), scratch_lib, 4),
     ]
     rows = []
     for label, run, lib, ref in cases:

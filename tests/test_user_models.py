@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -158,7 +159,7 @@ def test_the_class_is_loaded_by_path_registered_so_it_pickles_and_quoted_as_writ
     assert cls.__module__ == module_name(target.path) and sys.modules[cls.__module__]
     net = pickle.loads(pickle.dumps(cls(canales=4)))
     assert isinstance(net, torch.nn.Module) and net.conv.out_channels == 4
-    assert class_source(target) == GOOD[GOOD.index("class MiRed"):]
+    assert class_source(target) == (GOOD[GOOD.index("class MiRed"):], [])
     with pytest.raises(UserCodeError, match="defines no class 'Otra'"):
         class_source(parse_target(target.path + ":Otra"))
 
@@ -190,3 +191,80 @@ def test_a_runs_identity_holds_its_files_content_and_nothing_else(tmp_path, monk
     (tmp_path / "mi_red.py").write_text(GOOD + "# otra versión\n")
     after = run_configs(config)
     assert all(after[k]["hash"] != before[k]["hash"] for k in before)
+
+
+SCRATCH = (ROOT / "examples" / "mi_mlp_numpy.py").read_text()
+
+
+def scratch_config(**base) -> dict:
+    """The tiny study of the example from-scratch class, read from mi_red.py."""
+    config = study_config("tiny_mi_mlp")
+    config["base"] = {**config["base"], "model": "mi_red.py:MiMLP", **base}
+    return config
+
+
+SCRATCH_CASES = {
+    "wrong backward": (SCRATCH.replace("self.W.grad += self.x.T @ g",
+                                       "self.W.grad += 2 * self.x.T @ g"),
+                       "MiMLP(n1=100, n2=50, input_shape=(1, 28, 28), n_classes=10, seed=0)"
+                       ".backward does not compute the gradient of its forward: for capas["),
+    "no backward": (SCRATCH.replace("def backward(self, g):\n        for capa",
+                                    "def atras(self, g):\n        for capa"),
+                    "base.model is 'mi_red.py:MiMLP' with backend: numpy, but MiMLP has no "
+                    "backward; a model written from scratch defines forward(x), "
+                    "backward(grad_logits) and parameters()"),
+    "no grad": (SCRATCH.replace("self.grad = np.zeros_like(data)", "pass"),
+                "parameters()[0] is a Parametro without the arrays .data and .grad"),
+    "backward fails": (SCRATCH.replace("self.b.grad += g.sum(axis=0)",
+                                       "self.b.grad += g.sum(axis=1)"),
+                       "backward(grad_logits) with grad_logits of shape (B, 10) failed at "
+                       "mi_red.py:38: ValueError"),
+}
+
+
+@pytest.mark.parametrize("case", SCRATCH_CASES)
+def test_a_bad_scratch_class_is_refused_before_any_job(case, tmp_path):
+    source, message = SCRATCH_CASES[case]
+    path = make_workdir(tmp_path, scratch_config())
+    (tmp_path / "mi_red.py").write_text(source)
+    proc = run_snakemake(tmp_path, "--cores", "1", config=path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert message in " ".join(out.split()), out[-3000:]
+    assert "Traceback" not in out and not (tmp_path / "results").exists()
+
+
+def test_the_gradient_check_passes_a_right_backward_and_measures_a_wrong_one(tmp_path,
+                                                                            monkeypatch):
+    from nnreport.models.user_scratch import ScratchModel, gradient_check
+
+    (tmp_path / "mi_red.py").write_text(SCRATCH)
+    wrong = SCRATCH.replace("return g * self.activa", "return g")  # ReLU's mask forgotten
+    (tmp_path / "wrong.py").write_text(wrong)
+    monkeypatch.chdir(tmp_path)
+    hparams = {"n1": 20, "n2": 10}
+    right = gradient_check(ScratchModel(parse_target("mi_red.py:MiMLP"), hparams,
+                                        (1, 28, 28), 10, seed=0), 10)
+    assert right["error"] < 1e-6 and right["coordinates"] == 24 and right["parameters"] == 6
+    bad = gradient_check(ScratchModel(parse_target("wrong.py:MiMLP"), hparams, (1, 28, 28),
+                                      10, seed=0), 10)
+    assert bad["error"] > 1e-2 and bad["parameter"].startswith("capas[")
+
+
+def test_a_scratch_class_names_its_parameters_and_keeps_its_state(tmp_path, monkeypatch):
+    from nnreport.models.user_scratch import ScratchModel
+
+    (tmp_path / "mi_red.py").write_text(SCRATCH)
+    monkeypatch.chdir(tmp_path)
+    model = ScratchModel(parse_target("mi_red.py:MiMLP"), {"n1": 8, "n2": 4}, (1, 28, 28), 10,
+                         seed=3)
+    assert model.names == ["capas[0].W", "capas[0].b", "capas[2].W", "capas[2].b",
+                           "capas[4].W", "capas[4].b"]
+    x = np.random.default_rng(0).normal(size=(5, 784)).astype(np.float32)  # flat rows in
+    logits = model.forward(x)
+    state = model.state_dict()
+    other = ScratchModel(parse_target("mi_red.py:MiMLP"), {"n1": 8, "n2": 4}, (1, 28, 28), 10,
+                         seed=4)
+    assert not np.allclose(other.forward(x), logits)
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(other.forward(x), logits)

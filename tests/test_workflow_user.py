@@ -4,6 +4,7 @@ retrains exactly the runs that use it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from conftest import (
     ROOT,
     build_study,
+    job_counts,
+    make_workdir,
     needs_fashion_mnist,
     pdf_text,
     snakemake,
@@ -64,6 +67,8 @@ def test_the_report_shows_the_students_class_their_code_and_their_knobs(user_stu
     assert "El modelo es la clase MiCNN, escrita por los autores en el archivo examples/mi_cnn.py" \
         in text
     assert "2 capas convolucionales" in text and "Filtros = 6" in text
+    # the discussion says what a change of their argument cost, not what our knob does
+    assert "Con densas = 16 la red tiene" in text
     assert "784" not in text and "MLP" not in text
     assert "Convolución 1→6, 3 × 3" in text  # Table III, read from the module
 
@@ -89,3 +94,38 @@ def test_editing_one_file_retrains_exactly_its_runs(user_study):
     assert retrained == {"variant=base, seed=0", "variant=canales~4, seed=0",
                          "variant=densas~16, seed=0"}
     mine.write_text(source)
+
+
+@pytest.fixture(scope="module")
+def scratch_study(tmp_path_factory):
+    """The tiny study of the student's from-scratch NumPy class, built once."""
+    tmp = tmp_path_factory.mktemp("scratch")
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    return tmp, build_study(tmp, study_config("tiny_mi_mlp"))
+
+
+@needs_fashion_mnist
+def test_a_from_scratch_class_trains_and_the_report_states_its_gradient_check(scratch_study):
+    tmp, _ = scratch_study
+    run = json.loads((tmp / "results" / "tiny_mi_mlp" / "runs" / "base" / "seed0" / "run.json")
+                     .read_text())
+    assert run["backend"] == "numpy" and run["gradients"] == "scratch"
+    assert run["gradient_check"]["error"] < 1e-6 and run["val_accuracy"] > 0.6  # 10 classes
+    text = pdf_text(tmp / "report" / "tiny_mi_mlp.pdf")
+    assert "??" not in text
+    assert "la clase MiMLP, escrita por los autores desde cero en NumPy" in text
+    # the appendix quotes the class and the classes of their file it uses, backward included
+    assert "Código 1. Clase MiMLP, precedida de Parametro, Lineal y ReLU" in pdf_text(
+        tmp / "report" / "tiny_mi_mlp.pdf", raw=True)
+    assert "def backward(self, g):" in text and "self.W.grad += self.x.T @ g" in text
+    assert "diferencias finitas centradas" in text and "el mayor error relativo fue" in text
+    assert "Tabla III. Parámetros del modelo" in text
+    assert "capas[0].W 784 × 100 78 400" in pdf_text(tmp / "report" / "tiny_mi_mlp.pdf", raw=True)
+
+
+@pytest.mark.parametrize("name, runs", [("mi_cnn", 7), ("mi_mlp_numpy", 7)])
+def test_the_example_studies_of_a_students_class_plan_their_runs(name, runs, tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    config = make_workdir(tmp_path, study_config(name))
+    counts = job_counts(snakemake(tmp_path, "-n", f"report/{name}.pdf", config=config))
+    assert counts["train"] == runs

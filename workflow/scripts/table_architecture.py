@@ -1,10 +1,13 @@
-"""Adapter: the base hyper-parameters -> table of the base model's layers."""
+"""Adapter: the base hyper-parameters -> table of the base model's layers (of a model written
+from scratch, its parameters)."""
 
 from nnreport.base.io import write_text
 from nnreport.base.logs import to_file
+from nnreport.base.usercode import parse_target
 from nnreport.data.dataset import Dataset
 from nnreport.models.registry import build_model, describe, family_of
-from nnreport.reporting.tables import architecture_table
+from nnreport.models.user_scratch import ScratchModel
+from nnreport.reporting.tables import architecture_table, parameters_table
 from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
@@ -12,8 +15,13 @@ activate(snakemake.params.language)  # the report's language, for every word
 data = Dataset.load(snakemake.input.data)
 base = snakemake.params.base
 image = (1, *data.images.shape[1:])  # (C, H, W)
-model = build_model(base, n_in=int(data.images[0].size), n_classes=len(data.classes),
-                    input_shape=image)
-# a user's module takes (N, C, H, W) images; the built-in families take (N, H, W) and shape them
-shape = image if family_of(base).user is not None else data.images.shape[1:]
-write_text(snakemake.output[0], architecture_table(describe(model, shape)))
+if base.get("backend") == "numpy":  # a user's class written from scratch
+    model = ScratchModel(parse_target(base["model"]), base, image, len(data.classes), seed=0)
+    table = parameters_table(model.names, [tuple(p.data.shape) for p in model.parameters()])
+else:
+    model = build_model(base, n_in=int(data.images[0].size), n_classes=len(data.classes),
+                        input_shape=image)
+    # a user's module takes (N, C, H, W) images; the built-in families (N, H, W), shaped inside
+    shape = image if family_of(base).user is not None else data.images.shape[1:]
+    table = architecture_table(describe(model, shape))
+write_text(snakemake.output[0], table)

@@ -38,9 +38,9 @@ def ignored_knobs(hparams: dict) -> list[str]:
 # loop's: the task, the back-end); every other key is an argument of the class's constructor.
 USER_TRAINER_KEYS = TRAINING_KEYS | {"task", "backend"}
 TASKS = ("classification", "reconstruction")
-# What the trainer passes to a user's constructor when it names them: the images' (C, H, W)
-# and the number of classes.
-PROVIDED_ARGUMENTS = ("input_shape", "n_classes")
+# What the trainer passes to a user's constructor when it names them: the images' (C, H, W),
+# the number of classes and the run's seed.
+PROVIDED_ARGUMENTS = ("input_shape", "n_classes", "seed")
 
 
 def trainer_keys(hparams: dict) -> frozenset[str]:

@@ -122,13 +122,26 @@ def load_class(target: Target, fresh: bool = False) -> type:
     return obj
 
 
-def class_source(target: Target) -> str:
-    """Return the source of the class `target` names, as written in its file (decorators
-    included), read from the file itself."""
+def class_source(target: Target) -> tuple[str, list[str]]:
+    """Return the source of the class `target` names as written in its file, after the
+    top-level classes and functions of that file it uses (directly or through one another),
+    in the file's order, and those helpers' names."""
     text = Path(target.path).read_text(encoding="utf-8")
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.ClassDef) and node.name == target.name:
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            lines = text.splitlines()[first - 1 : node.end_lineno]
-            return "\n".join(lines) + "\n"
-    raise UserCodeError(f"{target.path} defines no class {target.name!r} at its top level")
+    lines = text.splitlines()
+    tops = {n.name: n for n in ast.parse(text).body
+            if isinstance(n, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)}
+    if not isinstance(tops.get(target.name), ast.ClassDef):
+        raise UserCodeError(f"{target.path} defines no class {target.name!r} at its top level")
+    wanted, todo = {target.name}, [tops[target.name]]
+    while todo:
+        used = {n.id for n in ast.walk(todo.pop()) if isinstance(n, ast.Name)}
+        for name in sorted(used & set(tops) - wanted):
+            wanted.add(name)
+            todo.append(tops[name])
+    parts = []
+    for node in sorted((tops[n] for n in wanted), key=lambda n: n.lineno):
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        parts.append("\n".join(lines[first - 1 : node.end_lineno]))
+    helpers = [n.name for n in sorted((tops[n] for n in wanted - {target.name}),
+                                      key=lambda n: n.lineno)]
+    return "\n\n\n".join(parts) + "\n", helpers

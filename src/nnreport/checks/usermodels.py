@@ -16,6 +16,7 @@ import importlib
 import inspect
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from nnreport.checks.models import model_runs
 from nnreport.config.grid import config_hash
 from nnreport.config.messages import ConfigPath, Problem, format_path, show, suggest
 from nnreport.data.shapes import class_count, image_shape
+from nnreport.models.user_scratch import missing_methods
+from nnreport.models.user_scratch import probe as probe_scratch
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,8 @@ def _cache() -> dict:
 
 def _run_key(digest: str, hparams: dict, shape: tuple, n_classes: int) -> str:
     return config_hash([CHECK_VERSION, digest, constructor_arguments(hparams),
-                        hparams.get("task", "classification"), list(shape), n_classes])
+                        hparams.get("task", "classification"), hparams.get("backend", "torch"),
+                        list(shape), n_classes])
 
 
 def user_model_problems(config: dict) -> Iterator[Problem]:
@@ -113,7 +117,7 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
     cache = _cache()
     passed: dict[str, dict] = {}
     files: dict[Target, str | None] = {}  # target -> its digest (None: no such file)
-    loaded: dict[Target, bool] = {}  # target -> imported, and a torch.nn.Module
+    loaded: dict[tuple[Target, bool], bool] = {}  # imported, and of its back-end's kind
     reported: set = set()
     for hparams, where, knob in runs:
         target = parse_target(hparams["model"])
@@ -130,12 +134,13 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
         if key in cache or key in passed:  # checked before with this content: nothing to import
             passed[key] = cache.get(key) or passed[key]
             continue
-        if target not in loaded:
-            problem = _class_problem(target, at)
-            loaded[target] = problem is None
+        scratch = hparams.get("backend") == "numpy"
+        if (target, scratch) not in loaded:
+            problem = _class_problem(target, at, scratch)
+            loaded[target, scratch] = problem is None
             if problem:
                 yield problem
-        if not loaded[target]:
+        if not loaded[target, scratch]:
             continue
         found = list(_signature_problems(target, hparams, where, at, reported))
         if found:
@@ -143,11 +148,17 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
             continue
         here = where[knob] if knob else at
         try:
-            user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
-            passed[key] = user.probe(str(target), hparams, shape, n_classes)
+            if scratch:  # NumPy alone
+                passed[key] = probe_scratch(target, hparams, shape, n_classes)
+            else:
+                user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
+                passed[key] = user.probe(str(target), hparams, shape, n_classes)
         except UserCodeError as err:
-            if (key, str(err)) not in reported:
-                reported.add((key, str(err)))
+            # the same line of theirs failing for another run's values is said once
+            site = re.search(r" at (\S+:\d+: .*)", str(err))
+            said = (target, site[1]) if site else (key, str(err))
+            if said not in reported:
+                reported.add(said)
                 value = hparams[knob] if knob else str(target)
                 yield Problem(here, f"{format_path(here)} is {show(value)}: {err}")
     if passed and any(k not in cache for k in passed):
@@ -177,17 +188,28 @@ def _file_problem(target: Target, at: ConfigPath) -> tuple[str | None, Problem |
                              f"runs in, {here}){hint}")
 
 
-def _class_problem(target: Target, at: ConfigPath) -> Problem | None:
-    """Return the problem of a file that does not import, or whose name is no nn.Module."""
+def _class_problem(target: Target, at: ConfigPath, scratch: bool) -> Problem | None:
+    """Return the problem of a file that does not import, or whose name is not a model of its
+    back-end's kind: a torch.nn.Module, or (backend: numpy) a class with the methods of a
+    model written from scratch."""
     said = f"{format_path(at)} is {show(str(target))}"
     try:
         cls = load_class(target, fresh=True)
     except UserCodeError as err:
         return Problem(at, f"{said}: {err}")
-    if not _is_torch_module(cls):
+    lacks = missing_methods(cls)
+    if scratch and lacks:
+        return Problem(at, f"{said} with backend: numpy, but {target.name} has no "
+                           f"{', '.join(lacks)}; a model written from scratch defines "
+                           "forward(x), backward(grad_logits) and parameters() (README.md: "
+                           "Your own model)")
+    if not scratch and not _is_torch_module(cls):
         bases = ", ".join(b.__name__ for b in cls.__mro__[1:-1]) or "object"
+        hint = ("; it has forward, backward and parameters: if it is written from scratch, set "
+                f"{format_path(at[:-1]) or 'base'}.backend: numpy") if not lacks else ""
         return Problem(at, f"{said}, but {target.name} is not a torch.nn.Module (its bases: "
-                           f"{bases}); write `class {target.name}(nn.Module):` in {target.path}")
+                           f"{bases}); write `class {target.name}(nn.Module):` in "
+                           f"{target.path}{hint}")
     return None
 
 

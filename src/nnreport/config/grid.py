@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnreport.base.usercode import file_digest, parse_target
+from nnreport.base.usercode import file_digest, is_user_model, parse_target
 from nnreport.config.values import normalise_values
 
 BASE = "base"
@@ -229,7 +229,9 @@ def _run(config: dict, v: Variant, seed: int) -> dict:
         "max_train": config.get("max_train"),
         "max_val": config.get("max_val"),
         "hparams": dict(v.hparams),
-        "backend": v.backend,
+        # a user's class says its own (backend: numpy); a model study's model says it
+        "backend": v.hparams.get("backend", v.backend) if is_user_model(
+            v.hparams.get("model")) else v.backend,
         "source": v.source,
         "overrides": dict(v.overrides),
     }

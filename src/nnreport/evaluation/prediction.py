@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nnreport.base.usercode import UserCodeError
+from nnreport.base.usercode import UserCodeError, file_digest, parse_target
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models.conv import encoder_of
 from nnreport.models.registry import build_model, family_of
 from nnreport.models.scratch import MLP as ScratchMLP
+from nnreport.models.user_scratch import ScratchModel
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     """Return a function mapping normalised (N, 784) float32 arrays to the model's outputs
     (logits; an autoencoder's reconstructions), from model.pt."""
     state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["backend"] == "numpy" and parse_target(state.get("model")) is not None:
+        return _user_scratch_predictor(path, state)
     if state["backend"] == "numpy":
         scratch = ScratchMLP(state["sizes"], state["hparams"].get("activation", "relu"), np,
                              seed=0)
@@ -62,6 +65,21 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
                                    for i in range(0, len(x), batch)])
 
     return predict
+
+
+def _user_scratch_predictor(path: str | Path, state: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """The logits of a user's from-scratch class (backend: numpy) with its trained arrays."""
+    target = parse_target(state["model"])
+    assert target is not None
+    if file_digest(target.path) != state["code"]["sha256"]:
+        raise UserCodeError(f"{path} was trained with another version of {target.path}; "
+                            f"retrain it: snakemake --cores 1 --force {Path(path).parent}/"
+                            "metrics.parquet")
+    model = ScratchModel(target, state["hparams"], tuple(state["input_shape"]),
+                         int(state["n_classes"]), seed=0)
+    model.load_state_dict(state["state_dict"])
+    model.eval()
+    return lambda x: np.asarray(model.forward(x))
 
 
 def scores(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -35,6 +35,12 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    def train(self) -> None:
+        """Switch to training mode (these layers behave the same in both modes)."""
+
+    def eval(self) -> None:
+        """Switch to evaluation mode."""
+
     def __call__(self, x):
         return self.forward(x)
 

@@ -60,12 +60,13 @@ def accepts(cls: type, name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def arguments(fam: Family, hparams: dict, input_shape: tuple[int, ...],
-              n_classes: int) -> dict:
+def arguments(fam: Family, hparams: dict, input_shape: tuple[int, ...], n_classes: int,
+              seed: int = 0) -> dict:
     """Return the keyword arguments the user's constructor receives for a run: its knobs, and
-    the images' shape and the number of classes where the constructor names them."""
+    the images' shape, the number of classes and the seed where the constructor names them."""
     kwargs = constructor_arguments(hparams)
-    provided = {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes)}
+    provided = {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
+                "seed": int(seed)}
     for name in PROVIDED_ARGUMENTS:
         if name not in kwargs and accepts(fam.module, name):
             kwargs[name] = provided[name]
@@ -73,10 +74,10 @@ def arguments(fam: Family, hparams: dict, input_shape: tuple[int, ...],
 
 
 def build_user_model(fam: Family, hparams: dict, input_shape: tuple[int, ...],
-                     n_classes: int) -> nn.Module:
+                     n_classes: int, seed: int = 0) -> nn.Module:
     """Return the user's module built with a run's arguments; an exception in their
     constructor names their file and line."""
-    kwargs = arguments(fam, hparams, input_shape, n_classes)
+    kwargs = arguments(fam, hparams, input_shape, n_classes, seed)
     assert fam.user is not None
     try:
         return fam.module(**kwargs)

@@ -89,9 +89,9 @@ def model_sources(names: set[str]) -> list[dict]:
     for n in sorted(names):
         target = parse_target(n)
         if target is not None:
-            sources.append({"name": target.name, "key": n, "helpers": [],
-                            "file": escape(target.path),
-                            "code": listing_code(class_source(target))})
+            code, helpers = class_source(target)
+            sources.append({"name": target.name, "key": n, "helpers": helpers,
+                            "file": escape(target.path), "code": listing_code(code)})
             continue
         fam = family(n)
         parts = [*fam.helpers, fam.module]
@@ -127,7 +127,22 @@ def user_model(hparams: dict, run: dict) -> dict | None:
     kinds = entry("layer_kinds")
     counted = [word("layer_count", n=n, kind=kinds[k][0 if n == 1 else 1])
                for k, n in layers.items() if k in kinds]
+    check = run.get("gradient_check")
     return {"name": escape(target.name), "file": escape(target.path),
             "arguments": [variant_label(k, v) for k, v in constructor_arguments(hparams).items()],
             "layers": counted, "has": sorted(layers),
-            "task": hparams.get("task", "classification")}
+            "task": hparams.get("task", "classification"),
+            "backend": hparams.get("backend", "torch"),
+            # a from-scratch backward against finite differences, before training
+            "gradient_check": None if not check else {
+                "error": scientific(check["error"]), "coordinates": check["coordinates"],
+                "parameters": check["parameters"], "worst": escape(check["parameter"]),
+                "eps": scientific(check["eps"])}}
+
+
+def scientific(x: float) -> str:
+    """Return `x` in LaTeX math for prose: `$3.2 \\times 10^{-9}$`, `$0$`."""
+    if x == 0:
+        return "$0$"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"${mantissa} \\times 10^{{{int(exponent)}}}$"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -177,6 +179,19 @@ def architecture_table(layers: list[dict]) -> str:
     total = sum(layer["params"] for layer in layers)
     lines += [r"\hline", f"{word('tables.total')} & & {thousands(total)} \\\\", r"\hline\hline",
               r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def parameters_table(names: list[str], shapes: list[tuple[int, ...]]) -> str:
+    """Return a tabular of a from-scratch model's parameters: name (code font), shape, size."""
+    lines = [r"\begin{tabular}{lcr}", r"\hline\hline",
+             " & ".join(entry("tables.scratch_parameters")) + r" \\", r"\hline"]
+    sizes = [math.prod(shape) for shape in shapes]
+    for name, shape, size in zip(names, shapes, sizes, strict=True):
+        dims = r" $\times$ ".join(str(d) for d in shape)
+        lines.append(f"\\texttt{{{escape(name)}}} & {dims} & {thousands(size)} \\\\")
+    lines += [r"\hline", f"{word('tables.total')} & & {thousands(sum(sizes))} \\\\",
+              r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 

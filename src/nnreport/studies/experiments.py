@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from nnreport.base.families import constructor_arguments
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.base.usercode import is_user_model
@@ -109,6 +110,10 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
             "panel": panels.get(exp["id"]),
             "number": i, "id": exp["id"], "objective": escape(exp.get("objective", "")),
             "knob": knob, "knob_name": knob_name(knob) if knob else None,
+            # an argument of the user's own class: the prose says what it costs, not what our
+            # families' knob of that name does
+            "own_knob": bool(knob) and is_user_model(base.get("model"))
+            and knob in constructor_arguments(base),
             "figure": figures.get(exp["id"]),
             "runs": [r for r in runs if r["experiment"] == exp["id"] and r["name"] != "base"],
         })

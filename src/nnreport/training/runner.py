@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from nnreport.base.io import atomic_path, write_json
-from nnreport.base.usercode import UserCodeError
+from nnreport.base.usercode import Target, UserCodeError, file_digest, parse_target
 from nnreport.data.dataset import Dataset
 from nnreport.data.preprocess import normalisation, normalise, split_indices
 from nnreport.models.conv import encoder_of
@@ -27,6 +27,7 @@ from nnreport.models.registry import (
     family_of,
     parameter_count,
 )
+from nnreport.models.user_scratch import ScratchModel, gradient_check
 from nnreport.training.history import History
 from nnreport.training.loop import evaluate as torch_evaluate
 from nnreport.training.loop import train as torch_train
@@ -124,6 +125,7 @@ class TrainResult:
     device_type: str  # "cpu" or "cuda"
     parameters: int
     layers: dict[str, int] | None = None  # a user's module: how many layers of each kind
+    gradient_check: dict | None = None  # a user's from-scratch backward against differences
 
 
 def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -> TrainResult:
@@ -166,6 +168,10 @@ def _train_numpy(run: dict, data: Dataset) -> TrainResult:
     norm = {**normalisation(data, train_idx), "n_train": len(train_idx), "n_val": len(val_idx)}
     train_x, val_x = (xp.asarray(normalise(data.images[i], norm)) for i in (train_idx, val_idx))
     train_y, val_y = (xp.asarray(data.labels[i]) for i in (train_idx, val_idx))
+    target = parse_target(run["hparams"].get("model"))
+    if target is not None:
+        return _train_user_scratch(run, data, target, xp, norm,
+                                   (train_x, train_y, val_x, val_y, data.labels[val_idx]))
     model = build_mlp(run["hparams"], train_x.shape[1], len(data.classes), run["seed"], xp)
     n_params = sum(int(p.data.size) for p in model.parameters())
     dev_name, dev_type = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
@@ -179,6 +185,35 @@ def _train_numpy(run: dict, data: Dataset) -> TrainResult:
              "hparams": run["hparams"], "backend": "numpy", "sizes": list(model.sizes)}
     return TrainResult(hist, val_loss, val_acc, pred, data.labels[val_idx], state, norm,
                        dev_name, dev_type, n_params)
+
+
+def _train_user_scratch(run: dict, data: Dataset, target: Target, xp, norm: dict,
+                        arrays: tuple) -> TrainResult:
+    """Train a user's from-scratch class (backend: numpy) with the from-scratch trainer, after
+    checking its backward against finite differences (recorded for the report)."""
+    if file_digest(target.path) != (run.get("code") or {}).get("sha256"):
+        raise UserCodeError(f"{target.path} changed after the workflow planned run "
+                            f"{run['variant']} (seed {run['seed']}); run the workflow again: "
+                            "it retrains the runs of the file as it is now")
+    train_x, train_y, val_x, val_y, val_labels = arrays
+    shape, n_classes = (1, *data.images.shape[1:]), len(data.classes)
+    check = gradient_check(ScratchModel(target, run["hparams"], shape, n_classes, run["seed"]),
+                           n_classes)
+    model = ScratchModel(target, run["hparams"], shape, n_classes, run["seed"], xp)
+    n_params = sum(int(p.data.size) for p in model.parameters())
+    dev_name, dev_type = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
+    log.info("run %s seed %d, %s from %s on %s with %s, %d parameters; its backward against "
+             "finite differences: largest relative error %.1e", run["variant"], run["seed"],
+             model.call, target.path, dev_name, xp.__name__, n_params, check["error"])
+    hist = scratch_train(model, train_x, train_y, val_x, val_y, run["hparams"], run["epochs"],
+                         run["seed"], xp)
+    val_loss, val_acc = scratch_evaluate(model, val_x, val_y, xp)
+    pred = backend.to_numpy(scratch_predict(model, val_x, xp))
+    state = {"state_dict": {k: backend.to_numpy(v) for k, v in model.state_dict().items()},
+             "hparams": run["hparams"], "backend": "numpy", "model": str(target),
+             "code": run["code"], "input_shape": shape, "n_classes": n_classes}
+    return TrainResult(hist, val_loss, val_acc, pred, val_labels, state, norm, dev_name,
+                       dev_type, n_params, gradient_check=check)
 
 
 def peak_memory_mb() -> float:
@@ -228,6 +263,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         "peak_memory_mb": peak_memory_mb(),
         "parameters": result.parameters,
         **({"layers": result.layers} if result.layers is not None else {}),
+        **({"gradient_check": result.gradient_check} if result.gradient_check else {}),
         "normalisation": result.normalisation,
         "torch": torch.__version__,
         "numpy": np.__version__,

@@ -21,8 +21,8 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Zero every parameter's gradient."""
-        for p in self.params:
-            p.zero_grad()
+        for p in self.params:  # a user's parameters need only .data and .grad
+            p.grad.fill(0)
 
     def _grad(self, p: Parameter):
         """Return the gradient with L2 regularisation added as torch.optim does: g + wd * p."""

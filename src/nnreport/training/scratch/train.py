@@ -9,11 +9,14 @@ from types import ModuleType
 import numpy as np
 
 from nnreport.models.scratch import MLP, SoftmaxCrossEntropy
+from nnreport.models.user_scratch import ScratchModel
 from nnreport.training.history import EarlyStopping, History
 from nnreport.training.schedules import epoch_lr
 from nnreport.training.scratch.optim import SGD, Adam, Optimizer
 
 log = logging.getLogger(__name__)
+# What the loop trains: the built-in MLP, or a user's class behind models/user_scratch.py
+Net = MLP | ScratchModel
 
 
 def _get(hparams: dict, key: str, default):
@@ -50,14 +53,16 @@ def make_optimizer(hparams: dict, params) -> Optimizer:
                      "use adam or sgd")
 
 
-def predict(model: MLP, x, xp: ModuleType, batch: int = 8192):
+def predict(model: Net, x, xp: ModuleType, batch: int = 8192):
     """Return the predicted labels (N,) of inputs x (N, n_in), on x's device."""
+    model.eval()
     return xp.concatenate([model.forward(x[i : i + batch]).argmax(axis=1)  # (b,)
                            for i in range(0, len(x), batch)])
 
 
-def evaluate(model: MLP, x, y, xp: ModuleType, batch: int = 8192) -> tuple[float, float]:
-    """Return (mean cross-entropy, accuracy in [0, 1]) of `model` on (x, y)."""
+def evaluate(model: Net, x, y, xp: ModuleType, batch: int = 8192) -> tuple[float, float]:
+    """Return (mean cross-entropy, accuracy in [0, 1]) of `model` on (x, y), in eval mode."""
+    model.eval()
     loss_fn = SoftmaxCrossEntropy(xp)
     loss_sum = xp.zeros((), dtype=xp.float64)
     correct = xp.zeros((), dtype=xp.int64)
@@ -69,7 +74,7 @@ def evaluate(model: MLP, x, y, xp: ModuleType, batch: int = 8192) -> tuple[float
     return float(loss_sum) / n, int(correct) / n
 
 
-def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int, seed: int,
+def train(model: Net, train_x, train_y, val_x, val_y, hparams: dict, epochs: int, seed: int,
           xp: ModuleType) -> History:
     """Train `model` in place for up to `epochs` epochs; return the history of both splits.
 
@@ -87,6 +92,7 @@ def train(model: MLP, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         opt.lr = epoch_lr(hparams, epoch, epochs)
+        model.train()  # a user's dropout on (evaluate switches it off)
         perm = xp.asarray(rng.permutation(n))  # (N,)
         loss_sum = xp.zeros((), dtype=xp.float64)
         correct = xp.zeros((), dtype=xp.int64)
