@@ -130,3 +130,32 @@ def dry_run_jobs(dry_run: str) -> list[tuple[str, dict[str, str]]]:
 def train_jobs(dry_run: str) -> list[dict[str, str]]:
     """The wildcards, priority, threads (when not 1) and resources of each train job listed."""
     return [fields for rule, fields in dry_run_jobs(dry_run) if rule == "train"]
+
+
+def _tree_status() -> set[str]:
+    """`git status --porcelain` of the checkout: what is changed or new and not ignored."""
+    proc = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                          capture_output=True, text=True)
+    return set(proc.stdout.splitlines()) if proc.returncode == 0 else set()
+
+
+def pytest_sessionstart(session):
+    """Remember what the checkout looks like before the tests run."""
+    session.config.stash[TREE] = _tree_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when a test left a file in the checkout (a job log, an output, a SLURM
+    log): the suite must leave the tree as it found it."""
+    before = session.config.stash.get(TREE, None)
+    if before is None or session.config.option.collectonly:
+        return
+    left = sorted(_tree_status() - before)
+    if left:
+        session.config.get_terminal_writer().line(
+            "the tests left these in the checkout (git status):\n  " + "\n  ".join(left),
+            red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+TREE = pytest.StashKey[set]()

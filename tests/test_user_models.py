@@ -23,7 +23,7 @@ from nnreport.base.usercode import (
 )
 from nnreport.checks import usermodels
 from nnreport.checks.config import ConfigError, validate_config
-from nnreport.config.grid import run_configs
+from nnreport.config.grid import run_configs, training_cost
 from nnreport.models.registry import build_model, describe, family_of
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -76,6 +76,12 @@ def test_a_good_class_passes_and_its_check_is_remembered(tmp_path, monkeypatch):
     validate_config(user_config(), SCHEMA, ["config.yaml"])
     checked = yaml.safe_load(usermodels.CACHE.read_text())
     assert sorted(v["parameters"] for v in checked.values()) == [7890, 15770]  # canales 4, 8
+    # a run's cost (its priority, its time on a cluster) follows the multiply-adds measured
+    macs = 28 * 28 * 9 * 8 + 8 * 14 * 14 * 10  # the convolution's and the dense layer's
+    assert sorted(v["macs"] for v in checked.values()) == [macs // 2, macs]
+    base = user_config()["base"]
+    unit = 3 * (784 * 128 + 128 * 64 + 64 * 10)
+    assert training_cost(base, 1) == pytest.approx((3 * macs + 2e7 / 256) / unit)
     # a second check of the same content imports nothing: no PyTorch, not the file
     monkeypatch.setattr(usermodels.importlib, "import_module", pytest.fail)
     monkeypatch.setattr(usermodels, "load_class", pytest.fail)
@@ -142,14 +148,25 @@ def test_a_variant_that_breaks_the_class_is_named_by_its_value(tmp_path, monkeyp
     assert "base.model" not in text  # the base builds
 
 
-def test_the_class_may_not_be_a_reconstruction_nor_a_model_study_yet(tmp_path, monkeypatch):
+def test_the_class_may_not_be_a_reconstruction_yet(tmp_path, monkeypatch):
     text = problems(tmp_path, GOOD, user_config(task="reconstruction"), monkeypatch)
     assert "base.task is 'reconstruction'" in text and "model: conv_autoencoder" in text
+
+
+def test_a_model_studys_class_is_checked_with_its_models_back_end(tmp_path, monkeypatch):
     models = study_config("tiny_models")
-    models["models"][0]["hparams"]["model"] = "mi_red.py:MiRed"
+    models["models"][0]["hparams"] = {"model": "mi_red.py:MiMLP", "n1": 32, "n11": 16,
+                                      "optimizer": "sgd", "lr": 0.01, "batch_size": 256}
+    (tmp_path / "mi_red.py").write_text(SCRATCH)
     text = problems(tmp_path, None, models, monkeypatch)
-    assert "models[0].hparams.model is 'mi_red.py:MiRed': a class of your own trains in a " \
-           "Table I study" in text
+    assert ("models[0].hparams.n11 is set, but MiMLP.__init__ (mi_red.py:56) has no parameter "
+            "'n11' (its parameters: n1, n2, input_shape, n_classes, seed); did you mean 'n1'?"
+            ) in text
+    # its knobs are its own: no refusal of the built-in NumPy MLP's (which has no dropout)
+    models["models"][0]["hparams"] = {"model": "mi_red.py:MiMLP", "n1": 32, "p": 0.5,
+                                      "optimizer": "sgd", "lr": 0.01, "batch_size": 256}
+    text = problems(tmp_path, None, models, monkeypatch)
+    assert "models[0].hparams.p is set, but MiMLP.__init__" in text and "dropout" not in text
 
 
 def test_the_class_is_loaded_by_path_registered_so_it_pickles_and_quoted_as_written(tmp_path):

@@ -129,3 +129,32 @@ def test_the_example_studies_of_a_students_class_plan_their_runs(name, runs, tmp
     config = make_workdir(tmp_path, study_config(name))
     counts = job_counts(snakemake(tmp_path, "-n", f"report/{name}.pdf", config=config))
     assert counts["train"] == runs
+
+
+@pytest.fixture(scope="module")
+def models_study(tmp_path_factory):
+    """A tiny model study whose M0 is the student's from-scratch class, beside our M1."""
+    tmp = tmp_path_factory.mktemp("user_models")
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    config = study_config("tiny_models", study="tiny_user_models")
+    config["report"] = {**config["report"], "pdf": "report/tiny_user_models.pdf"}
+    config["models"] = config["models"][:2]
+    config["models"][0]["hparams"] = {"model": "examples/mi_mlp_numpy.py:MiMLP", "n1": 32,
+                                      "n2": 16, "optimizer": "sgd", "lr": 0.01,
+                                      "batch_size": 256}
+    return tmp, build_study(tmp, config)
+
+
+@needs_fashion_mnist
+def test_a_model_study_trains_the_students_class_as_one_of_its_models(models_study):
+    tmp, _ = models_study
+    evaluation = json.loads((tmp / "results" / "tiny_user_models" / "final" / "M0"
+                             / "evaluation.json").read_text())
+    assert evaluation["test_accuracy"] > 0.3  # scored on the test images, as ours are
+    text = pdf_text(tmp / "report" / "tiny_user_models.pdf")
+    assert "??" not in text
+    assert "M0: la clase MiMLP de examples/mi_mlp_numpy.py, escrita desde cero" in text
+    assert "M1: capas ocultas" in text  # ours, as before
+    assert "class MiMLP:" in text and "class MLP(Module):" in text  # theirs and ours
+    assert "El método backward de la clase MiMLP (M0), escrito a mano, se comparó" in text
+    assert "Todos los modelos son MLP" not in text

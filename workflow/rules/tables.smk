@@ -130,6 +130,7 @@ rule table_search:
         f"{BUILD}/tables/search.tex",
     params:
         language=LANGUAGE,
+        knobs=KNOB_LABELS,
         models=config.get("models"),
     resources:
         **LIGHT_JOB,

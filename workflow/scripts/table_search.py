@@ -6,7 +6,7 @@ from nnreport.reporting.tables import search_table
 from nnreport.reporting.words import activate
 
 to_file(snakemake.log[0])
-activate(snakemake.params.language)  # the report's language, for every word
+activate(snakemake.params.language, snakemake.params.knobs)  # the report's words
 selections = [read_json(p) for p in snakemake.input.selections]
 runs = [read_json(p) for p in snakemake.input.runs]
 write_text(snakemake.output[0], search_table(snakemake.params.models, selections, runs))

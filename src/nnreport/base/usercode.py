@@ -12,6 +12,7 @@ import ast
 import difflib
 import hashlib
 import importlib.util
+import json
 import re
 import sys
 import traceback
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from nnreport.base.errors import ExpectedError
+from nnreport.base.families import constructor_arguments
 
 # `path/file.py:ClassName`: a Python file, a colon, a class name
 TARGET = re.compile(r"^(?P<path>[^:]+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
@@ -120,6 +122,37 @@ def load_class(target: Target, fresh: bool = False) -> type:
         raise UserCodeError(f"{target.path}: {target.name} is a {type(obj).__name__}, not a "
                             "class; name the class of your model")
     return obj
+
+
+# What the checks of a user's class passed, by its content and arguments (checks/usermodels.py
+# writes it; the sizing of the runs reads what each measured).
+CHECKED = Path(".snakemake") / "nnreport" / "checked-models.json"
+
+
+def remembered() -> dict:
+    """Return the checks passed so far (empty when none, or the file is unreadable)."""
+    try:
+        return json.loads(CHECKED.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def arguments_key(digest: str, hparams: dict) -> str:
+    """Return what identifies a user's model to build: its file's content and its constructor's
+    arguments."""
+    text = json.dumps([digest, constructor_arguments(hparams)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def measured_macs(hparams: dict) -> int | None:
+    """Return the multiply-adds per image the check measured for this run's model (None when
+    it is no user's class, or not checked with this content)."""
+    target = parse_target(hparams.get("model"))
+    if target is None or not Path(target.path).is_file():
+        return None
+    key = arguments_key(file_digest(target.path), hparams)
+    return next((e.get("macs") for e in remembered().values() if e.get("arguments") == key),
+                None)
 
 
 def class_source(target: Target) -> tuple[str, list[str]]:

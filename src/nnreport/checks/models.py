@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from nnreport.base.families import MODEL_KEYS, family_knobs, ignored_knobs
+from nnreport.base.families import MODEL_KEYS, USER_TRAINER_KEYS, family_knobs, ignored_knobs
 from nnreport.base.usercode import is_user_model
 from nnreport.config.grid import candidates
 from nnreport.config.messages import (
@@ -57,10 +57,15 @@ def _search_problems(model: dict, at: ConfigPath, knobs: dict) -> Iterator[Probl
     search = model.get("search")
     given = model.get("hparams")
     name = given.get("model", "mlp") if isinstance(given, dict) else "mlp"
+    user = is_user_model(name)  # a user's class: the trainer's keys here, the others its own
+    if user:
+        knobs = {k: v for k, v in knobs.items() if k in USER_TRAINER_KEYS}
     # the knobs of the model's family (the schema lists every family's)
     own = [k for k in knobs if name not in MODEL_KEYS or k in family_knobs(name)]
     for knob, values in (search.items() if isinstance(search, dict) else ()):
         here = (*at, "search", knob)
+        if knob not in knobs and user:
+            continue  # an argument of the user's constructor: checks/usermodels.py
         if knob not in knobs:
             hint = suggest(knob, own) or "search one of those"
             yield Problem(here, f"{format_path(here)} is not a hyper-parameter; known: "
@@ -76,6 +81,8 @@ def _numpy_problems(run: Candidate, at: ConfigPath, mid: Any, knobs: dict,
     """Yield the hyper-parameters of one run of the numpy model at `at` that the from-scratch
     back-end cannot train, each where the config sets it (values the schema refuses aside)."""
     hparams, where = run
+    if is_user_model(hparams.get("model")):
+        return  # a user's class reads its keys as it likes: checks/usermodels.py
     for key, why, fix in _numpy_refusals(hparams, optimizers):
         path, value = where.get(key), hparams[key]
         if path is None or not Draft202012Validator(knobs.get(key, {})).is_valid(value):

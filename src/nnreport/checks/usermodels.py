@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -24,11 +23,14 @@ from typing import Any
 from nnreport.base.families import PROVIDED_ARGUMENTS, constructor_arguments, trainer_keys
 from nnreport.base.io import write_json
 from nnreport.base.usercode import (
+    CHECKED,
     Target,
     UserCodeError,
+    arguments_key,
     file_digest,
     load_class,
     parse_target,
+    remembered,
 )
 from nnreport.checks.models import model_runs
 from nnreport.config.grid import config_hash
@@ -39,8 +41,8 @@ from nnreport.models.user_scratch import probe as probe_scratch
 
 log = logging.getLogger(__name__)
 
-CACHE = Path(".snakemake") / "nnreport" / "checked-models.json"
-CHECK_VERSION = 1  # bump when what a check verifies changes: older passes no longer count
+CACHE = CHECKED
+CHECK_VERSION = 2  # bump when what a check verifies changes: older passes no longer count
 # One run: its hyper-parameters, where each is set, and the key its experiment varies.
 Run = tuple[dict[str, Any], dict[str, ConfigPath], str | None]
 
@@ -48,8 +50,10 @@ Run = tuple[dict[str, Any], dict[str, ConfigPath], str | None]
 def study_runs(config: dict) -> list[Run]:
     """Return every run a config declares with the paths of its keys: a Table I study's base,
     experiments' own bases and varied values; a model study's candidates."""
-    if isinstance(config.get("models"), list):
-        return [(h, w, None) for runs in model_runs(config).values() for h, w in runs]
+    models = config.get("models")
+    if isinstance(models, list):  # each model's back-end is the model's, not a key of its runs
+        return [({**h, "backend": models[i].get("backend", "torch")}, w, None)
+                for i, runs in model_runs(config).items() for h, w in runs]
     given = config.get("base")
     base: dict = given if isinstance(given, dict) else {}
     runs: list[Run] = [(base, {k: ("base", k) for k in base}, None)]
@@ -70,16 +74,8 @@ def study_runs(config: dict) -> list[Run]:
 
 
 def _unsupported(config: dict, runs: list[Run]) -> Iterator[Problem]:
-    """Yield what a user's class cannot do yet: a model study's models (M0, M1, ...), and a
-    reconstruction (its report is the built-in autoencoder's, which reads that model's
-    encoder)."""
-    hparams, where, _ = runs[0]
-    at = where.get("model", ("base", "model"))
-    if isinstance(config.get("models"), list):
-        yield Problem(at, f"{format_path(at)} is {show(hparams['model'])}: a class of your own "
-                          "trains in a Table I study (base: and experiments:), not yet in a "
-                          "model study (models:); write the study with base: and experiments:")
-        return
+    """Yield what a user's class cannot do yet: a reconstruction (its report is the built-in
+    autoencoder's, which reads that model's encoder)."""
     for hparams, where, _ in runs:
         if hparams.get("task") == "reconstruction" and "task" in where:
             yield Problem(where["task"], f"{format_path(where['task'])} is 'reconstruction': "
@@ -90,10 +86,7 @@ def _unsupported(config: dict, runs: list[Run]) -> Iterator[Problem]:
 
 
 def _cache() -> dict:
-    try:
-        return json.loads(CACHE.read_text())
-    except (OSError, ValueError):
-        return {}
+    return remembered()
 
 
 def _run_key(digest: str, hparams: dict, shape: tuple, n_classes: int) -> str:
@@ -149,10 +142,11 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
         here = where[knob] if knob else at
         try:
             if scratch:  # NumPy alone
-                passed[key] = probe_scratch(target, hparams, shape, n_classes)
+                found_out = probe_scratch(target, hparams, shape, n_classes)
             else:
                 user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
-                passed[key] = user.probe(str(target), hparams, shape, n_classes)
+                found_out = user.probe(str(target), hparams, shape, n_classes)
+            passed[key] = {**found_out, "arguments": arguments_key(digest, hparams)}
         except UserCodeError as err:
             # the same line of theirs failing for another run's values is said once
             site = re.search(r" at (\S+:\d+: .*)", str(err))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnreport.base.usercode import file_digest, is_user_model, parse_target
+from nnreport.base.usercode import file_digest, is_user_model, measured_macs, parse_target
 from nnreport.config.values import normalise_values
 
 BASE = "base"
@@ -281,10 +281,14 @@ def training_cost(hparams: dict, epochs: int, n_in: int = 784, n_classes: int = 
     shared by the batch. Runs that start from another model's choice (`from:`) count the
     defaults for what they do not set. A convolutional family counts its convolutions' and
     dense layers' multiply-adds (an autoencoder's decoder about as many as its encoder; a
-    classifier on an encoder the default encoder's).
+    classifier on an encoder the default encoder's); a user's class the multiply-adds its
+    check measured (the default CNN's before it is checked).
     """
     model = hparams.get("model", "mlp")
-    if model == "mlp":
+    measured = measured_macs(hparams) if is_user_model(model) else None
+    if measured is not None:  # a user's class: what its check counted
+        macs = measured
+    elif model == "mlp":
         sizes = [n_in, *(hparams.get("hidden") or [hparams.get("n1", 128),
                                                     hparams.get("n2", 64)]), n_classes]
         macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))  # per sample

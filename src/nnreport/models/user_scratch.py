@@ -243,4 +243,8 @@ def probe(target: Target, hparams: dict, input_shape: tuple[int, ...], n_classes
             f"error {check['error']:.2g} over {check['coordinates']} coordinates, in float64; "
             f"at most {TOLERANCE:g} passes); check how backward computes the gradient of "
             f"{check['parameter']}")
-    return {"parameters": sum(int(p.data.size) for p in model.params), "gradient_check": check}
+    # a from-scratch model's matrices are used once per image each: their sizes are its
+    # multiply-adds (exact for an MLP)
+    macs = sum(int(p.data.size) for p in model.params if p.data.ndim >= 2)
+    return {"parameters": sum(int(p.data.size) for p in model.params), "macs": macs,
+            "gradient_check": check}

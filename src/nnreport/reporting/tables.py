@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from nnreport.base.texescape import escape
+from nnreport.base.usercode import is_user_model
 from nnreport.config.grid import Variant, base_experiment
 from nnreport.reporting.labels import (
     class_names,
@@ -211,8 +212,10 @@ def models_table(models: list[dict], selections: list[dict], evaluations: list[d
     for m in models:
         e, hp = scores[m["id"]], chosen[m["id"]]["hparams"]
         hidden = hp.get("hidden") or [hp.get("n1"), hp.get("n2")]
-        cells = [escape(m["id"]), backend_name(m.get("backend", "torch")),
-                 format_value("hidden", hidden),
+        # a user's class: its name stands for its layers (the Models section lists them)
+        layers = (format_value("model", hp["model"]) if is_user_model(hp.get("model"))
+                  else format_value("hidden", hidden))
+        cells = [escape(m["id"]), backend_name(m.get("backend", "torch")), layers,
                  *(_pm(scale * e[f"{split}_{metric}"], scale * e[f"{split}_{metric}_std"],
                        e["n_seeds"], fmt)
                    for split in ("dev", "test")

@@ -9,7 +9,8 @@ import pandas as pd
 
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
-from nnreport.config.grid import expand_grid
+from nnreport.base.usercode import is_user_model
+from nnreport.config.grid import candidates, expand_grid
 from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
     BINOMIAL,
@@ -22,7 +23,13 @@ from nnreport.evaluation.comparisons import (
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
-from nnreport.reporting.context import gradient_steps, provenance_context, report_metadata
+from nnreport.reporting.context import (
+    gradient_steps,
+    model_sources,
+    provenance_context,
+    report_metadata,
+    user_model,
+)
 from nnreport.reporting.labels import format_value, run_label
 from nnreport.reporting.tables import backend_name
 
@@ -133,6 +140,8 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
             "variant": sel["variant"], "label": label[sel["variant"]],
             "n_candidates": len(sel["candidates"]), "figure": figures.get(m["id"]),
             "hidden": format_value("hidden", hp.get("hidden") or [hp.get("n1"), hp.get("n2")]),
+            # a class of the user's own file: its name, file, arguments (None for ours)
+            "user": user_model({**hp, "backend": m.get("backend", "torch")}, run),
             "optimizer": format_value("optimizer", hp["optimizer"]),
             "lr": format_value("lr", hp["lr"]), "batch_size": hp["batch_size"],
             "schedule": format_value("lr_schedule", hp.get("lr_schedule") or "constant"),
@@ -174,13 +183,30 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
         "most_robust": robust,
         "sigmas": [f"{s:g}" for s in sigmas],
         "max_sigma": f"{sigmas[-1]:g}",
-        "model_sources": [
-            {"name": "MLP", "key": "PyTorch", "code": inspect.getsource(torch_models.MLP)},
-            {"name": "MLP", "key": "NumPy/CuPy",
-             "code": inspect.getsource(scratch_layers.MLP)},
-        ],
+        "model_sources": study_sources(config),
+        "user_models": [e["id"] for e in entries if e["user"]],
         "provenance": provenance_context(provenance),
     }
+
+
+def study_sources(config: dict) -> list[dict]:
+    """The code of the models a model study trains: our MLP in each back-end some model uses
+    (PyTorch, NumPy/CuPy), and each class of the user's own files, as written."""
+    by_id = {m["id"]: m for m in config["models"]}
+
+    def family(m: dict, change: dict) -> str:  # a model that starts from another has its model
+        own = {**m.get("hparams", {}), **change}.get("model")
+        return own or (family(by_id[m["from"]], {}) if m.get("from") in by_id else "mlp")
+
+    used = [(family(m, change), m.get("backend", "torch"))
+            for m in config["models"] for change in candidates(m)]
+    backends = {b for name, b in used if not is_user_model(name)}
+    sources: list[dict] = [{"name": "MLP", "key": "PyTorch", "file": None, "helpers": [],
+                "code": inspect.getsource(torch_models.MLP)}] if "torch" in backends else []
+    if "numpy" in backends:
+        sources.append({"name": "MLP", "key": "NumPy/CuPy", "file": None, "helpers": [],
+                        "code": inspect.getsource(scratch_layers.MLP)})
+    return sources + model_sources({name for name, _ in used if is_user_model(name)})
 
 
 def confusion_source(evaluations: list[str], predictions: list[str]) -> tuple[list[str], dict]:
