@@ -7,6 +7,7 @@ Snakemake's own process (localrules)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -153,3 +154,48 @@ def test_the_profile_as_shipped_runs_on_the_default_partition(slurm_run, cluster
     jobs = sacct_jobs(cluster, since)
     assert [(rule_of(j), j["Partition"], j["AllocCPUS"], j["State"]) for j in jobs] == [
         ("train", PARTITION, "1", "COMPLETED")]
+
+
+STUDENT_MLP = '''\
+from torch import nn
+
+
+class MiMLP(nn.Module):
+    def __init__(self, n1=32, p=0.2, n_classes=10):
+        super().__init__()
+        self.red = nn.Sequential(nn.Flatten(), nn.Linear(784, n1), nn.ReLU(), nn.Dropout(p),
+                                 nn.Linear(n1, n_classes))
+
+    def forward(self, x):
+        return self.red(x)
+'''
+
+
+@needs_fashion_mnist
+def test_a_students_class_trains_on_the_compute_node_and_its_edit_retrains_its_runs(
+        cluster, tmp_path):
+    # the student's file is read where Snakemake runs (the checks) and on the node (the job)
+    config = study_config("tiny", epochs=1)
+    config["base"] = {"model": "mi_mlp.py:MiMLP", "n1": 32, "p": 0.2, "optimizer": "adam",
+                      "batch_size": 256, "lr": 1.0e-3}
+    config["experiments"] = config["experiments"][:2]  # base and n1: 16, 64
+    path = make_workdir(tmp_path, config)
+    (tmp_path / "mi_mlp.py").write_text(STUDENT_MLP)
+    profile = edited_profile(tmp_path / "profile", PARTITION, ACCOUNT, {})
+    target = "results/tiny/runs.parquet"
+    trained = []
+    for source in (STUDENT_MLP, STUDENT_MLP.replace("nn.ReLU()", "nn.GELU()")):
+        (tmp_path / "mi_mlp.py").write_text(source)
+        since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 1))
+        proc = run_snakemake(tmp_path, target, "--profile", str(profile),
+                             "--slurm-init-seconds-before-status-checks", "2", config=path,
+                             env=cluster.env)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+        jobs = sacct_jobs(cluster, since)
+        assert all(j["State"] == "COMPLETED" for j in jobs), jobs
+        trained.append(sorted(j["Comment"].split("_wildcards_")[1] for j in jobs))
+        run = json.loads((tmp_path / "results" / "tiny" / "runs" / "base" / "seed0"
+                          / "run.json").read_text())
+        assert run["code"] == {"file": "mi_mlp.py", "sha256": hashlib.sha256(
+            source.encode()).hexdigest()}
+    assert trained == [["base_0", "n1~16_0", "n1~64_0"]] * 2  # the edit retrained all three
