@@ -285,3 +285,84 @@ def test_a_scratch_class_names_its_parameters_and_keeps_its_state(tmp_path, monk
     assert not np.allclose(other.forward(x), logits)
     other.load_state_dict(state)
     np.testing.assert_array_equal(other.forward(x), logits)
+
+
+def test_a_check_passed_by_one_class_of_a_file_does_not_pass_another(tmp_path, monkeypatch):
+    wrong = "\n\nclass Mala(MiMLP):\n    def backward(self, g):\n        super().backward(2 * g)\n"
+    (tmp_path / "mi_red.py").write_text(SCRATCH + wrong)
+    make_workdir(tmp_path, scratch_config())
+    monkeypatch.chdir(tmp_path)
+    validate_config(scratch_config(), SCHEMA, ["config.yaml"])  # MiMLP: right, remembered
+    with pytest.raises(ConfigError, match=r"Mala\(n1=100.*\.backward does not compute"):
+        validate_config(scratch_config(model="mi_red.py:Mala"), SCHEMA, ["config.yaml"])
+
+
+SMALL_CASES = {
+    "squeezes its output": (GOOD.replace("return self.fc(self.drop(x.flatten(1)))",
+                                         "return self.fc(self.drop(x.flatten(1))).squeeze()"),
+                            {}, "forward(x) in eval mode with x of shape (1, 1, 28, 28) "
+                                "returned (10); expected (1, 10) (avoid x.squeeze())"),
+    "kwargs not named": (GOOD.replace("n_classes=10):\n        super().__init__()",
+                                      "**kwargs):\n        super().__init__(**kwargs)\n"
+                                      "        n_classes = 10"), {},
+                         None),
+    "a sibling import": ("from capas import bloque\n", {},
+                         "your model is one file: put what it imports from capas.py into "
+                         "mi_red.py"),
+    "a label of no knob": (GOOD, {}, "report.knobs.canale names 'canale', which no run of "
+                                     "the study sets"),
+}
+
+
+@pytest.mark.parametrize("case", SMALL_CASES)
+def test_more_mistakes_are_named_before_any_job(case, tmp_path, monkeypatch):
+    source, base, message = SMALL_CASES[case]
+    config = user_config(**base)
+    if case == "a label of no knob":
+        config["report"]["knobs"] = {"canale": "Filtros"}
+    (tmp_path / "capas.py").write_text("def bloque():\n    pass\n")
+    if message is None:  # passes: the constructor gets no argument it does not name
+        (tmp_path / "mi_red.py").write_text(source)
+        make_workdir(tmp_path, config)
+        monkeypatch.chdir(tmp_path)
+        validate_config(config, SCHEMA, ["config.yaml"])
+        return
+    assert message in " ".join(problems(tmp_path, source, config, monkeypatch).split())
+
+
+SCRATCH_SMALL = {
+    "random forward": SCRATCH.replace("        return x  # (B, n_classes)",
+                                      "        return x * np.random.uniform(0.5, 1.5)"),
+    "float32 forward": SCRATCH.replace("        return x  # (B, n_classes)",
+                                       "        return x.astype(np.float32)"),
+    "a parameter twice": SCRATCH.replace("for p in (capa.W, capa.b)]",
+                                         "for p in (capa.W, capa.b, capa.W)]"),
+}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("random forward", "forward gives another loss for the same input in eval mode"),
+    ("float32 forward", "forward returns float32 for a float64 input"),
+    ("a parameter twice", "parameters() returns parameters()[2] twice")])
+def test_a_scratch_class_the_check_cannot_trust_is_refused_with_the_reason(
+        case, message, tmp_path, monkeypatch):
+    text = problems(tmp_path, SCRATCH_SMALL[case], scratch_config(model="mi_red.py:MiMLP"),
+                    monkeypatch)
+    assert message in text
+
+
+def test_the_run_seed_reaches_a_constructor_that_names_it(tmp_path, monkeypatch):
+    (tmp_path / "mi_red.py").write_text(GOOD.replace("n_classes=10)", "n_classes=10, seed=0)")
+                                        .replace("super().__init__()",
+                                                 "super().__init__()\n        self.seed = seed"))
+    monkeypatch.chdir(tmp_path)
+    hparams = {"model": "mi_red.py:MiRed", "optimizer": "adam", "lr": 0.01, "batch_size": 32}
+    assert build_model(hparams, 784, 10, input_shape=(1, 28, 28), seed=3).seed == 3
+
+
+def test_an_alias_and_a_declared_encoding_are_quoted_as_written(tmp_path):
+    source = "# -*- coding: latin-1 -*-\n# diseño\n" + GOOD + "\n\nMiAlias = MiRed\n"
+    (tmp_path / "mi_red.py").write_bytes(source.encode("latin-1"))
+    code, helpers = class_source(parse_target(str(tmp_path / "mi_red.py") + ":MiAlias"))
+    assert code.startswith("class MiRed(nn.Module):") and code.endswith("MiAlias = MiRed\n")
+    assert helpers == []

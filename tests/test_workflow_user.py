@@ -82,7 +82,7 @@ def test_editing_one_file_retrains_exactly_its_runs(user_study):
     otra.write_text(OTRA.replace("Una sola convolución", "Una convolución"))
     retrained = {j["wildcards"] for j in train_jobs(
         snakemake(tmp, "-n", "report/tiny_mi_cnn.pdf", config=config))}
-    assert retrained == {"variant=model~otracnn, seed=0"}
+    assert retrained == {"variant=model~otra.otracnn, seed=0"}
     otra.write_text(OTRA)  # back as it was: nothing to retrain
     plan = snakemake(tmp, "-n", "report/tiny_mi_cnn.pdf", config=config)
     assert not train_jobs(plan)

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import re
 import sys
+import tokenize
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,12 @@ def load_module(path: str | Path, fresh: bool = False) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:  # the user's code failed: their file and line, not ours
         del sys.modules[name]
-        raise UserCodeError(f"importing it failed at {where_in(exc, path)}") from exc
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        sibling = bool(missing) and (path.parent / f"{str(missing).split('.')[0]}.py").exists()
+        hint = (f"; your model is one file: put what it imports from {missing}.py into "
+                f"{path.name} (only that file's content decides which runs retrain)"
+                if sibling else "")
+        raise UserCodeError(f"importing it failed at {where_in(exc, path)}{hint}") from exc
     return module
 
 
@@ -138,9 +144,10 @@ def remembered() -> dict:
 
 
 def arguments_key(digest: str, hparams: dict) -> str:
-    """Return what identifies a user's model to build: its file's content and its constructor's
-    arguments."""
-    text = json.dumps([digest, constructor_arguments(hparams)], sort_keys=True, default=str)
+    """Return what identifies a user's model to build: its file and class, the file's content
+    and its constructor's arguments."""
+    text = json.dumps([hparams.get("model"), digest, constructor_arguments(hparams)],
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -158,23 +165,34 @@ def measured_macs(hparams: dict) -> int | None:
 def class_source(target: Target) -> tuple[str, list[str]]:
     """Return the source of the class `target` names as written in its file, after the
     top-level classes and functions of that file it uses (directly or through one another),
-    in the file's order, and those helpers' names."""
-    text = Path(target.path).read_text(encoding="utf-8")
+    in the file's order, and those helpers' names. A name bound to a class (`MiRed = Net`)
+    quotes that class, then the line that names it."""
+    with tokenize.open(target.path) as f:  # the encoding its coding line declares (PEP 263)
+        text = f.read()
     lines = text.splitlines()
-    tops = {n.name: n for n in ast.parse(text).body
-            if isinstance(n, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)}
-    if not isinstance(tops.get(target.name), ast.ClassDef):
+    body = ast.parse(text).body
+    defs: dict[str, ast.stmt] = {n.name: n for n in body if isinstance(
+        n, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)}
+    aliases = {n.targets[0].id: n for n in body if isinstance(n, ast.Assign)
+               and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+               and isinstance(n.value, ast.Name) and n.value.id in defs
+               and isinstance(defs[n.value.id], ast.ClassDef)}
+    own: ast.stmt | None = defs.get(target.name) or aliases.get(target.name)
+    if not isinstance(own, ast.ClassDef | ast.Assign):
         raise UserCodeError(f"{target.path} defines no class {target.name!r} at its top level")
-    wanted, todo = {target.name}, [tops[target.name]]
+    named: dict[str, ast.stmt] = {**defs, target.name: own}
+    wanted, todo = {target.name}, [named[target.name]]
     while todo:
         used = {n.id for n in ast.walk(todo.pop()) if isinstance(n, ast.Name)}
-        for name in sorted(used & set(tops) - wanted):
-            wanted.add(name)
-            todo.append(tops[name])
+        for key in sorted(used & set(named) - wanted):
+            wanted.add(key)
+            todo.append(named[key])
+    nodes = sorted({id(named[k]): named[k] for k in wanted}.values(), key=lambda n: n.lineno)
     parts = []
-    for node in sorted((tops[n] for n in wanted), key=lambda n: n.lineno):
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    for node in nodes:
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         parts.append("\n".join(lines[first - 1 : node.end_lineno]))
-    helpers = [n.name for n in sorted((tops[n] for n in wanted - {target.name}),
-                                      key=lambda n: n.lineno)]
+    shown = own.value.id if isinstance(own, ast.Assign) else target.name  # type: ignore[attr-defined]
+    helpers = [n.name for n in nodes if isinstance(n, ast.ClassDef | ast.FunctionDef
+                                                   | ast.AsyncFunctionDef) and n.name != shown]
     return "\n\n\n".join(parts) + "\n", helpers

@@ -81,8 +81,6 @@ def _numpy_problems(run: Candidate, at: ConfigPath, mid: Any, knobs: dict,
     """Yield the hyper-parameters of one run of the numpy model at `at` that the from-scratch
     back-end cannot train, each where the config sets it (values the schema refuses aside)."""
     hparams, where = run
-    if is_user_model(hparams.get("model")):
-        return  # a user's class reads its keys as it likes: checks/usermodels.py
     for key, why, fix in _numpy_refusals(hparams, optimizers):
         path, value = where.get(key), hparams[key]
         if path is None or not Draft202012Validator(knobs.get(key, {})).is_valid(value):
@@ -93,9 +91,10 @@ def _numpy_problems(run: Candidate, at: ConfigPath, mid: Any, knobs: dict,
 
 
 def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str, str, str]]:
-    """Yield (key, why, fix) for each hyper-parameter the from-scratch back-end cannot train."""
-
-    activation = hparams.get("activation")
+    """Yield (key, why, fix) for each hyper-parameter the from-scratch back-end cannot train:
+    its trainer's (the optimiser), and its MLP's (not a user's class, whose keys are its own)."""
+    user = is_user_model(hparams.get("model"))
+    activation = None if user else hparams.get("activation")
     if activation is not None and activation not in ACTIVATIONS:
         names = ", ".join(ACTIVATIONS)
         yield ("activation", f"the numpy back-end supports {names}",
@@ -112,6 +111,8 @@ def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str,
             if key in hparams:
                 yield (key, f"the numpy back-end refuses it ({err})",
                        "change it or use backend: torch")
+    if user:
+        return
     if hparams.get("batchnorm") is True:
         yield ("batchnorm", "the numpy back-end has no BatchNorm",
                "use batchnorm: false or backend: torch")

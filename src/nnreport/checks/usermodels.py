@@ -27,6 +27,7 @@ from nnreport.base.usercode import (
     Target,
     UserCodeError,
     arguments_key,
+    class_source,
     file_digest,
     load_class,
     parse_target,
@@ -38,11 +39,12 @@ from nnreport.config.messages import ConfigPath, Problem, format_path, show, sug
 from nnreport.data.shapes import class_count, image_shape
 from nnreport.models.user_scratch import missing_methods
 from nnreport.models.user_scratch import probe as probe_scratch
+from nnreport.training.scratch.train import make_optimizer
 
 log = logging.getLogger(__name__)
 
 CACHE = CHECKED
-CHECK_VERSION = 2  # bump when what a check verifies changes: older passes no longer count
+CHECK_VERSION = 3  # bump when what a check verifies changes: older passes no longer count
 # One run: its hyper-parameters, where each is set, and the key its experiment varies.
 Run = tuple[dict[str, Any], dict[str, ConfigPath], str | None]
 
@@ -73,6 +75,26 @@ def study_runs(config: dict) -> list[Run]:
     return runs
 
 
+def knob_label_problems(config: dict) -> Iterator[Problem]:
+    """Yield each key of `report: knobs:` that no run of the study sets (a typo would leave
+    the knob unnamed without a word)."""
+    report = config.get("report")
+    labels = report.get("knobs") if isinstance(report, dict) else None
+    if not isinstance(labels, dict):
+        return
+    keys = {k for hparams, _, _ in study_runs(config) for k in hparams}
+    models = config.get("models")
+    for m in models if isinstance(models, list) else []:
+        search = m.get("search") if isinstance(m, dict) else None
+        keys |= set(search) if isinstance(search, dict) else set()
+    for key in labels:
+        if key not in keys:
+            here = ("report", "knobs", key)
+            hint = suggest(key, sorted(keys)) or "name a key of base (or of a model's hparams)"
+            yield Problem(here, f"{format_path(here)} names {key!r}, which no run of the study "
+                                f"sets (its keys: {', '.join(sorted(keys))}); {hint}")
+
+
 def _unsupported(config: dict, runs: list[Run]) -> Iterator[Problem]:
     """Yield what a user's class cannot do yet: a reconstruction (its report is the built-in
     autoencoder's, which reads that model's encoder)."""
@@ -90,7 +112,7 @@ def _cache() -> dict:
 
 
 def _run_key(digest: str, hparams: dict, shape: tuple, n_classes: int) -> str:
-    return config_hash([CHECK_VERSION, digest, constructor_arguments(hparams),
+    return config_hash([CHECK_VERSION, hparams.get("model"), digest, constructor_arguments(hparams),
                         hparams.get("task", "classification"), hparams.get("backend", "torch"),
                         list(shape), n_classes])
 
@@ -128,6 +150,10 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
             passed[key] = cache.get(key) or passed[key]
             continue
         scratch = hparams.get("backend") == "numpy"
+        trainer = list(_scratch_trainer_problems(hparams, where, reported)) if scratch else []
+        if trainer:
+            yield from trainer
+            continue
         if (target, scratch) not in loaded:
             problem = _class_problem(target, at, scratch)
             loaded[target, scratch] = problem is None
@@ -135,9 +161,12 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
                 yield problem
         if not loaded[target, scratch]:
             continue
-        found = list(_signature_problems(target, hparams, where, at, reported))
-        if found:
-            yield from found
+        found = list(_signature_problems(target, hparams, where, at))
+        if found:  # said once each; its run is not built (it would fail the same way)
+            for problem in found:
+                if (problem.path, problem.text) not in reported:
+                    reported.add((problem.path, problem.text))
+                    yield problem
             continue
         here = where[knob] if knob else at
         try:
@@ -175,11 +204,27 @@ def _file_problem(target: Target, at: ConfigPath) -> tuple[str | None, Problem |
         return file_digest(path), None
     here = Path.cwd()
     near = sorted(str(p.relative_to(here)) for p in here.glob(f"**/{path.name}")
-                  if ".snakemake" not in p.parts)[:3]
+                  if not any(part.startswith(".") or part in ("results", "data", "logs")
+                             for part in p.relative_to(here).parts[:-1]))[:3]
     hint = f"; did you mean {near[0]}:{target.name}?" if near else ""
     return None, Problem(at, f"{format_path(at)} is {show(str(target))}, but there is no file "
                              f"{target.path} (paths are relative to the folder the workflow "
                              f"runs in, {here}){hint}")
+
+
+def _scratch_trainer_problems(hparams: dict, where: dict[str, ConfigPath],
+                              reported: set) -> Iterator[Problem]:
+    """Yield what the from-scratch trainer cannot do for a run (its optimisers are SGD and
+    Adam; momentum in [0, 1)), once per config path."""
+    try:
+        make_optimizer(hparams, [])
+    except (ValueError, KeyError, TypeError) as err:
+        key = str(err).split(":")[0].strip("'")
+        here = where.get(key if key in where else "optimizer", ("base", "optimizer"))
+        if here not in reported:
+            reported.add(here)
+            yield Problem(here, f"{format_path(here)} is {show(hparams.get(here[-1]))}, which "
+                                f"the from-scratch trainer (backend: numpy) cannot train: {err}")
 
 
 def _class_problem(target: Target, at: ConfigPath, scratch: bool) -> Problem | None:
@@ -191,6 +236,11 @@ def _class_problem(target: Target, at: ConfigPath, scratch: bool) -> Problem | N
         cls = load_class(target, fresh=True)
     except UserCodeError as err:
         return Problem(at, f"{said}: {err}")
+    try:
+        class_source(target)  # what the report's appendix will quote
+    except (UserCodeError, SyntaxError, UnicodeError, OSError) as err:
+        return Problem(at, f"{said}, but its source cannot be quoted in the report ({err}); "
+                           f"define class {target.name} at the top level of {target.path}")
     lacks = missing_methods(cls)
     if scratch and lacks:
         return Problem(at, f"{said} with backend: numpy, but {target.name} has no "
@@ -214,9 +264,9 @@ def _is_torch_module(cls: type) -> bool:
 
 
 def _signature_problems(target: Target, hparams: dict, where: dict[str, ConfigPath],
-                        at: ConfigPath, reported: set) -> Iterator[Problem]:
+                        at: ConfigPath) -> Iterator[Problem]:
     """Yield each knob the constructor has no parameter for, and each parameter without a
-    default that no key sets (once per config path)."""
+    default that no key sets."""
     cls = load_class(target)
     try:
         params = inspect.signature(cls).parameters
@@ -227,9 +277,8 @@ def _signature_problems(target: Target, hparams: dict, where: dict[str, ConfigPa
     open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
     given = constructor_arguments(hparams)
     for key in given:
-        if key in named or open_ended or (key, where.get(key)) in reported:
+        if key in named or open_ended:
             continue
-        reported.add((key, where.get(key)))
         here = where.get(key, at)
         hint = suggest(key, named + sorted(trainer_keys(hparams))) or (
             f"remove it, or add a parameter {key} to {target.name}.__init__")
@@ -238,9 +287,9 @@ def _signature_problems(target: Target, hparams: dict, where: dict[str, ConfigPa
     for name, p in params.items():
         missing = (p.default is p.empty and name not in given and name not in PROVIDED_ARGUMENTS
                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
-        if missing and (name, at) not in reported:
-            reported.add((name, at))
-            where_set = format_path(at[:-1]) or "base"
+        if missing:
+            # a varied model gets the reference's keys: it is set there
+            where_set = "base" if "vary" in at else format_path(at[:-1]) or "base"
             yield Problem(at, f"{format_path(at)} is {show(str(target))}, whose {init} needs "
                               f"{name!r} (it has no default); set {where_set}.{name}, or give "
                               f"it a default in {target.path}")

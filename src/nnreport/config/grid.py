@@ -35,15 +35,16 @@ class Variant:
 
 def value_token(value: Any) -> str:
     """Return the text that stands for `value` in a variant name (`0.0001`, `256`, `sgd`; a
-    class of the user's, `nets/otra.py:OtraRed`, by its name: `otrared`)."""
+    class of the user's, `nets/otra.py:OtraRed`, by its file and name: `otra.otrared`)."""
     target = parse_target(value)
-    if target is not None:
-        return target.name.lower()
+    if target is not None:  # its file's name and its class: `otra.otrared`
+        return f"{Path(target.path).stem}.{target.name}".lower()
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
         return repr(value)
-    return str(value).lower() if isinstance(value, str) else str(value)
+    # a folder of its own for each run: no path separator in its name (`relu/x` -> `relu_x`)
+    return str(value).lower().replace("/", "_") if isinstance(value, str) else str(value)
 
 
 def variant_name(knob: str | None, value: Any) -> str:

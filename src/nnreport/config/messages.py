@@ -150,6 +150,8 @@ def _explain(error: ValidationError, prefix: ConfigPath = ()) -> Iterator[Proble
         options = rule_value if rule == "enum" else [rule_value]
         hint = suggest(value, options) if isinstance(value, str) else ""
         allowed = ", ".join("null" if o is None else str(o) for o in options)
+        if path and path[-1] == "model":  # a family, or a class of the user's own file
+            allowed += ", or a class of yours as path/file.py:ClassName"
         yield Problem(path, f"{said}; allowed: {allowed}; {hint or 'pick one of those'}")
     elif rule in _RANGE:
         yield Problem(path, f"{said}; must be {_range_text(schema)}")

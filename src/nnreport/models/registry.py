@@ -72,15 +72,15 @@ def knobs(name: str) -> set[str]:
 
 
 def build_model(hparams: dict, n_in: int, n_classes: int, encoder: Encoder | None = None,
-                input_shape: tuple[int, ...] | None = None) -> nn.Module:
+                input_shape: tuple[int, ...] | None = None, seed: int = 0) -> nn.Module:
     """Return a freshly initialised model of the family `hparams['model']` (default `mlp`);
     a classifier on an encoder gets the trained `encoder` (the rest of it is fresh); a user's
     class gets the images' `input_shape` (C, H, W; one square channel of `n_in` pixels when
-    not given) where its constructor names it."""
+    not given) and the run's `seed` where its constructor names them."""
     fam = family_of(hparams)
     if fam.user is not None:
         side = math.isqrt(n_in)
-        return build_user_model(fam, hparams, input_shape or (1, side, side), n_classes)
+        return build_user_model(fam, hparams, input_shape or (1, side, side), n_classes, seed)
     module = fam.module
     accepted = inspect.signature(module).parameters
     kwargs = {k: v for k, v in hparams.items() if k in accepted and v is not None}

@@ -55,9 +55,9 @@ def family(model: str, task: str = "classification") -> Family:
 
 
 def accepts(cls: type, name: str) -> bool:
-    """Return whether `cls`'s constructor takes the keyword `name` (or any keyword)."""
-    params = inspect.signature(cls).parameters
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    """Return whether `cls`'s constructor names the keyword `name` (a `**kwargs` gets only the
+    knobs: it may hand them on to nn.Module, which takes none)."""
+    return name in inspect.signature(cls).parameters
 
 
 def arguments(fam: Family, hparams: dict, input_shape: tuple[int, ...], n_classes: int,
@@ -130,6 +130,21 @@ def probe(model: str, hparams: dict, input_shape: tuple[int, ...], n_classes: in
     except Exception as exc:
         raise UserCodeError(f"{call}: the backward pass through its output failed at "
                             f"{where_in(exc, fam.user.path)}") from exc
+    one = torch.zeros(1, *input_shape)  # evaluation and Table III: any batch size, eval mode
+    net.eval()
+    try:
+        with torch.no_grad():
+            single = net(one)
+    except Exception as exc:
+        raise UserCodeError(f"{call}.forward(x) in eval mode with x of shape "
+                            f"{_shape(one.shape)} failed at {where_in(exc, fam.user.path)}; "
+                            "forward must take a batch of any size, one image too (avoid "
+                            "x.squeeze())") from exc
+    if not torch.is_tensor(single) or tuple(single.shape) != (1, *wanted[1:]):
+        got = _shape(single.shape) if torch.is_tensor(single) else f"a {type(single).__name__}"
+        raise UserCodeError(f"{call}.forward(x) in eval mode with x of shape "
+                            f"{_shape(one.shape)} returned {got}; expected "
+                            f"{_shape((1, *wanted[1:]))} (avoid x.squeeze())")
     return {"parameters": sum(p.numel() for p in trainable), "macs": macs[0] // len(x)}
 
 

@@ -37,12 +37,11 @@ def arguments(cls: type, hparams: dict, input_shape: tuple[int, ...], n_classes:
               seed: int) -> dict:
     """Return the keyword arguments the user's constructor receives for a run."""
     kwargs = constructor_arguments(hparams)
-    params = inspect.signature(cls).parameters
-    open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    params = inspect.signature(cls).parameters  # only what it names: not through **kwargs
     provided = {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
                 "seed": int(seed)}
     for name in PROVIDED_ARGUMENTS:
-        if name not in kwargs and (name in params or open_ended):
+        if name not in kwargs and name in params:
             kwargs[name] = provided[name]
     return kwargs
 
@@ -85,6 +84,10 @@ class ScratchModel:
                                 "objects whose .data the model learns (each with a .grad of the "
                                 "same shape)")
         for i, p in enumerate(params):
+            if any(p is q for q in params[:i]):
+                raise UserCodeError(f"{self.call}.parameters() returns parameters()[{i}] twice "
+                                    "(it would be counted and updated twice per step); list "
+                                    "each parameter once")
             data: Any = getattr(p, "data", None)
             grad: Any = getattr(p, "grad", None)
             if not hasattr(data, "shape") or not hasattr(grad, "shape"):
@@ -171,7 +174,17 @@ def gradient_check(model: ScratchModel, n_classes: int, coordinates: int = 4,
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return float(-logp[np.arange(batch), y].mean()), logp
 
-    _, logp = loss()
+    first, logp = loss()
+    again, _ = loss()
+    if first != again:
+        raise UserCodeError(f"{model.call}.forward gives another loss for the same input in eval "
+                            f"mode ({first:.6g}, then {again:.6g}), so its gradient cannot be "
+                            "checked: switch its randomness (dropout) off in an eval() method")
+    z = model.forward(x)
+    if getattr(z, "dtype", None) != np.float64:
+        raise UserCodeError(f"{model.call}.forward returns {getattr(z, 'dtype', type(z))} for a "
+                            "float64 input: the gradient check runs in float64, so compute in the "
+                            "input's precision (no .astype(np.float32) inside forward)")
     for p in model.params:
         p.grad[...] = 0
     grad = np.exp(logp)
@@ -223,6 +236,21 @@ def probe(target: Target, hparams: dict, input_shape: tuple[int, ...], n_classes
         what = f"an array of shape {got}" if got is not None else f"a {type(out).__name__}"
         raise UserCodeError(f"{model.call}.forward(x) with x of shape {shape} returned {what}; "
                             f"expected (2, {n_classes}), one logit per class: (B, {n_classes})")
+    model.eval()  # evaluation: eval mode, batches of any size, one image too
+    try:
+        single = model.forward(x[:1])
+    except Exception as exc:
+        raise UserCodeError(f"{model.call}.forward(x) in eval mode with x of shape (1, "
+                            f"{', '.join(map(str, input_shape))}) failed at "
+                            f"{where_in(exc, target.path)}; forward must take a batch of any "
+                            "size, one image too (avoid x.squeeze())") from exc
+    if tuple(getattr(single, "shape", ())) != (1, n_classes):
+        raise UserCodeError(f"{model.call}.forward(x) in eval mode with x of shape (1, "
+                            f"{', '.join(map(str, input_shape))}) returned shape "
+                            f"{tuple(getattr(single, 'shape', ()))}; expected (1, {n_classes}) "
+                            "(avoid x.squeeze())")
+    model.train()
+    model.forward(x)  # the training pass again: what backward reads
     for p in model.params:
         p.grad.fill(0)
     try:
@@ -235,16 +263,27 @@ def probe(target: Target, hparams: dict, input_shape: tuple[int, ...], n_classes
         raise UserCodeError(f"{model.call}.backward(grad_logits) with grad_logits of shape "
                             f"(B, {n_classes}) failed at {where_in(exc, target.path)}") from exc
     if not check["error"] <= TOLERANCE:  # NaN too
-        raise UserCodeError(
-            f"{model.call}.backward does not compute the gradient of its forward: for "
+        raise UserCodeError(gradient_message(model.call, check))
+    # a from-scratch model's matrices are used once per image each: their sizes are its
+    # multiply-adds (exact for an MLP)
+    macs = sum(int(p.data.size) for p in model.params if p.data.ndim >= 2)
+    return {"parameters": sum(int(p.data.size) for p in model.params), "macs": macs,
+            "gradient_check": check}
+
+
+def model_call(target: Target, run: dict, input_shape: tuple[int, ...], n_classes: int) -> str:
+    """Return how a run builds the user's class: `MiMLP(n1=128, ..., seed=0)`."""
+    cls = load_class(target)
+    return call_text(target, arguments(cls, run["hparams"], input_shape, n_classes,
+                                       run["seed"]))
+
+
+def gradient_message(call: str, check: dict) -> str:
+    """Return why a backward the gradient check measured is refused, and what to look at."""
+    return (f"{call}.backward does not compute the gradient of its forward: for "
             f"{check['parameter']}{list(check['index'] or [])} it gives "
             f"{check.get('analytic', float('nan')):.6g} where finite differences of the "
             f"cross-entropy give {check.get('numeric', float('nan')):.6g} (largest relative "
             f"error {check['error']:.2g} over {check['coordinates']} coordinates, in float64; "
             f"at most {TOLERANCE:g} passes); check how backward computes the gradient of "
             f"{check['parameter']}")
-    # a from-scratch model's matrices are used once per image each: their sizes are its
-    # multiply-adds (exact for an MLP)
-    macs = sum(int(p.data.size) for p in model.params if p.data.ndim >= 2)
-    return {"parameters": sum(int(p.data.size) for p in model.params), "macs": macs,
-            "gradient_check": check}

@@ -90,7 +90,8 @@ def model_sources(names: set[str]) -> list[dict]:
         target = parse_target(n)
         if target is not None:
             code, helpers = class_source(target)
-            sources.append({"name": target.name, "key": n, "helpers": helpers,
+            sources.append({"name": escape(target.name), "key": n,
+                            "helpers": helpers,
                             "file": escape(target.path), "code": listing_code(code)})
             continue
         fam = family(n)

@@ -138,6 +138,8 @@ def variant_phrase(knob: str | None, value: Any) -> str:
     """Return a run as it reads in a sentence: `el optimizador SGD`, `una tasa de aprendizaje
     de $10^{-2}$`, `$n_1$ = 64` (a knob without a phrase: its label), `base`."""
     phrases = entry("phrases")
+    if knob is not None and knob_label(knob) is not None:  # the study's own knob: its name
+        return variant_label(knob, value)
     if knob is not None and isinstance(phrases.get(knob), dict):  # one phrase per value
         return phrases[knob].get(str(value).lower(), variant_label(knob, value))
     if knob is not None and knob in phrases:

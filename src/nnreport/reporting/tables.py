@@ -21,7 +21,8 @@ from nnreport.reporting.labels import (
 )
 from nnreport.reporting.words import entry, word
 
-NOT_A_COLUMN = {"model", "task"}  # the family and what it learns: the Models section says
+# the family, what it learns and its back-end: the Models section says
+NOT_A_COLUMN = {"model", "task", "backend"}
 MAX_KNOB_COLUMNS = 6  # what fits a page-wide Table I beside its objectives (the reference's 6)
 
 

@@ -27,7 +27,13 @@ from nnreport.models.registry import (
     family_of,
     parameter_count,
 )
-from nnreport.models.user_scratch import ScratchModel, gradient_check
+from nnreport.models.user_scratch import (
+    TOLERANCE,
+    ScratchModel,
+    gradient_check,
+    gradient_message,
+    model_call,
+)
 from nnreport.training.history import History
 from nnreport.training.loop import evaluate as torch_evaluate
 from nnreport.training.loop import train as torch_train
@@ -140,7 +146,7 @@ def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -
     input_shape = tuple(int(d) for d in train_split.x.shape[1:])
     model = build_model(run["hparams"], n_in=n_in, n_classes=n_classes,
                         encoder=encoder_of(encoder) if encoder is not None else None,
-                        input_shape=input_shape)
+                        input_shape=input_shape, seed=run["seed"])
     # a user's module: its layers by kind, as the report's Models section describes them
     layers = (dict(Counter(row["layer"] for row in describe(model, input_shape)))
               if fam.user is not None else None)
@@ -199,6 +205,8 @@ def _train_user_scratch(run: dict, data: Dataset, target: Target, xp, norm: dict
     shape, n_classes = (1, *data.images.shape[1:]), len(data.classes)
     check = gradient_check(ScratchModel(target, run["hparams"], shape, n_classes, run["seed"]),
                            n_classes)
+    if not check["error"] <= TOLERANCE:  # NaN too: the pre-job check says the same, once
+        raise UserCodeError(gradient_message(model_call(target, run, shape, n_classes), check))
     model = ScratchModel(target, run["hparams"], shape, n_classes, run["seed"], xp)
     n_params = sum(int(p.data.size) for p in model.parameters())
     dev_name, dev_type = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
