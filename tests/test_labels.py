@@ -58,3 +58,12 @@ def test_a_run_reads_as_words_in_a_sentence_and_nouns_agree_with_their_number():
     assert variant_phrase("n1", 64) == "$n_1$ = 64"  # a symbol reads as its label
     assert (plural(1, "época", "épocas"), plural(30, "época", "épocas")) == ("1 época",
                                                                              "30 épocas")
+
+
+def test_a_label_reads_in_a_figure_as_typed_outside_its_math():
+    from nnreport.base.texescape import figure_text
+
+    label = escape("Tasa & 50% #1 a_b \\(\\eta_0\\)")  # what report: knobs: gives, say
+    assert label == r"Tasa \& 50\% \#1 a\_b $\eta_0$"
+    assert figure_text(label) == r"Tasa & 50% #1 a_b $\eta_0$"
+    assert figure_text(r"$\mathtt{canales\_x}$ = 8") == r"$\mathtt{canales\_x}$ = 8"  # math kept

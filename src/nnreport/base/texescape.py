@@ -26,6 +26,19 @@ def escape_plain(text: str) -> str:
     return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], text)
 
 
+_PLAIN = {v: k for k, v in _SPECIAL.items() if k not in "\\$"}  # what matplotlib prints as is
+_PLAIN_RE = re.compile("|".join(re.escape(c) for c in _PLAIN))
+
+
+def figure_text(label: str) -> str:
+    """Return a LaTeX label (escaped text, `$...$` math) as matplotlib's text prints it: the
+    characters escape() escaped outside math as themselves (`Tasa \\& 50\\%` -> `Tasa & 50%`),
+    math unchanged (mathtext reads it)."""
+    parts = label.split("$")
+    return "$".join(p if i % 2 else _PLAIN_RE.sub(lambda m: _PLAIN[m.group()], p)
+                    for i, p in enumerate(parts))
+
+
 def escape(text: str) -> str:
     """Return `text` escaped for LaTeX, keeping `\\( ... \\)` segments as inline math."""
     out, pos = [], 0

@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path  # noqa: E402
+from nnreport.base.texescape import figure_text  # noqa: E402
 from nnreport.evaluation.statistics import over_seeds  # noqa: E402
 from nnreport.reporting.labels import class_names  # noqa: E402
 from nnreport.reporting.words import word  # noqa: E402
@@ -95,7 +96,7 @@ def _draw_curves(axes, panels: list[tuple[str, float, str]],
                                     color=color, alpha=0.15, lw=0)
     for ax, (_, _, label) in zip(axes, panels, strict=True):
         ax.set_ylabel(label)
-    return [Line2D([], [], color=c, lw=1.5, label=lab)
+    return [Line2D([], [], color=c, lw=1.5, label=figure_text(lab))
             for (lab, _), c in zip(curves, colors, strict=False)]
 
 
@@ -189,7 +190,7 @@ def learning_curves_grid(experiments: list[tuple[str, list[tuple[str, pd.DataFra
                 legend = cell.legend(handles=handles, loc="outside upper left",
                                      ncol=min(len(handles), max(1, int(width / 0.85))),
                                      frameon=False, handlelength=1.6, columnspacing=1.2,
-                                     title=title, alignment="left")
+                                     title=figure_text(title), alignment="left")
                 legend.get_title().set_fontweight("bold")
         fig.legend(handles=_split_handles(val_split), loc="outside upper right", ncol=2,
                    frameon=False, handlelength=2.2)
@@ -255,7 +256,7 @@ def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Pa
             stats = over_seeds(noise[noise["model"] == model], "sigma", ["accuracy"]).sort_index()
             mean, std = stats["accuracy_mean"], stats["accuracy_std"]
             ax.errorbar(mean.index, 100 * mean, yerr=100 * std, marker="o", ms=3, lw=1.1,
-                        capsize=2, color=f"C{i}", label=label)
+                        capsize=2, color=f"C{i}", label=figure_text(label))
         ax.set_xlabel(word("axes.noise_sigma"))
         ax.set_ylabel(word("axes.test_accuracy_percent"))
         ax.legend(frameon=False)
