@@ -366,3 +366,15 @@ def test_an_alias_and_a_declared_encoding_are_quoted_as_written(tmp_path):
     code, helpers = class_source(parse_target(str(tmp_path / "mi_red.py") + ":MiAlias"))
     assert code.startswith("class MiRed(nn.Module):") and code.endswith("MiAlias = MiRed\n")
     assert helpers == []
+
+
+def test_a_students_knob_written_1e_3_is_a_number(tmp_path):
+    from nnreport.config.grid import coerce_numbers
+
+    config = yaml.safe_load("base: {model: mi_red.py:MiRed, escala: 1e-3, nombre: '1a', "
+                            "lr: 1e-3}\nexperiments: [{id: e, vary: {escala: [2e-3]}}]")
+    assert config["base"]["escala"] == "1e-3"  # as PyYAML (YAML 1.1) reads it
+    coerce_numbers(config)
+    assert config["base"] == {"model": "mi_red.py:MiRed", "escala": 0.001, "nombre": "1a",
+                              "lr": 0.001}
+    assert config["experiments"][0]["vary"]["escala"] == [0.002]

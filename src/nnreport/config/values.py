@@ -23,8 +23,10 @@ SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.
 # value follows the knob's schema among the hyper-parameters.
 KNOB_LISTS = {("experiments", "*", "vary"): "#/$defs/hparams",
               ("models", "*", "search"): "#/$defs/hparams"}
+OWN_KNOBS = "#/$defs/user_hparams"
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+_EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*$")  # YAML 1.1's strings
 _BOOLEANS = {"true": True, "false": False}
 _NULLS = ("null", "Null", "NULL", "~")
 
@@ -91,6 +93,9 @@ def read_as(value: Any, types: set[str]) -> Any:
     """Return `value` as one of the JSON `types` when it reads as one unambiguously, else as is."""
     if isinstance(value, str) and "null" in types and value.strip() in _NULLS:
         return None  # 'null' where null is allowed, even where a string is too (--config)
+    if isinstance(value, str) and "number" in types and _EXPONENT.match(value):
+        return float(value)  # 1e-3 that YAML 1.1 left a string, even where strings are allowed
+        # (a student's own knob takes any value: its `1e-3` is still the number 0.001)
     if not types or _has_type(value, types):
         return value
     if isinstance(value, str) and "boolean" in types and value.strip().lower() in _BOOLEANS:
@@ -109,7 +114,9 @@ def _walk(value: Any, schema: Any, root: dict, where: tuple) -> Any:
         knobs = KNOB_LISTS.get(where)
         for key, item in value.items():
             if knobs and isinstance(item, list):
-                knob = _resolve(knobs, root).get("properties", {}).get(key)
+                # a knob of ours, else one of a student's class (any value: user_hparams)
+                knob = (_resolve(knobs, root).get("properties", {}).get(key)
+                        or _resolve(OWN_KNOBS, root).get("additionalProperties"))
                 value[key] = [_walk(v, knob, root, (*where, key, "*")) for v in item]
                 continue
             sub = next((p["properties"][key] for p in parts
