@@ -111,6 +111,7 @@ def test_a_from_scratch_class_trains_and_the_report_states_its_gradient_check(sc
                      .read_text())
     assert run["backend"] == "numpy" and run["gradients"] == "scratch"
     assert run["gradient_check"]["error"] < 1e-6 and run["val_accuracy"] > 0.6  # 10 classes
+    assert run["dtype"] == "float32"
     text = pdf_text(tmp / "report" / "tiny_mi_mlp.pdf")
     assert "??" not in text
     assert "la clase MiMLP, escrita por los autores desde cero en NumPy" in text
@@ -119,6 +120,8 @@ def test_a_from_scratch_class_trains_and_the_report_states_its_gradient_check(sc
         tmp / "report" / "tiny_mi_mlp.pdf", raw=True)
     assert "def backward(self, g):" in text and "self.W.grad += self.x.T @ g" in text
     assert "diferencias finitas centradas" in text and "el mayor error relativo fue" in text
+    assert "Multiplicaciones de matrices en float32, la precisión de los arreglos del modelo" \
+        in text
     assert "Tabla III. Parámetros del modelo" in text
     assert "capas[0].W 784 × 100 78 400" in pdf_text(tmp / "report" / "tiny_mi_mlp.pdf", raw=True)
 

@@ -134,6 +134,7 @@ def user_model(hparams: dict, run: dict) -> dict | None:
             "layers": counted, "has": sorted(layers),
             "task": hparams.get("task", "classification"),
             "backend": hparams.get("backend", "torch"),
+            "dtype": run.get("dtype"),  # a from-scratch class's arrays (float32, float64)
             # a from-scratch backward against finite differences, before training
             "gradient_check": None if not check else {
                 "error": scientific(check["error"]), "coordinates": check["coordinates"],

@@ -132,6 +132,7 @@ class TrainResult:
     parameters: int
     layers: dict[str, int] | None = None  # a user's module: how many layers of each kind
     gradient_check: dict | None = None  # a user's from-scratch backward against differences
+    dtype: str | None = None  # a user's from-scratch arrays' precision (float32, float64)
 
 
 def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -> TrainResult:
@@ -221,7 +222,8 @@ def _train_user_scratch(run: dict, data: Dataset, target: Target, xp, norm: dict
              "hparams": run["hparams"], "backend": "numpy", "model": str(target),
              "code": run["code"], "input_shape": shape, "n_classes": n_classes}
     return TrainResult(hist, val_loss, val_acc, pred, val_labels, state, norm, dev_name,
-                       dev_type, n_params, gradient_check=check)
+                       dev_type, n_params, gradient_check=check,
+                       dtype=str(model.parameters()[0].data.dtype))
 
 
 def peak_memory_mb() -> float:
@@ -272,6 +274,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
         "parameters": result.parameters,
         **({"layers": result.layers} if result.layers is not None else {}),
         **({"gradient_check": result.gradient_check} if result.gradient_check else {}),
+        **({"dtype": result.dtype} if result.dtype else {}),
         "normalisation": result.normalisation,
         "torch": torch.__version__,
         "numpy": np.__version__,
