@@ -5,7 +5,7 @@ PYTHON ?= python3
 CORES ?= 4
 BIN := $(VENV)/bin
 
-.PHONY: report test setup system test-system lint clean
+.PHONY: report test setup system test-system lint clean gpu-check
 
 report: setup
 	$(BIN)/snakemake --cores $(CORES) report/informe.pdf
@@ -38,6 +38,14 @@ $(VENV)/.installed: pyproject.toml src/nnreport/config/snakemake_hook.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/python -m nnreport.config.snakemake_hook
 	touch $@
+
+# On a machine with a CUDA GPU: the CUDA tests, the benchmarks on the GPU, CuPy against NumPy and
+# the default grid with device: cuda, within 8 minutes, into benchmarks/results-gpu.md; without
+# one it says so and exits 0. It installs nothing (a lent GPU machine may have no network): it
+# runs with .venv's Python when there is one.
+gpu-check:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python benchmarks/gpu_check.py; \
+	else $(PYTHON) benchmarks/gpu_check.py; fi
 
 clean:
 	rm -rf results report/build logs .snakemake report/informe.pdf

@@ -1,6 +1,8 @@
 """pyproject.toml is the one list of dependencies; environment.yml must install the same set."""
 
 import re
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -70,3 +72,28 @@ def test_every_third_party_import_is_declared_in_pyproject(folders, groups):
             undeclared[name] = sorted(dists)
     assert not undeclared, (f"imported but not declared in pyproject.toml ({', '.join(groups)}):"
                             f" {undeclared}")
+
+
+def test_the_gpu_check_says_there_is_no_gpu_and_exits_0(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is here: `make gpu-check` runs the real check (minutes)")
+    proc = subprocess.run(["make", "-s", "gpu-check"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "gpu-check: no CUDA GPU here (torch.cuda.is_available() is False)" in proc.stdout
+
+
+def test_a_gpu_check_step_reports_its_time_limit(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gpu_check import run_step, scratch_cupy_vs_numpy
+
+    done = run_step("quick", [sys.executable, "-c", "print('hola')"], 30, cwd=tmp_path)
+    assert done["code"] == 0 and "hola" in done["tail"]
+    late = run_step("slow", [sys.executable, "-c", "import time; time.sleep(5)"], 0.5,
+                    cwd=tmp_path)
+    assert late["code"] == "timeout" and late["seconds"] < 4
+    numpy_only = scratch_cupy_vs_numpy(120, ("numpy",))  # the CuPy half needs the GPU
+    assert numpy_only["code"] == 0, numpy_only["tail"]
+    assert numpy_only["measured"]["numpy"]["s_per_epoch"] > 0
