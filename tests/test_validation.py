@@ -389,3 +389,34 @@ def test_a_knob_the_model_family_would_ignore_is_refused_before_any_job(default_
     assert only_problem(cnn) == ("config.yaml: experiments[1].vary.kernel[1] is 4, an even size; "
                                  "use an odd one (3, 5, 7) so that a convolution keeps the image "
                                  "size")
+
+
+@pytest.mark.parametrize(("where", "value", "line"), [
+    (("base", "lr"), float("inf"), "config.yaml: base.lr is inf; give a finite number"),
+    (("experiments", 6, "vary", "lr"), [float("nan")],
+     "config.yaml: experiments[6].vary.lr[0] is nan; give a finite number"),
+])
+def test_a_number_that_is_not_finite_is_refused_where_it_is(default_config, where, value, line):
+    node = default_config
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    assert any(p.startswith(line) for p in problems(default_config)), problems(default_config)
+
+
+def test_a_seed_numpy_cannot_take_is_refused(default_config):
+    default_config["seeds"] = [0, 2**64]
+    assert only_problem(default_config).startswith(
+        "config.yaml: seeds[1] is 18446744073709551616; must be")
+
+
+def test_lr_inf_in_yaml_stops_the_workflow_before_any_job(tmp_path):
+    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+    path = make_workdir(tmp_path, config)
+    path.write_text(path.read_text().replace("lr: 0.001", "lr: .inf"))
+    assert "lr: .inf" in path.read_text()
+    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                           "--cores", "1", "--configfile", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "base.lr is inf; give a finite number" in proc.stderr
+    assert not (tmp_path / "results").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from nnreport.checks.paths import path_problems
 from nnreport.checks.studies import experiment_problems, shape_problems
 from nnreport.checks.usermodels import knob_label_problems, user_model_problems
 from nnreport.config.grid import coerce_numbers
-from nnreport.config.messages import ConfigPath, format_path, schema_problems
+from nnreport.config.messages import ConfigPath, Problem, format_path, schema_problems
 
 __all__ = ["ConfigError", "format_path", "validate_config"]
 
@@ -77,6 +78,19 @@ def _order(config: Any, path: ConfigPath) -> tuple[int, ...]:
     return tuple(key)
 
 
+def _non_finite(value: Any, path: ConfigPath = ()) -> list[Problem]:
+    """A problem for every number of the config that is not finite (YAML's .inf, .nan): a
+    learning rate of .inf trains every run to divergence and fails only in the tables."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, (*path, i))]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [Problem(path, f"{format_path(path)} is {value}; give a finite number (YAML reads "
+                              ".inf, .nan and 1e999 as infinite or not a number)")]
+    return []
+
+
 def validate_config(config: dict, schema: dict | str | Path,
                     sources: Sequence[str | os.PathLike],
                     overrides: Mapping | None = None) -> None:
@@ -86,6 +100,7 @@ def validate_config(config: dict, schema: dict | str | Path,
         schema = dict(yaml.safe_load(Path(schema).read_text(encoding="utf-8")))
     config = coerce_numbers(copy.deepcopy(config), schema) if isinstance(config, dict) else config
     found = list(schema_problems(Draft202012Validator(schema), config))
+    found += _non_finite(config)
     if isinstance(config, dict):
         found += shape_problems(config, schema)
         found += experiment_problems(config, schema)
