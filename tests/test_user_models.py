@@ -15,6 +15,7 @@ import yaml
 
 from conftest import ROOT, make_workdir, run_snakemake, study_config
 from nnreport.base.usercode import (
+    CHECKED,
     UserCodeError,
     class_source,
     load_class,
@@ -74,7 +75,7 @@ def test_a_good_class_passes_and_its_check_is_remembered(tmp_path, monkeypatch):
     (tmp_path / "mi_red.py").write_text(GOOD)
     monkeypatch.chdir(tmp_path)
     validate_config(user_config(), SCHEMA, ["config.yaml"])
-    checked = yaml.safe_load(usermodels.CACHE.read_text())
+    checked = yaml.safe_load(CHECKED.read_text())
     assert sorted(v["parameters"] for v in checked.values()) == [7890, 15770]  # canales 4, 8
     # a run's cost (its priority, its time on a cluster) follows the multiply-adds measured
     macs = 28 * 28 * 9 * 8 + 8 * 14 * 14 * 10  # the convolution's and the dense layer's
@@ -249,6 +250,14 @@ def test_a_bad_scratch_class_is_refused_before_any_job(case, tmp_path):
     assert proc.returncode != 0
     assert message in " ".join(out.split()), out[-3000:]
     assert "Traceback" not in out and not (tmp_path / "results").exists()
+
+
+def test_an_optimiser_the_from_scratch_trainer_lacks_is_refused_in_a_table_i_study(
+        tmp_path, monkeypatch):
+    text = problems(tmp_path, SCRATCH, scratch_config(model="mi_red.py:MiMLP",
+                                                      optimizer="rmsprop"), monkeypatch)
+    assert ("base.optimizer is 'rmsprop'; the numpy back-end supports adam, sgd; use one of "
+            "those or backend: torch") in text
 
 
 def test_the_gradient_check_passes_a_right_backward_and_measures_a_wrong_one(tmp_path,

@@ -12,7 +12,9 @@ import ast
 import difflib
 import hashlib
 import importlib.util
+import inspect
 import json
+import logging
 import re
 import sys
 import tokenize
@@ -22,11 +24,14 @@ from pathlib import Path
 from types import ModuleType
 
 from nnreport.base.errors import ExpectedError
-from nnreport.base.families import constructor_arguments
+from nnreport.base.families import PROVIDED_ARGUMENTS, constructor_arguments
+from nnreport.base.io import write_json
 
+log = logging.getLogger(__name__)
 # `path/file.py:ClassName`: a Python file, a colon, a class name
 TARGET = re.compile(r"^(?P<path>[^:]+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
 MODULE_PREFIX = "nnreport_user_"
+DIGEST = "__nnreport_sha256__"  # the content a loaded module of the user's ran
 
 
 class UserCodeError(ExpectedError, ValueError):
@@ -86,19 +91,42 @@ def where_in(exc: BaseException, path: str | Path) -> str:
     return f"{path}:{lineno}: {detail}" + (f" (in `{code.strip()}`)" if code else "")
 
 
-def load_module(path: str | Path, fresh: bool = False) -> ModuleType:
-    """Import the user's file at `path` (once per process unless `fresh`); a UserCodeError
-    names the file, the line of theirs that failed and its message."""
+def constructor_call(cls: type, hparams: dict, input_shape: tuple[int, ...], n_classes: int,
+                     seed: int = 0) -> dict:
+    """Return the keyword arguments a user's constructor receives for a run: its knobs, and the
+    images' (C, H, W), the number of classes and the seed where the constructor *names* them
+    (a `**kwargs` gets only the knobs: it may hand them on to nn.Module, which takes none)."""
+    kwargs = constructor_arguments(hparams)
+    params = inspect.signature(cls).parameters
+    provided = {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
+                "seed": int(seed)}
+    for name in PROVIDED_ARGUMENTS:
+        if name not in kwargs and name in params:
+            kwargs[name] = provided[name]
+    return kwargs
+
+
+def call_text(target: Target, kwargs: dict) -> str:
+    """Return how the constructor is called, for messages: `MiMLP(n1=128, n_classes=10)`."""
+    return f"{target.name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+
+def load_module(path: str | Path) -> ModuleType:
+    """Import the user's file at `path`: once per process and content (an edited file runs
+    again); a UserCodeError names the file, the line of theirs that failed and its message."""
     path = Path(path)
     name = module_name(path)
-    if name in sys.modules and not fresh:
-        return sys.modules[name]
     if not path.is_file():
         raise UserCodeError(f"{path}: no such file")
+    digest = file_digest(path)
+    known = sys.modules.get(name)
+    if known is not None and getattr(known, DIGEST, None) == digest:
+        return known
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise UserCodeError(f"{path}: Python cannot load it as a module")
     module = importlib.util.module_from_spec(spec)
+    setattr(module, DIGEST, digest)  # the content it ran
     sys.modules[name] = module  # before running it: pickle and dataclasses look it up there
     try:
         spec.loader.exec_module(module)
@@ -113,9 +141,9 @@ def load_module(path: str | Path, fresh: bool = False) -> ModuleType:
     return module
 
 
-def load_class(target: Target, fresh: bool = False) -> type:
+def load_class(target: Target) -> type:
     """Return the class `target` names; a UserCodeError says what the file has instead."""
-    module = load_module(target.path, fresh)
+    module = load_module(target.path)
     obj = getattr(module, target.name, None)
     if obj is None:
         classes = sorted(k for k, v in vars(module).items()
@@ -141,6 +169,15 @@ def remembered() -> dict:
         return json.loads(CHECKED.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def remember(entries: dict) -> None:
+    """Write the passed checks (best effort: a read-only folder only costs the next check)."""
+    try:
+        CHECKED.parent.mkdir(parents=True, exist_ok=True)
+        write_json(CHECKED, entries)
+    except OSError as exc:
+        log.debug("cannot remember the checked models in %s: %s", CHECKED, exc)
 
 
 def arguments_key(digest: str, hparams: dict) -> str:

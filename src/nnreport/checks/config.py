@@ -109,7 +109,7 @@ def validate_config(config: dict, schema: dict | str | Path,
         found += path_problems(config)
         found += knob_label_problems(config)
         if not found:  # a user's class is built only from a config without other problems
-            found += user_model_problems(config)
+            found += user_model_problems(config, schema)
     if not found:
         log.debug("config from %s is valid", ", ".join(map(str, sources)))
         return

@@ -28,7 +28,7 @@ NEEDED = ("optimizer", "lr", "batch_size")  # what both trainers read without a 
 Candidate = tuple[dict[str, Any], dict[str, ConfigPath]]
 
 
-def _numpy_optimizers(names: list[str]) -> list[str]:
+def numpy_optimizers(names: list[str]) -> list[str]:
     """Return the optimisers of `names` that the numpy back-end's make_optimizer builds."""
     out = []
     for name in names:
@@ -76,29 +76,24 @@ def _search_problems(model: dict, at: ConfigPath, knobs: dict) -> Iterator[Probl
                 yield from schema_problems(checker, value, (*here, j))
 
 
-def _numpy_problems(run: Candidate, at: ConfigPath, mid: Any, knobs: dict,
-                    optimizers: list[str]) -> Iterator[Problem]:
-    """Yield the hyper-parameters of one run of the numpy model at `at` that the from-scratch
-    back-end cannot train, each where the config sets it (values the schema refuses aside)."""
+def numpy_problems(run: Candidate, at: ConfigPath | None, mid: Any, knobs: dict,
+                   optimizers: list[str]) -> Iterator[Problem]:
+    """Yield the hyper-parameters of one run of the numpy model at `at` (a model study's
+    model; None for a Table I study's run) that the from-scratch back-end cannot train, each
+    where the config sets it (values the schema refuses aside)."""
     hparams, where = run
     for key, why, fix in _numpy_refusals(hparams, optimizers):
         path, value = where.get(key), hparams[key]
         if path is None or not Draft202012Validator(knobs.get(key, {})).is_valid(value):
             continue
-        heir = "" if path[:2] == at else (f", which {format_path(at)} ({mid}, backend: numpy) "
-                                          f"starts from")
+        heir = "" if at is None or path[:2] == at else (
+            f", which {format_path(at)} ({mid}, backend: numpy) starts from")
         yield Problem(path, f"{format_path(path)} is {show(value)}{heir}; {why}; {fix}")
 
 
 def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str, str, str]]:
     """Yield (key, why, fix) for each hyper-parameter the from-scratch back-end cannot train:
     its trainer's (the optimiser), and its MLP's (not a user's class, whose keys are its own)."""
-    user = is_user_model(hparams.get("model"))
-    activation = None if user else hparams.get("activation")
-    if activation is not None and activation not in ACTIVATIONS:
-        names = ", ".join(ACTIVATIONS)
-        yield ("activation", f"the numpy back-end supports {names}",
-               f"use {'one of those' if len(ACTIVATIONS) > 1 else names} or backend: torch")
     name = hparams.get("optimizer")
     if isinstance(name, str) and name not in optimizers:
         yield ("optimizer", f"the numpy back-end supports {', '.join(optimizers)}",
@@ -111,8 +106,13 @@ def _numpy_refusals(hparams: dict, optimizers: list[str]) -> Iterator[tuple[str,
             if key in hparams:
                 yield (key, f"the numpy back-end refuses it ({err})",
                        "change it or use backend: torch")
-    if user:
+    if is_user_model(hparams.get("model")):
         return
+    activation = hparams.get("activation")
+    if activation is not None and activation not in ACTIVATIONS:
+        names = ", ".join(ACTIVATIONS)
+        yield ("activation", f"the numpy back-end supports {names}",
+               f"use {'one of those' if len(ACTIVATIONS) > 1 else names} or backend: torch")
     if hparams.get("batchnorm") is True:
         yield ("batchnorm", "the numpy back-end has no BatchNorm",
                "use batchnorm: false or backend: torch")
@@ -182,7 +182,7 @@ def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
     if not isinstance(models, list):
         return
     knobs = schema.get("$defs", {}).get("hparams", {}).get("properties", {})
-    optimizers = _numpy_optimizers(list(knobs.get("optimizer", {}).get("enum", [])))
+    optimizers = numpy_optimizers(list(knobs.get("optimizer", {}).get("enum", [])))
     runs = model_runs(config)
     ids: dict[Any, int] = {}
     for i, model in enumerate(models):
@@ -208,4 +208,4 @@ def model_problems(config: dict, schema: dict) -> Iterator[Problem]:
             yield from size_problems(hparams, where)
             yield from family_problems(hparams, where)
         for run in runs.get(i, []) if model.get("backend") == "numpy" else []:
-            yield from _numpy_problems(run, at, mid, knobs, optimizers)
+            yield from numpy_problems(run, at, mid, knobs, optimizers)

@@ -6,7 +6,7 @@ the task's shape. Each problem names the config key, the user's file and line, a
 Building the module needs PyTorch, which the user's file imports anyway: models/user.py is
 imported only for a config that names such a file, so a study of built-in families still
 checks without importing PyTorch. A passed check is remembered by the file's content and the
-constructor's arguments (`.snakemake/nnreport/checked-models.json`), so a second dry run imports
+constructor's arguments (`base/usercode.CHECKED`), so a second dry run imports
 nothing.
 """
 
@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nnreport.base.families import PROVIDED_ARGUMENTS, constructor_arguments, trainer_keys
-from nnreport.base.io import write_json
 from nnreport.base.usercode import (
-    CHECKED,
     Target,
     UserCodeError,
     arguments_key,
@@ -31,19 +28,16 @@ from nnreport.base.usercode import (
     file_digest,
     load_class,
     parse_target,
+    remember,
     remembered,
 )
-from nnreport.checks.models import model_runs
+from nnreport.checks.models import model_runs, numpy_optimizers, numpy_problems
 from nnreport.config.grid import config_hash
 from nnreport.config.messages import ConfigPath, Problem, format_path, show, suggest
 from nnreport.data.shapes import class_count, image_shape
 from nnreport.models.user_scratch import missing_methods
 from nnreport.models.user_scratch import probe as probe_scratch
-from nnreport.training.scratch.train import make_optimizer
 
-log = logging.getLogger(__name__)
-
-CACHE = CHECKED
 CHECK_VERSION = 3  # bump when what a check verifies changes: older passes no longer count
 # One run: its hyper-parameters, where each is set, and the key its experiment varies.
 Run = tuple[dict[str, Any], dict[str, ConfigPath], str | None]
@@ -95,7 +89,7 @@ def knob_label_problems(config: dict) -> Iterator[Problem]:
                                 f"sets (its keys: {', '.join(sorted(keys))}); {hint}")
 
 
-def _unsupported(config: dict, runs: list[Run]) -> Iterator[Problem]:
+def _unsupported(runs: list[Run]) -> Iterator[Problem]:
     """Yield what a user's class cannot do yet: a reconstruction (its report is the built-in
     autoencoder's, which reads that model's encoder)."""
     for hparams, where, _ in runs:
@@ -107,29 +101,28 @@ def _unsupported(config: dict, runs: list[Run]) -> Iterator[Problem]:
             return
 
 
-def _cache() -> dict:
-    return remembered()
-
-
 def _run_key(digest: str, hparams: dict, shape: tuple, n_classes: int) -> str:
     return config_hash([CHECK_VERSION, hparams.get("model"), digest, constructor_arguments(hparams),
                         hparams.get("task", "classification"), hparams.get("backend", "torch"),
                         list(shape), n_classes])
 
 
-def user_model_problems(config: dict) -> Iterator[Problem]:
+def user_model_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield the problems of every run whose model is a class of the user's own file."""
     runs = [r for r in study_runs(config) if parse_target(r[0].get("model")) is not None]
     if not runs:
         return
-    unsupported = list(_unsupported(config, runs))
+    unsupported = list(_unsupported(runs))
     if unsupported:
         yield from unsupported
         return
     data = config.get("dataset")
     dataset: dict = data if isinstance(data, dict) else {}
     shape, n_classes = image_shape(dataset), class_count(dataset)
-    cache = _cache()
+    knobs = schema.get("$defs", {}).get("hparams", {}).get("properties", {})
+    optimizers = numpy_optimizers(list(knobs.get("optimizer", {}).get("enum", [])))
+    study = isinstance(config.get("models"), list)
+    cache = remembered()
     passed: dict[str, dict] = {}
     files: dict[Target, str | None] = {}  # target -> its digest (None: no such file)
     loaded: dict[tuple[Target, bool], bool] = {}  # imported, and of its back-end's kind
@@ -150,9 +143,14 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
             passed[key] = cache.get(key) or passed[key]
             continue
         scratch = hparams.get("backend") == "numpy"
-        trainer = list(_scratch_trainer_problems(hparams, where, reported)) if scratch else []
+        # what the from-scratch trainer cannot do (a model study's models: checks/models.py)
+        trainer = list(numpy_problems((hparams, where), None, None, knobs, optimizers)
+                       if scratch and not study else [])
         if trainer:
-            yield from trainer
+            for problem in trainer:
+                if problem.path not in reported:
+                    reported.add(problem.path)
+                    yield problem
             continue
         if (target, scratch) not in loaded:
             problem = _class_problem(target, at, scratch)
@@ -185,16 +183,7 @@ def user_model_problems(config: dict) -> Iterator[Problem]:
                 value = hparams[knob] if knob else str(target)
                 yield Problem(here, f"{format_path(here)} is {show(value)}: {err}")
     if passed and any(k not in cache for k in passed):
-        _remember({**cache, **passed})
-
-
-def _remember(entries: dict) -> None:
-    """Write the passed checks (best effort: a read-only folder only costs the next check)."""
-    try:
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        write_json(str(CACHE), entries)
-    except OSError as exc:
-        log.debug("cannot remember the checked models in %s: %s", CACHE, exc)
+        remember({**cache, **passed})
 
 
 def _file_problem(target: Target, at: ConfigPath) -> tuple[str | None, Problem | None]:
@@ -212,28 +201,13 @@ def _file_problem(target: Target, at: ConfigPath) -> tuple[str | None, Problem |
                              f"runs in, {here}){hint}")
 
 
-def _scratch_trainer_problems(hparams: dict, where: dict[str, ConfigPath],
-                              reported: set) -> Iterator[Problem]:
-    """Yield what the from-scratch trainer cannot do for a run (its optimisers are SGD and
-    Adam; momentum in [0, 1)), once per config path."""
-    try:
-        make_optimizer(hparams, [])
-    except (ValueError, KeyError, TypeError) as err:
-        key = str(err).split(":")[0].strip("'")
-        here = where.get(key if key in where else "optimizer", ("base", "optimizer"))
-        if here not in reported:
-            reported.add(here)
-            yield Problem(here, f"{format_path(here)} is {show(hparams.get(here[-1]))}, which "
-                                f"the from-scratch trainer (backend: numpy) cannot train: {err}")
-
-
 def _class_problem(target: Target, at: ConfigPath, scratch: bool) -> Problem | None:
     """Return the problem of a file that does not import, or whose name is not a model of its
     back-end's kind: a torch.nn.Module, or (backend: numpy) a class with the methods of a
     model written from scratch."""
     said = f"{format_path(at)} is {show(str(target))}"
     try:
-        cls = load_class(target, fresh=True)
+        cls = load_class(target)
     except UserCodeError as err:
         return Problem(at, f"{said}: {err}")
     try:

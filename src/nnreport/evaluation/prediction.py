@@ -42,10 +42,7 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     # a classifier on an encoder: the encoder's layers, then every weight from the state
     encoder = encoder_of(state["encoder"]) if "encoder" in state else None
     fam = family_of(state["hparams"])
-    if fam.user is not None and fam.digest != state["code"]["sha256"]:
-        raise UserCodeError(f"{path} was trained with another version of {fam.user.path}; "
-                            f"retrain it: snakemake --cores 1 --force {Path(path).parent}/"
-                            "metrics.parquet")
+    check_trained_code(path, state)
     model = build_model(state["hparams"], n_in, n_classes, encoder=encoder,
                         input_shape=state.get("input_shape"))
     model.load_state_dict(sd)
@@ -67,14 +64,21 @@ def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     return predict
 
 
+def check_trained_code(path: str | Path, state: dict) -> None:
+    """Refuse a model.pt of a user's class whose file has changed since it trained (the
+    workflow retrains it; read alone, it would be rebuilt from other code)."""
+    code = state.get("code")
+    if code is not None and file_digest(code["file"]) != code["sha256"]:
+        raise UserCodeError(f"{path} was trained with another version of {code['file']}; "
+                            f"retrain it: snakemake --cores 1 --force {Path(path).parent}/"
+                            "metrics.parquet")
+
+
 def _user_scratch_predictor(path: str | Path, state: dict) -> Callable[[np.ndarray], np.ndarray]:
     """The logits of a user's from-scratch class (backend: numpy) with its trained arrays."""
     target = parse_target(state["model"])
     assert target is not None
-    if file_digest(target.path) != state["code"]["sha256"]:
-        raise UserCodeError(f"{path} was trained with another version of {target.path}; "
-                            f"retrain it: snakemake --cores 1 --force {Path(path).parent}/"
-                            "metrics.parquet")
+    check_trained_code(path, state)
     model = ScratchModel(target, state["hparams"], tuple(state["input_shape"]),
                          int(state["n_classes"]), seed=0)
     model.load_state_dict(state["state_dict"])

@@ -44,4 +44,3 @@ class Family:
     channels_last: bool = False
     # a user's own class: its file and name (the config's `model: file.py:Class`)
     user: Target | None = None
-    digest: str | None = None  # the SHA-256 of that file when it was loaded

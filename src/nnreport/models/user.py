@@ -9,17 +9,17 @@ The class's constructor receives every key of the run the trainer does not read
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from nnreport.base.families import PROVIDED_ARGUMENTS, constructor_arguments
 from nnreport.base.usercode import (
     Target,
     UserCodeError,
+    call_text,
+    constructor_call,
     file_digest,
     load_class,
     parse_target,
@@ -31,8 +31,8 @@ TASKS = {"classification": CLASSIFICATION, "reconstruction": RECONSTRUCTION}
 
 
 @functools.cache
-def _family(target: Target, digest: str, task: str) -> Family:
-    cls = load_class(target, fresh=True)  # a new digest: the file changed, import it again
+def _family(target: Target, digest: str, task: str) -> Family:  # once per content and task
+    cls = load_class(target)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         bases = ", ".join(b.__name__ for b in cls.__mro__[1:-1]) or "object"
         raise UserCodeError(f"{target.path}: {target.name} is not a torch.nn.Module (its bases: "
@@ -40,7 +40,7 @@ def _family(target: Target, digest: str, task: str) -> Family:
                             "backend: numpy for a model written from scratch")
     return Family(str(target), TASKS[task], cls, image=True,
                   scaling="unit" if task == "reconstruction" else "standard",
-                  user=target, digest=digest)
+                  user=target)
 
 
 def family(model: str, task: str = "classification") -> Family:
@@ -54,40 +54,17 @@ def family(model: str, task: str = "classification") -> Family:
     return _family(target, file_digest(target.path), task)
 
 
-def accepts(cls: type, name: str) -> bool:
-    """Return whether `cls`'s constructor names the keyword `name` (a `**kwargs` gets only the
-    knobs: it may hand them on to nn.Module, which takes none)."""
-    return name in inspect.signature(cls).parameters
-
-
-def arguments(fam: Family, hparams: dict, input_shape: tuple[int, ...], n_classes: int,
-              seed: int = 0) -> dict:
-    """Return the keyword arguments the user's constructor receives for a run: its knobs, and
-    the images' shape, the number of classes and the seed where the constructor names them."""
-    kwargs = constructor_arguments(hparams)
-    provided = {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
-                "seed": int(seed)}
-    for name in PROVIDED_ARGUMENTS:
-        if name not in kwargs and accepts(fam.module, name):
-            kwargs[name] = provided[name]
-    return kwargs
-
-
 def build_user_model(fam: Family, hparams: dict, input_shape: tuple[int, ...],
                      n_classes: int, seed: int = 0) -> nn.Module:
     """Return the user's module built with a run's arguments; an exception in their
     constructor names their file and line."""
-    kwargs = arguments(fam, hparams, input_shape, n_classes, seed)
+    kwargs = constructor_call(fam.module, hparams, input_shape, n_classes, seed)
     assert fam.user is not None
     try:
         return fam.module(**kwargs)
     except Exception as exc:
-        raise UserCodeError(f"{fam.user.name}({_call(kwargs)}) failed at "
+        raise UserCodeError(f"{call_text(fam.user, kwargs)} failed at "
                             f"{where_in(exc, fam.user.path)}") from exc
-
-
-def _call(kwargs: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 
 def probe(model: str, hparams: dict, input_shape: tuple[int, ...], n_classes: int) -> dict:
@@ -98,7 +75,7 @@ def probe(model: str, hparams: dict, input_shape: tuple[int, ...], n_classes: in
     assert fam.user is not None
     torch.manual_seed(0)
     net = build_user_model(fam, hparams, input_shape, n_classes)
-    call = f"{fam.user.name}({_call(arguments(fam, hparams, input_shape, n_classes))})"
+    call = call_text(fam.user, constructor_call(fam.module, hparams, input_shape, n_classes))
     trainable = [p for p in net.parameters() if p.requires_grad]
     if not trainable:
         raise UserCodeError(f"{call} has no trainable parameters (no layer is an attribute of "

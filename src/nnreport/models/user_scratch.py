@@ -16,14 +16,19 @@ it; on a GPU its `.data` and `.grad` are CuPy arrays, which NumPy's functions ap
 
 from __future__ import annotations
 
-import inspect
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from nnreport.base.families import PROVIDED_ARGUMENTS, constructor_arguments
-from nnreport.base.usercode import Target, UserCodeError, load_class, where_in
+from nnreport.base.usercode import (
+    Target,
+    UserCodeError,
+    call_text,
+    constructor_call,
+    load_class,
+    where_in,
+)
 
 METHODS = ("forward", "backward", "parameters")
 
@@ -31,24 +36,6 @@ METHODS = ("forward", "backward", "parameters")
 def missing_methods(cls: type) -> list[str]:
     """Return the protocol's methods that `cls` lacks."""
     return [m for m in METHODS if not callable(getattr(cls, m, None))]
-
-
-def arguments(cls: type, hparams: dict, input_shape: tuple[int, ...], n_classes: int,
-              seed: int) -> dict:
-    """Return the keyword arguments the user's constructor receives for a run."""
-    kwargs = constructor_arguments(hparams)
-    params = inspect.signature(cls).parameters  # only what it names: not through **kwargs
-    provided = {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
-                "seed": int(seed)}
-    for name in PROVIDED_ARGUMENTS:
-        if name not in kwargs and name in params:
-            kwargs[name] = provided[name]
-    return kwargs
-
-
-def call_text(target: Target, kwargs: dict) -> str:
-    """Return how the constructor was called: `MiMLP(ocultas=128, n_classes=10)`."""
-    return f"{target.name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 
 
 class ScratchModel:
@@ -59,7 +46,7 @@ class ScratchModel:
                  n_classes: int, seed: int, xp: ModuleType = np):
         cls = load_class(target)
         self.target, self.input_shape = target, tuple(int(d) for d in input_shape)
-        kwargs = arguments(cls, hparams, input_shape, n_classes, seed)
+        kwargs = constructor_call(cls, hparams, input_shape, n_classes, seed)
         self.call = call_text(target, kwargs)
         np.random.seed(seed)  # for code that draws from NumPy's global generator
         try:
@@ -269,13 +256,6 @@ def probe(target: Target, hparams: dict, input_shape: tuple[int, ...], n_classes
     macs = sum(int(p.data.size) for p in model.params if p.data.ndim >= 2)
     return {"parameters": sum(int(p.data.size) for p in model.params), "macs": macs,
             "gradient_check": check}
-
-
-def model_call(target: Target, run: dict, input_shape: tuple[int, ...], n_classes: int) -> str:
-    """Return how a run builds the user's class: `MiMLP(n1=128, ..., seed=0)`."""
-    cls = load_class(target)
-    return call_text(target, arguments(cls, run["hparams"], input_shape, n_classes,
-                                       run["seed"]))
 
 
 def gradient_message(call: str, check: dict) -> str:

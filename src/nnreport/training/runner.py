@@ -32,7 +32,6 @@ from nnreport.models.user_scratch import (
     ScratchModel,
     gradient_check,
     gradient_message,
-    model_call,
 )
 from nnreport.training.history import History
 from nnreport.training.loop import evaluate as torch_evaluate
@@ -104,14 +103,14 @@ def place(model: torch.nn.Module, device: torch.device, fam: Family) -> torch.nn
     return model
 
 
-def check_code(run: dict, fam: Family) -> None:
+def check_code(run: dict) -> None:
     """Refuse to train a user's class whose file is not the one the workflow planned the run
     with (edited while the workflow ran): its results would be filed under the old content."""
-    if fam.user is None:
+    code = run.get("code")
+    if code is None:  # a built-in family
         return
-    planned = (run.get("code") or {}).get("sha256")
-    if planned != fam.digest:
-        raise UserCodeError(f"{fam.user.path} changed after the workflow planned run "
+    if file_digest(code["file"]) != code["sha256"]:
+        raise UserCodeError(f"{code['file']} changed after the workflow planned run "
                             f"{run['variant']} (seed {run['seed']}); run the workflow again: "
                             "it retrains the runs of the file as it is now")
 
@@ -140,7 +139,7 @@ def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -
     device = resolve_device(run["device"])
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(run.get("tf32"))
     fam = family_of(run["hparams"])
-    check_code(run, fam)
+    check_code(run)
     train_split, val_split, norm = to_splits(data, run, device, fam)
     torch.manual_seed(run["seed"])
     n_in, n_classes = int(np.prod(train_split.x.shape[1:])), len(data.classes)
@@ -198,16 +197,13 @@ def _train_user_scratch(run: dict, data: Dataset, target: Target, xp, norm: dict
                         arrays: tuple) -> TrainResult:
     """Train a user's from-scratch class (backend: numpy) with the from-scratch trainer, after
     checking its backward against finite differences (recorded for the report)."""
-    if file_digest(target.path) != (run.get("code") or {}).get("sha256"):
-        raise UserCodeError(f"{target.path} changed after the workflow planned run "
-                            f"{run['variant']} (seed {run['seed']}); run the workflow again: "
-                            "it retrains the runs of the file as it is now")
+    check_code(run)
     train_x, train_y, val_x, val_y, val_labels = arrays
     shape, n_classes = (1, *data.images.shape[1:]), len(data.classes)
-    check = gradient_check(ScratchModel(target, run["hparams"], shape, n_classes, run["seed"]),
-                           n_classes)
+    checked = ScratchModel(target, run["hparams"], shape, n_classes, run["seed"])
+    check = gradient_check(checked, n_classes)
     if not check["error"] <= TOLERANCE:  # NaN too: the pre-job check says the same, once
-        raise UserCodeError(gradient_message(model_call(target, run, shape, n_classes), check))
+        raise UserCodeError(gradient_message(checked.call, check))
     model = ScratchModel(target, run["hparams"], shape, n_classes, run["seed"], xp)
     n_params = sum(int(p.data.size) for p in model.parameters())
     dev_name, dev_type = ("CuPy (GPU)", "cuda") if xp.__name__ == "cupy" else (cpu_name(), "cpu")
