@@ -48,7 +48,7 @@ from torch import nn  # noqa: E402
 from torch.autograd import DeviceType  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
-from nnreport.data.fashion_mnist import prepare_fashion_mnist  # noqa: E402
+from nnreport.data.registry import prepare  # noqa: E402
 from nnreport.models.registry import CLASSIFICATION, build_model, family  # noqa: E402
 from nnreport.training.backprop import BackpropStep, training_step  # noqa: E402
 from nnreport.training.loop import (  # noqa: E402
@@ -412,7 +412,8 @@ def main(args: argparse.Namespace) -> None:
     # as run_job does without `tf32: true` (cuDNN's own default would be TF32 convolutions)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     device = args.device
-    data = prepare_fashion_mnist(None, None, 60000, 10000, 0)
+    data = prepare({"name": "fashion_mnist", "root": None, "download_dir": None, "n_train": 60000,
+                    "n_val": 10000, "split_seed": 0})
     run = {"seed": SEED, "max_train": args.max_train}
     settle_allocator()
     rows = []

@@ -44,7 +44,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
 from nnreport.base.usercode import parse_target  # noqa: E402
-from nnreport.data.fashion_mnist import prepare_fashion_mnist  # noqa: E402
+from nnreport.data.registry import prepare  # noqa: E402
 from nnreport.models.registry import build_model  # noqa: E402
 from nnreport.models.user_scratch import ScratchModel  # noqa: E402
 from nnreport.training.loop import train  # noqa: E402
@@ -296,7 +296,8 @@ def main(args: argparse.Namespace) -> None:
     device = args.device
     sizes, bs = [784, BASE["n1"], BASE["n2"], 10], BASE["batch_size"]
     f_train, f_eval = flop_per_sample(sizes)
-    data = prepare_fashion_mnist(None, None, 60000, 10000, 0)
+    data = prepare({"name": "fashion_mnist", "root": None, "download_dir": None, "n_train": 60000,
+                    "n_val": 10000, "split_seed": 0})
     *splits, norm = to_splits(data, {"seed": SEED}, torch.device(device))  # as run_job does
     n_train, n_val = len(splits[0].y), len(splits[1].y)
     epoch_flop = n_train * f_train + n_val * f_eval

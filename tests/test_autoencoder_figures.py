@@ -10,8 +10,7 @@ import torch
 from conftest import DEBIAN_FASHION, pdf_text
 from nnreport.base.integrity import DamagedFileError
 from nnreport.data.dataset import Dataset
-from nnreport.data.fashion_mnist import FASHION_MNIST_CLASSES, FASHION_MNIST_MD5
-from nnreport.data.idx import load_idx_pair
+from nnreport.data.mnist import SOURCES, load_pair
 from nnreport.evaluation.prediction import add_noise
 from nnreport.evaluation.reconstruction import (
     AutoencoderError,
@@ -46,8 +45,8 @@ def _images() -> tuple[np.ndarray, np.ndarray]:
     """FashionMNIST's first test images when Debian's files are installed; else images of ten
     classes of bright bars, each class's bar in its own place, with noise."""
     if (DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz").exists():
-        x, y = load_idx_pair(DEBIAN_FASHION, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-                             FASHION_MNIST_MD5)
+        x, y = load_pair(DEBIAN_FASHION, SOURCES["fashion_mnist"], "t10k-images-idx3-ubyte",
+                         "t10k-labels-idx1-ubyte")
         return x[: N_TRAIN + N_VAL], y[: N_TRAIN + N_VAL].astype(np.int64)
     rng = np.random.default_rng(0)
     y = np.arange(N_TRAIN + N_VAL) % 10
@@ -64,7 +63,7 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("autoencoders")
     x, y = _images()
     data = Dataset(x, y, np.arange(N_TRAIN), np.arange(N_TRAIN, N_TRAIN + N_VAL),
-                   FASHION_MNIST_CLASSES, "test")
+                   list(SOURCES["fashion_mnist"].classes), "test")
     data.save(folder / "data.npz")
     files = {}
     for name, hparams in (("base", HPARAMS), ("denoising", {**HPARAMS, "sigma": 0.3}),
@@ -81,13 +80,13 @@ def test_an_autoencoder_reconstructs_the_images_it_was_validated_on(trained):
     _, data, files = trained
     model, norm = read_autoencoder(files["base"]["model"])
     assert isinstance(model, ConvAutoencoder) and not model.training
-    assert (norm["mean"], norm["std"]) == (0.0, 1.0)
+    assert (norm["mean"], norm["std"]) == ([0.0], [1.0])  # one grey channel
     images = data.images[data.val_idx]
     x = inputs(images, norm)
     assert x.shape == (N_VAL, 1, 28, 28) and x.dtype == torch.float32
     assert float(x.min()) >= 0 and float(x.max()) <= 1
     out = reconstruct(model, x)
-    assert out.shape == (N_VAL, 28, 28) and out.min() >= 0 and out.max() <= 1
+    assert out.shape == (N_VAL, 1, 28, 28) and out.min() >= 0 and out.max() <= 1
     # each image's MSE is what training recorded for it: the inputs are the training's
     mse = ((out - images / 255.0) ** 2).reshape(N_VAL, -1).mean(1)
     recorded = pd.read_parquet(files["base"]["predictions"])["mse"].to_numpy()
@@ -125,7 +124,7 @@ def test_noisy_images_become_the_same_inputs_as_their_pixels():
     torch.testing.assert_close(inputs(images, norm), inputs(images / np.float32(255), norm))
     with pytest.raises(AutoencoderError, match=r"float images range over \[0, 255\]"):
         inputs(images.astype(np.float32), norm)
-    with pytest.raises(AutoencoderError, match=r"shape \(3, 784\); expected \(N, height"):
+    with pytest.raises(AutoencoderError, match=r"shape \(3, 784\); expected \(N, channels, height"):
         inputs(images.reshape(3, -1), norm)
 
 
@@ -222,7 +221,7 @@ def test_a_model_that_is_not_an_autoencoder_is_named(trained, tmp_path):
 
 def test_figures_refuse_rows_that_do_not_match(tmp_path):
     originals = np.zeros((4, 28, 28))
-    with pytest.raises(FigureError, match=r"row '.*\n\$n\$ = 8': images of shape \(3, 28, 28\)"):
+    with pytest.raises(FigureError, match=r"row '.*\n\$n\$ = 8': images of shape \(3, 1, 28, 28\)"):
         reconstructions(originals, [("$n$ = 8", np.zeros((3, 28, 28)))], tmp_path / "r.pdf")
     with pytest.raises(FigureError, match=r"noisy inputs of \['other'\], which are not among"):
         reconstructions(originals, [("base", originals)], tmp_path / "r.pdf",

@@ -64,7 +64,7 @@ def test_a_cnn_has_the_layers_and_parameters_its_knobs_say():
 
 @pytest.mark.parametrize("blocks", [1, 2, 3])
 def test_an_autoencoder_reconstructs_the_input_shape_in_zero_one(blocks):
-    model = ConvAutoencoder(channels=2, blocks=blocks, bottleneck=5, n_in=28 * 28)
+    model = ConvAutoencoder(channels=2, blocks=blocks, bottleneck=5, input_shape=(1, 28, 28))
     x = torch.rand(3, 1, 28, 28)
     with torch.no_grad():
         y = model(x)
@@ -80,12 +80,16 @@ def test_an_autoencoder_reconstructs_the_input_shape_in_zero_one(blocks):
 ])
 def test_impossible_convolution_knobs_are_refused_by_name(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        CNN(n_in=SIDE * SIDE, **kwargs)
+        CNN(input_shape=(1, SIDE, SIDE), **kwargs)
 
 
-def test_non_square_images_and_a_missing_encoder_are_refused():
-    with pytest.raises(ValueError, match="700 pixels are not a square"):
-        CNN(n_in=700)
+def test_colour_and_oblong_images_pass_through_and_a_missing_encoder_is_refused():
+    with torch.no_grad():
+        assert CNN(channels=2, input_shape=(3, 32, 24))(torch.rand(2, 3, 32, 24)).shape == (2, 10)
+        auto = ConvAutoencoder(channels=2, blocks=3, bottleneck=4, input_shape=(3, 30, 20))
+        assert auto(torch.rand(2, 3, 30, 20)).shape == (2, 3, 30, 20)
+    with pytest.raises(ValueError, match="blocks: 3 halves a 6x30 image to nothing; use at most 2"):
+        CNN(blocks=3, input_shape=(1, 6, 30))
     with pytest.raises(ValueError, match="needs the trained encoder"):
         build_model({"model": "encoder_classifier"}, n_in=784, n_classes=10)
 
@@ -111,12 +115,12 @@ def test_an_autoencoder_run_records_mse_and_no_accuracy(tmp_path):
     assert list(per_image.columns) == ["true", "mse"] and len(per_image) == 32
     assert per_image["mse"].mean() == pytest.approx(info["val_loss"], rel=1e-5)
     state = torch.load(out["model"], weights_only=False)
-    assert state["normalisation"]["mean"] == 0 and state["normalisation"]["std"] == 1  # [0, 1]
+    assert state["normalisation"]["mean"] == [0] and state["normalisation"]["std"] == [1]  # [0, 1]
 
 
 def test_a_denoising_step_sees_noisy_inputs_but_scores_the_clean_ones():
     torch.manual_seed(0)
-    model = ConvAutoencoder(channels=2, bottleneck=4, n_in=SIDE * SIDE)
+    model = ConvAutoencoder(channels=2, bottleneck=4, input_shape=(1, SIDE, SIDE))
     x = torch.rand(8, 1, SIDE, SIDE)
     clean, _ = ReconstructionStep(model, 0.0, torch.Generator().manual_seed(1))(x, None)
     with torch.no_grad():

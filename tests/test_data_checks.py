@@ -60,7 +60,7 @@ def test_model_batch_sizes_are_checked_in_hparams_and_searches():
     config["models"][0]["hparams"]["batch_size"] = 700000  # held-out test: the training file
     assert only_problem(config) == (
         "config.yaml: models[0].hparams.batch_size is 700000, larger than the 677932 training "
-        "images (EMNIST bymerge's 697932 images of its training file less n_val: 20000); use "
+        "images (EMNIST ByMerge's 697932 images of its training file less n_val: 20000); use "
         "at most 677932")
 
 
@@ -112,3 +112,13 @@ def test_a_named_dataset_root_must_hold_the_dataset(tmp_path, default_config):
     assert only_problem(config).startswith(
         f"config.yaml: dataset.root is '{tmp_path}'; none of {tmp_path}, {tmp_path / 'gzip'}, "
         f"{tmp_path / 'EMNIST' / 'raw'} holds emnist-bymerge-train-images-idx3-ubyte, ")
+
+
+def test_convolution_blocks_that_halve_the_images_to_nothing_are_refused_by_name():
+    from nnreport.checks.data import pooling_problems
+
+    config = {"dataset": {"name": "mnist"}, "base": {"model": "cnn", "blocks": 2},
+              "experiments": [{"id": "b", "vary": {"blocks": [3, 5]}}]}
+    problems = list(pooling_problems(config, {}))
+    assert [p.path for p in problems] == [("experiments", 0, "vary", "blocks", 1)]
+    assert "blocks: 5 halves a 28x28 image to nothing; use at most 4" in problems[0].text

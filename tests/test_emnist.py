@@ -4,15 +4,20 @@ import numpy as np
 import pytest
 
 from conftest import write_idx
+from nnreport.data import registry
 from nnreport.data.dataset import Dataset
 from nnreport.data.emnist import file_names, upright
 from nnreport.data.idx import DataError
-from nnreport.data.prepare import prepare
 
 # An asymmetric glyph: an "L" (vertical bar on the left, foot at the bottom right).
 L_GLYPH = np.zeros((28, 28), np.uint8)
 L_GLYPH[4:24, 6:9] = 255
 L_GLYPH[21:24, 6:20] = 255
+
+
+def prepare(name, **settings):
+    """The registry's loader of the dataset `dataset: {name: <name>, **settings}` declares."""
+    return registry.prepare({"name": name, **settings})
 
 
 def write_emnist(folder, n_train=40, n_test=10, n_classes=47, split="bymerge", mapping=True):
@@ -37,11 +42,11 @@ def write_emnist(folder, n_train=40, n_test=10, n_classes=47, split="bymerge", m
 def test_images_come_out_upright_and_the_mapping_names_the_classes(tmp_path):
     ds = prepare("emnist", root=str(write_emnist(tmp_path)), download_dir=None, n_train=None,
                  n_val=8, split_seed=0, holdout_test=True, split="bymerge")
-    assert np.array_equal(ds.images[0], L_GLYPH)  # first training image, upright
-    assert np.array_equal(ds.images[40], L_GLYPH)  # first test image, upright
+    assert np.array_equal(ds.images[0, 0], L_GLYPH)  # first training image, upright
+    assert np.array_equal(ds.images[40, 0], L_GLYPH)  # first test image, upright
     # upright: the bar is on the left, the foot at the bottom
-    assert ds.images[0][10, 7] == 255 and ds.images[0][10, 20] == 0
-    assert ds.images[0][22, 15] == 255 and ds.images[0][5, 15] == 0
+    assert ds.images[0, 0][10, 7] == 255 and ds.images[0, 0][10, 20] == 0
+    assert ds.images[0, 0][22, 15] == 255 and ds.images[0, 0][5, 15] == 0
     assert len(ds.classes) == 47 and ds.classes[:3] == ["0", "1", "2"]
     assert ds.classes[36] == "a" and ds.classes[-1] == "t"
 

@@ -149,8 +149,15 @@ def test_normalisation_from_the_histogram_is_exact():
                    ["a"], "test")
     px = images[data.train_idx].astype(np.float64) / 255
     norm = normalisation(data, data.train_idx)
-    assert norm["mean"] == pytest.approx(px.mean(), rel=1e-12)
-    assert norm["std"] == pytest.approx(px.std(), rel=1e-12)
+    assert norm["mean"] == pytest.approx([px.mean()], rel=1e-12)
+    assert norm["std"] == pytest.approx([px.std()], rel=1e-12)
+    rgb = np.random.default_rng(1).integers(0, 256, (30, 3, 4, 5)).astype(np.uint8)
+    rgb[:, 2] //= 4  # the third channel darker: its own mean
+    data = Dataset(rgb, np.zeros(30, np.int64), np.arange(20), np.arange(20, 30), ["a"], "test")
+    norm = normalisation(data, data.train_idx)
+    px = rgb[:20].astype(np.float64) / 255
+    assert norm["mean"] == pytest.approx(list(px.mean(axis=(0, 2, 3))), rel=1e-12)
+    assert norm["std"] == pytest.approx(list(px.std(axis=(0, 2, 3))), rel=1e-12)
 
 
 def test_over_seeds_gives_mean_sample_std_and_count_in_first_appearance_order():

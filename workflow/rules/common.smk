@@ -11,10 +11,11 @@ from snakemake.exceptions import WorkflowError
 from nnreport.checks.paths import template_parts
 from nnreport.config.templates import template_path
 from nnreport.config.grid import expand_grid, run_configs, training_cost, user_code
-from nnreport.config.layout import CHOSEN, Layout
+from nnreport.config.layout import CHOSEN, Layout, dataset_name
 from nnreport.base.families import constructor_arguments
 from nnreport.base.usercode import is_user_model
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
+from nnreport.data.registry import describe
 from nnreport.reporting.labels import (
     format_value,
     knob_name,
@@ -37,7 +38,8 @@ except ValueError as e:  # e.g. a model's `from` naming no earlier model
 VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
 RUN_CONFIGS = run_configs(config)  # (variant, seed) -> everything its training job needs
-DATASET = config["dataset"]["name"]
+DATASET = dataset_name(config["dataset"])
+DATA_INFO = describe(config["dataset"])  # its image shape (C, H, W), classes, file sizes
 LANGUAGE = config["report"].get("language", "es")  # the report's words and templates
 LAYOUT = Layout(STUDY, DATASET, LANGUAGE)
 DATA_FILE = LAYOUT.data_file
@@ -145,7 +147,8 @@ def counted_hparams(run):
     if not variant.source:
         return run["hparams"]
     merged = [{**v.hparams, **run["hparams"]} for v in VARIANTS if v.experiment == variant.source]
-    return max(merged, key=lambda h: training_cost(h, 1), default=run["hparams"])
+    return max(merged, key=lambda h: training_cost(h, 1, DATA_INFO.shape, DATA_INFO.n_classes),
+               default=run["hparams"])
 
 
 def get_train_mem_mb(wildcards, attempt):
@@ -203,7 +206,8 @@ def run_cost(run):
     encoder): the length of the chain it starts."""
     waiting = [r for r in RUN_CONFIGS.values() if r["hparams"].get("encoder") == run["variant"]
                and r["seed"] == run["seed"] and r["hparams"].get("model") == "encoder_classifier"]
-    return training_cost(counted_hparams(run), run["epochs"]) + max(
+    return training_cost(counted_hparams(run), run["epochs"], DATA_INFO.shape,
+                         DATA_INFO.n_classes) + max(
         (run_cost(r) for r in waiting), default=0.0)
 
 

@@ -1,8 +1,7 @@
-"""Adapter: raw idx files -> data/<study>/<dataset>.npz."""
+"""Adapter: the dataset's raw files -> data/<study>/<dataset>.npz."""
 
 from nnreport.base.logs import to_file
-from nnreport.data.prepare import prepare
+from nnreport.data.registry import prepare
 
 to_file(snakemake.log[0])
-ds = dict(snakemake.params.dataset)
-prepare(ds.pop("name"), **ds).save(snakemake.output[0], params=snakemake.params.dataset)
+prepare(dict(snakemake.params.dataset)).save(snakemake.output[0], params=snakemake.params.dataset)

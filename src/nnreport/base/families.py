@@ -54,3 +54,13 @@ def constructor_arguments(hparams: dict) -> dict:
     """Return the keys of a user model's run that its class's constructor receives."""
     skip = trainer_keys(hparams)
     return {k: v for k, v in hparams.items() if k not in skip}
+
+
+def pooling_problem(blocks: int, input_shape: tuple[int, ...]) -> str | None:
+    """Return why `blocks` convolution blocks (each halving the size with a 2x2 max-pooling)
+    do not fit images of `input_shape` (C, H, W), with the fix; None when they do."""
+    _, h, w = input_shape
+    if min(h, w) >> blocks < 1:
+        return (f"blocks: {blocks} halves a {h}x{w} image to nothing; use at most "
+                f"{min(h, w).bit_length() - 1}")
+    return None

@@ -4,15 +4,13 @@ BatchNorm a batch of one image)."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 
+from nnreport.base.families import pooling_problem
 from nnreport.checks.models import Candidate, model_runs
 from nnreport.config.messages import ConfigPath, Problem, format_path, show
-from nnreport.data.emnist import EMNIST_SIZES, emnist_root_problem, prepare_emnist
-from nnreport.data.fashion_mnist import fashion_mnist_root_problem
-
-FASHION_MNIST_SIZES = (60_000, 10_000)  # images in its train and t10k files
+from nnreport.data.idx import DataError
+from nnreport.data.registry import describe, root_problem
 
 
 def _dataset(config: dict, schema: dict) -> dict:
@@ -23,18 +21,15 @@ def _dataset(config: dict, schema: dict) -> dict:
             **(given if isinstance(given, dict) else {})}
 
 
-def _emnist_split(dataset: dict) -> str:
-    """Return the EMNIST split the loader reads: the config's, else the loader's default."""
-    return dataset.get("split") or inspect.signature(prepare_emnist).parameters["split"].default
-
-
 def _files(dataset: dict) -> tuple[str, tuple[int, int]] | None:
     """Return the dataset's name as read and its (train file, test file) sizes, when known."""
-    if dataset.get("name") == "fashion_mnist":
-        return "FashionMNIST", FASHION_MNIST_SIZES
-    if dataset.get("name") == "emnist" and _emnist_split(dataset) in EMNIST_SIZES:
-        return f"EMNIST {_emnist_split(dataset)}", EMNIST_SIZES[_emnist_split(dataset)]
-    return None
+    try:
+        info = describe(dataset)
+    except DataError:  # an unknown name: the schema names it
+        return None
+    if not info.sizes[0]:
+        return None
+    return info.title, info.sizes
 
 
 def _pool(dataset: dict) -> tuple[int, str] | None:
@@ -150,24 +145,41 @@ def batch_problems(config: dict, schema: dict) -> Iterator[Problem]:
 def root_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield a `dataset: root` that does not hold the dataset (no other copy stands in)."""
     dataset = _dataset(config, schema)
-    root, name = dataset.get("root"), dataset.get("name")
-    if not isinstance(root, str) or not root:
-        return
-    if name == "fashion_mnist":
-        problem = fashion_mnist_root_problem(root)
-    elif name == "emnist" and _emnist_split(dataset) in EMNIST_SIZES:
-        problem = emnist_root_problem(root, _emnist_split(dataset))
-    else:
-        return
+    problem = root_problem(dataset)
     if problem:
+        root = dataset["root"]
         yield Problem(("dataset", "root"), f"dataset.root is {root!r}; {problem}")  # in full
 
 
+def pooling_problems(config: dict, schema: dict) -> Iterator[Problem]:
+    """Yield a convolutional run whose `blocks` halve the dataset's images to nothing."""
+    try:
+        shape = describe(_dataset(config, schema)).shape
+    except DataError:
+        return
+    runs = _table_runs(config) + [run for model_runs_ in model_runs(config).values()
+                                  for run in model_runs_]
+    said = set()
+    for hparams, where in runs:
+        blocks, path = hparams.get("blocks", 2), where.get("blocks")
+        if (hparams.get("model") not in ("cnn", "conv_autoencoder") or isinstance(blocks, bool)
+                or not isinstance(blocks, int) or blocks < 0):
+            continue
+        problem = pooling_problem(blocks, shape)
+        if problem and (path, blocks) not in said:
+            said.add((path, blocks))
+            at = path or where.get("model") or ("base",)
+            yield Problem(at, f"{format_path(at)}: {problem} (the dataset's images are "
+                              f"{shape[1]}x{shape[2]})")
+
+
 def data_problems(config: dict, schema: dict) -> Iterator[Problem]:
-    """Yield every problem of the study's data: its root, its split, its batch sizes."""
+    """Yield every problem of the study's data: its root, its split, its batch sizes, the
+    convolution blocks its images allow."""
     yield from root_problems(config, schema)
     split = list(split_problems(_dataset(config, schema)))
     yield from split
     if not split:
         yield from batch_problems(config, schema)
+    yield from pooling_problems(config, schema)
 

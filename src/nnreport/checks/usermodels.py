@@ -34,7 +34,8 @@ from nnreport.base.usercode import (
 from nnreport.checks.models import model_runs, numpy_optimizers, numpy_problems
 from nnreport.config.grid import config_hash
 from nnreport.config.messages import ConfigPath, Problem, format_path, show, suggest
-from nnreport.data.shapes import class_count, image_shape
+from nnreport.data.idx import DataError
+from nnreport.data.registry import describe
 from nnreport.models.user_scratch import missing_methods
 from nnreport.models.user_scratch import probe as probe_scratch
 
@@ -117,8 +118,11 @@ def user_model_problems(config: dict, schema: dict) -> Iterator[Problem]:
         yield from unsupported
         return
     data = config.get("dataset")
-    dataset: dict = data if isinstance(data, dict) else {}
-    shape, n_classes = image_shape(dataset), class_count(dataset)
+    try:
+        info = describe(data if isinstance(data, dict) else {})
+    except DataError:  # an undeclared dataset: the schema says so
+        return
+    shape, n_classes = info.shape, info.n_classes
     knobs = schema.get("$defs", {}).get("hparams", {}).get("properties", {})
     optimizers = numpy_optimizers(list(knobs.get("optimizer", {}).get("enum", [])))
     study = isinstance(config.get("models"), list)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nnreport.base.usercode import file_digest, is_user_model, measured_macs, parse_target
+from nnreport.config.layout import dataset_name
 from nnreport.config.values import normalise_values
 
 BASE = "base"
@@ -226,7 +227,7 @@ def _run(config: dict, v: Variant, seed: int) -> dict:
         "seed": int(seed),
         "epochs": int(config["epochs"]),
         "device": config.get("device", "auto"),
-        "dataset": dataset["name"],
+        "dataset": dataset_name(dataset),
         "max_train": config.get("max_train"),
         "max_val": config.get("max_val"),
         "hparams": dict(v.hparams),
@@ -261,19 +262,21 @@ def config_hash(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _conv_macs(hparams: dict, n_in: int) -> tuple[int, int]:
+def _conv_macs(hparams: dict, input_shape: tuple[int, ...]) -> tuple[int, int]:
     """Return (multiply-adds per image of the convolution blocks, features they leave) of a
-    convolutional family's hyper-parameters (the defaults of models/conv.py where unset)."""
-    side, c_in, macs = math.isqrt(n_in), 1, 0
+    convolutional family's hyper-parameters (the defaults of models/conv.py where unset) on
+    images of `input_shape` (C, H, W)."""
+    (c_in, h, w), macs = input_shape, 0
     kernel = int(hparams.get("kernel", 3))
     for k in range(int(hparams.get("blocks", 2))):
         c_out = int(hparams.get("channels", 16)) * 2**k
-        macs += side * side * kernel * kernel * c_in * c_out
-        c_in, side = c_out, side // 2
-    return macs, c_in * side * side
+        macs += h * w * kernel * kernel * c_in * c_out
+        c_in, h, w = c_out, h // 2, w // 2
+    return macs, c_in * h * w
 
 
-def training_cost(hparams: dict, epochs: int, n_in: int = 784, n_classes: int = 10) -> float:
+def training_cost(hparams: dict, epochs: int, input_shape: tuple[int, ...] = (1, 28, 28),
+                  n_classes: int = 10) -> float:
     """Return a run's training time in units of one forward pass of one sample through a
     784-128-64-10 MLP, for scheduling the longest runs first.
 
@@ -290,11 +293,11 @@ def training_cost(hparams: dict, epochs: int, n_in: int = 784, n_classes: int = 
     if measured is not None:  # a user's class: what its check counted
         macs = measured
     elif model == "mlp":
-        sizes = [n_in, *(hparams.get("hidden") or [hparams.get("n1", 128),
+        sizes = [math.prod(input_shape), *(hparams.get("hidden") or [hparams.get("n1", 128),
                                                     hparams.get("n2", 64)]), n_classes]
         macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))  # per sample
     else:
-        conv, flat = _conv_macs(hparams, n_in)
+        conv, flat = _conv_macs(hparams, input_shape)
         dense = int(hparams.get("dense", 128))
         head = (flat * dense + dense * n_classes) if dense else flat * n_classes
         if model == "conv_autoencoder":

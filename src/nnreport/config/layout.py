@@ -8,6 +8,11 @@ from pathlib import Path
 CHOSEN = "chosen"  # final/chosen/: a Table I study's chosen configuration on its test images
 
 
+def dataset_name(dataset: dict) -> str:
+    """Return the name a study's dataset is filed under (data/<study>/<it>.npz)."""
+    return str(dataset["name"])
+
+
 @dataclass(frozen=True)
 class Layout:
     """The folders and files of one study (`study`), relative to the working directory."""

@@ -1,4 +1,4 @@
-"""A prepared dataset: all images pooled with seeded train/validation(/test) indices, one .npz."""
+"""A prepared dataset: all images (N, C, H, W) pooled, seeded train/validation(/test) indices."""
 
 from __future__ import annotations
 
@@ -18,13 +18,26 @@ from nnreport.data.idx import DataError
 class Dataset:
     """All images of a dataset pooled, with a seeded train/validation split."""
 
-    images: np.ndarray  # (N, 28, 28) uint8
+    images: np.ndarray  # (N, C, H, W) uint8
     labels: np.ndarray  # (N,) int64
     train_idx: np.ndarray  # (n_train,) int64
     val_idx: np.ndarray  # (n_val,) int64: validation, or "dev" when a test set is held out
     classes: list[str]
     source: str
     test_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # held out
+
+    def __post_init__(self) -> None:
+        if self.images.ndim == 3:  # grey images given (N, H, W), as files packed before 2027
+            self.images = self.images[:, None]  # (N, 1, H, W)
+        if self.images.ndim != 4:
+            raise DataError(f"{self.source}: images of shape {self.images.shape}; expected "
+                            f"(N, C, H, W) or, for grey images, (N, H, W)")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """The (C, H, W) of one image."""
+        c, h, w = self.images.shape[1:]
+        return int(c), int(h), int(w)
 
     def save(self, path: str | Path, params: dict | None = None) -> None:
         """Write the dataset to one uncompressed .npz file, atomically, with the dataset config

@@ -107,13 +107,13 @@ def class_names(folder: Path, split: str) -> list[str]:
 
 
 def upright(images: np.ndarray) -> np.ndarray:
-    """Return EMNIST images turned upright: the files store each image transposed."""
+    """Return EMNIST images (N, 28, 28) turned upright: the files store each image transposed."""
     return np.ascontiguousarray(images.transpose(0, 2, 1))  # (N, 28, 28)
 
 
 def prepare_emnist(root: str | None, download_dir: str | None, n_train: int | None,
                    n_val: int, split_seed: int, holdout_test: bool = True,
-                   split: str = "bymerge", n_test: int = 0) -> Dataset:
+                   split: str = "bymerge", n_test: int = 0, **ignored: object) -> Dataset:
     """Return an EMNIST split, upright, with a seeded train/dev split and the test set held out."""
     if split not in EMNIST_SIZES:
         raise DataError(f"dataset: split '{split}' is not an EMNIST split; use one of "
@@ -132,7 +132,7 @@ def prepare_emnist(root: str | None, download_dir: str | None, n_train: int | No
     if (n_tr, n_te) != EMNIST_SIZES[split]:
         log.warning("EMNIST %s has %d + %d images, the published split has %d + %d", split,
                     n_tr, n_te, *EMNIST_SIZES[split])
-    images = upright(np.concatenate([arrays["train_images"], arrays["test_images"]]))
+    images = upright(np.concatenate([arrays["train_images"], arrays["test_images"]]))[:, None]
     labels = np.concatenate([arrays["train_labels"], arrays["test_labels"]]).astype(np.int64)
     classes = class_names(folder, split)
     if labels.max() >= len(classes):

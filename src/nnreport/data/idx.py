@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +62,6 @@ def find_file(folder: Path, name: str) -> Path | None:
     return None
 
 
-def root_folders(root: str | Path) -> list[Path]:
-    """Return the folders below a configured `dataset: root` searched for FashionMNIST."""
-    return [Path(root), Path(root) / "FashionMNIST" / "raw"]
-
-
 def root_problem(root: str | Path, folders: list[Path], names: list[str]) -> str | None:
     """Return why none of `folders` (below the configured `root`) holds every file of `names`
     (each plain or .gz): what is missing and where it was looked for; None when one does."""
@@ -81,23 +75,3 @@ def root_problem(root: str | Path, folders: list[Path], names: list[str]) -> str
     if len(missing[folder]) == len(names):
         return f"none of {folders_} holds {names_} (each plain or .gz)"
     return f"{folder} lacks {', '.join(missing[folder])} (each plain or .gz; looked in {folders_})"
-
-
-def load_idx_pair(folder: Path, images: str, labels: str, md5: dict[str, str]) -> tuple:
-    """Return (images, labels) from two idx files, verified against `md5`."""
-    arrays = []
-    for name in (images, labels):
-        path = require_file(folder, name)
-        raw = read_bytes(path)
-        digest = hashlib.md5(raw).hexdigest()
-        if md5.get(name) and digest != md5[name]:
-            raise DataError(
-                f"{path}: MD5 of the decompressed data is {digest}, expected {md5[name]}; the "
-                f"file is corrupt or truncated. Replace it (e.g. `apt-get install --reinstall "
-                f"dataset-fashion-mnist`) or point `dataset: root` at a good copy."
-            )
-        arrays.append(parse_idx(raw, str(path)))
-    x, y = arrays
-    if len(x) != len(y):
-        raise DataError(f"{folder}: {images} has {len(x)} images but {labels} has {len(y)} labels")
-    return x, y

@@ -13,6 +13,7 @@ import torch
 from nnreport.base.errors import ExpectedError
 from nnreport.base.integrity import DamagedFileError
 from nnreport.data.dataset import Dataset
+from nnreport.data.preprocess import channel_stats
 from nnreport.evaluation.prediction import add_noise
 from nnreport.models.conv import ConvAutoencoder
 from nnreport.models.registry import build_model
@@ -40,7 +41,8 @@ def read_autoencoder(path: str | Path) -> tuple[ConvAutoencoder, dict]:
         raise AutoencoderError(f"{path}: holds a '{found}' model, not a conv_autoencoder; the "
                                "reconstruction and latent-space figures need the model.pt of "
                                "an autoencoder run (model: conv_autoencoder)")
-    model = build_model(state["hparams"], state["n_in"], state["n_classes"])
+    model = build_model(state["hparams"], state["n_in"], state["n_classes"],
+                        input_shape=state.get("input_shape"))
     assert isinstance(model, ConvAutoencoder)  # what the registry builds for conv_autoencoder
     model.load_state_dict(state["state_dict"])
     model.eval()
@@ -53,13 +55,18 @@ def load_autoencoder(path: str | Path) -> ConvAutoencoder:
 
 
 def inputs(images: np.ndarray, normalisation: dict) -> torch.Tensor:
-    """Return images as the model's float32 inputs (N, 1, H, W): (pixels - mean) / std.
+    """Return images as the model's float32 inputs (N, C, H, W): (pixels - mean) / std, each
+    channel by its own.
 
-    `images` (N, H, W) are uint8 pixels (0 to 255) or floats in [0, 1] (as `noisy` returns);
-    an autoencoder's normalisation is mean 0, std 1, so its inputs are pixels in [0, 1].
+    `images` (N, C, H, W), or (N, H, W) grey ones, are uint8 pixels (0 to 255) or floats in
+    [0, 1] (as `noisy` returns); an autoencoder's normalisation is mean 0, std 1, so its inputs
+    are pixels in [0, 1].
     """
-    if images.ndim != 3:
-        raise AutoencoderError(f"images of shape {images.shape}; expected (N, height, width)")
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4:
+        raise AutoencoderError(f"images of shape {images.shape}; expected (N, channels, "
+                               "height, width)")
     if images.dtype == np.uint8:
         x = images.astype(np.float32) / 255.0
     elif np.issubdtype(images.dtype, np.floating):
@@ -70,26 +77,27 @@ def inputs(images: np.ndarray, normalisation: dict) -> torch.Tensor:
     else:
         raise AutoencoderError(f"images of dtype {images.dtype}; expected uint8 pixels or "
                                "floats in [0, 1]")
-    x = (x - np.float32(normalisation["mean"])) / np.float32(normalisation["std"])
-    return torch.from_numpy(x).unsqueeze(1)  # (N, 1, H, W)
+    mean, std = (a.astype(np.float32)[:, None, None]
+                 for a in channel_stats(normalisation, x.shape[1]))  # (C, 1, 1) each
+    return torch.from_numpy((x - mean) / std)  # (N, C, H, W)
 
 
 @torch.inference_mode()
 def reconstruct(model: ConvAutoencoder, x: torch.Tensor) -> np.ndarray:
-    """Return the reconstructions (N, H, W), in [0, 1], of the inputs x (N, 1, H, W)."""
-    out = [model(x[i : i + BATCH]) for i in range(0, len(x), BATCH)]  # (b, 1, H, W) each
-    return torch.cat(out).squeeze(1).numpy() if out else np.zeros((0, *x.shape[2:]), np.float32)
+    """Return the reconstructions (N, C, H, W), in [0, 1], of the inputs x (N, C, H, W)."""
+    out = [model(x[i : i + BATCH]) for i in range(0, len(x), BATCH)]  # (b, C, H, W) each
+    return torch.cat(out).numpy() if out else np.zeros((0, *x.shape[1:]), np.float32)
 
 
 @torch.inference_mode()
 def codes(model: ConvAutoencoder, x: torch.Tensor) -> np.ndarray:
-    """Return the codes (N, bottleneck) of the inputs x (N, 1, H, W)."""
+    """Return the codes (N, bottleneck) of the inputs x (N, C, H, W)."""
     out = [model.encode(x[i : i + BATCH]) for i in range(0, len(x), BATCH)]  # (b, bottleneck)
     return torch.cat(out).numpy() if out else np.zeros((0, model.encoder.bottleneck), np.float32)
 
 
 def noisy(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    """Return uint8 images (N, H, W) plus Gaussian noise of std `sigma`, clipped, as float32 in
+    """Return uint8 images (N, [C,] H, W) plus Gaussian noise of std `sigma`, clipped, as float32 in
     [0, 1]: the noise `prediction.add_noise` draws for the same seed, on the [0, 1] scale."""
     if sigma < 0:
         raise AutoencoderError(f"sigma: {sigma}; the noise's standard deviation is 0 or more")

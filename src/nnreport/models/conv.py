@@ -1,9 +1,9 @@
 """The convolutional families (PyTorch): a CNN classifier, a convolutional autoencoder and a
 classifier on a trained autoencoder's encoder.
 
-Each takes its images as (B, 1, H, W), or flattened (B, H*W) with H = W (the form the
-prediction code hands over); `n_in` is H*W. Convolutions keep the size (padding kernel // 2,
-an odd kernel) and each block halves it with a 2x2 max-pooling: 28 -> 14 -> 7 -> 3.
+Each takes its images as (B, C, H, W), or flattened (B, C*H*W) (the form the prediction code
+hands over); `input_shape` is (C, H, W). Convolutions keep the size (padding kernel // 2, an
+odd kernel) and each block halves it with a 2x2 max-pooling: 28 -> 14 -> 7 -> 3.
 """
 
 from __future__ import annotations
@@ -12,16 +12,8 @@ import math
 
 from torch import nn
 
+from nnreport.base.families import pooling_problem
 from nnreport.models.mlp import Dropout
-
-
-def image_side(n_in: int) -> int:
-    """Return the side of a square image of `n_in` pixels; a ValueError when it is not one."""
-    side = math.isqrt(n_in)
-    if side * side != n_in:
-        raise ValueError(f"the convolutional models take square images; {n_in} pixels are not "
-                         "a square")
-    return side
 
 
 def block_channels(channels: int, blocks: int) -> list[int]:
@@ -29,21 +21,20 @@ def block_channels(channels: int, blocks: int) -> list[int]:
     return [channels * 2**k for k in range(blocks)]
 
 
-def _check(channels: int, kernel: int, blocks: int, side: int) -> None:
+def _check(channels: int, kernel: int, blocks: int, input_shape: tuple[int, ...]) -> None:
     if kernel % 2 == 0:
         raise ValueError(f"kernel: {kernel} is even; use an odd size (3, 5, 7) so that a "
                          "convolution keeps the image size")
-    if side >> blocks < 1:
-        raise ValueError(f"blocks: {blocks} halves a {side}x{side} image to nothing; use at "
-                         f"most {side.bit_length() - 1}")
+    problem = pooling_problem(blocks, input_shape)
+    if problem:
+        raise ValueError(problem)
     if channels < 1:
         raise ValueError(f"channels: {channels}; use 1 or more")
 
 
-def conv_blocks(channels: int, kernel: int, blocks: int) -> nn.Sequential:
-    """Return `blocks` blocks of (convolution, ReLU, 2x2 max-pooling) from one input channel."""
+def conv_blocks(channels: int, kernel: int, blocks: int, c_in: int) -> nn.Sequential:
+    """Return `blocks` blocks of (convolution, ReLU, 2x2 max-pooling) from `c_in` channels."""
     layers: list[nn.Module] = []
-    c_in = 1
     for c_out in block_channels(channels, blocks):
         layers += [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2), nn.ReLU(),
                    nn.MaxPool2d(2)]  # (B, c_out, s, s) -> (B, c_out, s / 2, s / 2)
@@ -51,9 +42,10 @@ def conv_blocks(channels: int, kernel: int, blocks: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def pooled_sides(side: int, blocks: int) -> list[int]:
-    """Return the image side before the first block and after each: 28, 14, 7 (floor)."""
-    return [side >> k for k in range(blocks + 1)]
+def pooled_sizes(input_shape: tuple[int, ...], blocks: int) -> list[tuple[int, int]]:
+    """Return the (height, width) before the first block and after each: 28, 14, 7 (floor)."""
+    _, h, w = input_shape
+    return [(h >> k, w >> k) for k in range(blocks + 1)]
 
 
 def dense_head(n_features: int, dense: int, p: float, n_classes: int) -> nn.Sequential:
@@ -76,30 +68,34 @@ class CNN(nn.Module):
     first, doubled in each next), then a dense head with dropout p."""
 
     def __init__(self, channels: int = 16, kernel: int = 3, blocks: int = 2, p: float = 0.0,
-                 dense: int = 128, n_in: int = 784, n_classes: int = 10):
+                 dense: int = 128, input_shape: tuple[int, ...] = (1, 28, 28),
+                 n_classes: int = 10):
         super().__init__()
-        self.side = image_side(n_in)
-        _check(channels, kernel, blocks, self.side)
-        self.features = conv_blocks(channels, kernel, blocks)
-        flat = block_channels(channels, blocks)[-1] * pooled_sides(self.side, blocks)[-1] ** 2
+        self.shape = tuple(int(d) for d in input_shape)  # (C, H, W)
+        _check(channels, kernel, blocks, self.shape)
+        self.features = conv_blocks(channels, kernel, blocks, self.shape[0])
+        h, w = pooled_sizes(self.shape, blocks)[-1]
+        flat = block_channels(channels, blocks)[-1] * h * w
         self.head = nn.Sequential(nn.Flatten(), *dense_head(flat, dense, p, n_classes))
 
     def forward(self, x):
-        return self.head(self.features(x.view(-1, 1, self.side, self.side)))
+        return self.head(self.features(x.view(-1, *self.shape)))
 
 
 class Encoder(nn.Module):
     """The autoencoder's encoder: the convolution blocks, then Linear to `bottleneck` values."""
 
-    def __init__(self, channels: int, kernel: int, blocks: int, bottleneck: int, side: int):
+    def __init__(self, channels: int, kernel: int, blocks: int, bottleneck: int,
+                 input_shape: tuple[int, ...]):
         super().__init__()
-        self.side, self.bottleneck = side, bottleneck
-        self.features = conv_blocks(channels, kernel, blocks)
-        flat = block_channels(channels, blocks)[-1] * pooled_sides(side, blocks)[-1] ** 2
+        self.shape, self.bottleneck = tuple(int(d) for d in input_shape), bottleneck
+        self.features = conv_blocks(channels, kernel, blocks, self.shape[0])
+        h, w = pooled_sizes(self.shape, blocks)[-1]
+        flat = block_channels(channels, blocks)[-1] * h * w
         self.project = nn.Sequential(nn.Flatten(), nn.Linear(flat, bottleneck))  # (B, n)
 
     def forward(self, x):
-        return self.project(self.features(x.view(-1, 1, self.side, self.side)))
+        return self.project(self.features(x.view(-1, *self.shape)))
 
 
 class ConvAutoencoder(nn.Module):
@@ -110,25 +106,26 @@ class ConvAutoencoder(nn.Module):
     loop adds it, the model does not)."""
 
     def __init__(self, channels: int = 16, kernel: int = 3, blocks: int = 2,
-                 bottleneck: int = 32, sigma: float = 0.0, n_in: int = 784,
-                 n_classes: int = 10):
+                 bottleneck: int = 32, sigma: float = 0.0,
+                 input_shape: tuple[int, ...] = (1, 28, 28), n_classes: int = 10):
         super().__init__()
-        side = image_side(n_in)
-        _check(channels, kernel, blocks, side)
+        shape = tuple(int(d) for d in input_shape)  # (C, H, W)
+        _check(channels, kernel, blocks, shape)
         if bottleneck < 1:
             raise ValueError(f"bottleneck: {bottleneck}; use 1 or more")
         self.sigma = sigma
-        self.encoder = Encoder(channels, kernel, blocks, bottleneck, side)
-        chans, sides = block_channels(channels, blocks), pooled_sides(side, blocks)
-        layers: list[nn.Module] = [
-            nn.Linear(bottleneck, chans[-1] * sides[-1] ** 2), nn.ReLU(),
-            nn.Unflatten(1, (chans[-1], sides[-1], sides[-1]))]
-        outs = [*chans[-2::-1], 1]  # channels after each transposed convolution
+        self.encoder = Encoder(channels, kernel, blocks, bottleneck, shape)
+        chans, sizes = block_channels(channels, blocks), pooled_sizes(shape, blocks)
+        h, w = sizes[-1]
+        layers: list[nn.Module] = [nn.Linear(bottleneck, chans[-1] * h * w), nn.ReLU(),
+                                   nn.Unflatten(1, (chans[-1], h, w))]
+        outs = [*chans[-2::-1], shape[0]]  # channels after each transposed convolution
         for k, c_out in enumerate(outs):
-            s_in, s_out = sides[blocks - k], sides[blocks - k - 1]
+            (h_in, w_in), (h_out, w_out) = sizes[blocks - k], sizes[blocks - k - 1]
             # (s_in - 1) * 2 + 2 + output_padding = s_out: 7 -> 14, and 3 -> 7 with padding 1
             layers.append(nn.ConvTranspose2d(chans[blocks - k - 1], c_out, 2, stride=2,
-                                             output_padding=s_out - 2 * s_in))
+                                             output_padding=(h_out - 2 * h_in,
+                                                             w_out - 2 * w_in)))
             layers.append(nn.ReLU() if k < blocks - 1 else nn.Sigmoid())
         self.decoder = nn.Sequential(*layers)
 
@@ -161,8 +158,18 @@ def encoder_of(state: dict) -> Encoder:
     holds its weights (`state_dict`), else only its layers (weights to be loaded)."""
     auto = ConvAutoencoder(**{k: v for k, v in state["hparams"].items()
                               if k in ("channels", "kernel", "blocks", "bottleneck")},
-                           n_in=state["n_in"], n_classes=state["n_classes"])
+                           input_shape=input_shape_of(state), n_classes=state["n_classes"])
     if "state_dict" in state:
         auto.load_state_dict(state["state_dict"])
     return auto.encoder
 
+
+
+def input_shape_of(state: dict) -> tuple[int, int, int]:
+    """Return the (C, H, W) a model.pt's model (or its encoder's record) was built for: the
+    recorded one, else one square grey channel of its `n_in` pixels (files written before)."""
+    if state.get("input_shape"):
+        c, h, w = state["input_shape"]
+        return int(c), int(h), int(w)
+    side = math.isqrt(int(state["n_in"]))
+    return 1, side, side

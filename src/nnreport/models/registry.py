@@ -67,7 +67,8 @@ def knobs(name: str) -> set[str]:
     """Return the hyper-parameters the family `name` reads: its constructor's and its
     training's (config/families.py lists the same without importing PyTorch; a test)."""
     fam = family(name)
-    own = set(inspect.signature(fam.module).parameters) - {"n_in", "n_classes", "encoder"}
+    own = set(inspect.signature(fam.module).parameters) - {"n_in", "input_shape", "n_classes",
+                                                           "encoder"}
     return own | set(fam.trained_with) | set(TRAINING_KEYS)
 
 
@@ -75,12 +76,14 @@ def build_model(hparams: dict, n_in: int, n_classes: int, encoder: Encoder | Non
                 input_shape: tuple[int, ...] | None = None, seed: int = 0) -> nn.Module:
     """Return a freshly initialised model of the family `hparams['model']` (default `mlp`);
     a classifier on an encoder gets the trained `encoder` (the rest of it is fresh); a user's
-    class gets the images' `input_shape` (C, H, W; one square channel of `n_in` pixels when
-    not given) and the run's `seed` where its constructor names them."""
+    convolutional family and a user's class get the images' `input_shape` (C, H, W; one square
+    channel of `n_in` pixels when not given), a user's class the run's `seed` where its
+    constructor names it."""
     fam = family_of(hparams)
+    side = math.isqrt(n_in)
+    shape = tuple(int(d) for d in input_shape) if input_shape else (1, side, side)
     if fam.user is not None:
-        side = math.isqrt(n_in)
-        return build_user_model(fam, hparams, input_shape or (1, side, side), n_classes, seed)
+        return build_user_model(fam, hparams, shape, n_classes, seed)
     module = fam.module
     accepted = inspect.signature(module).parameters
     kwargs = {k: v for k, v in hparams.items() if k in accepted and v is not None}
@@ -90,6 +93,8 @@ def build_model(hparams: dict, n_in: int, n_classes: int, encoder: Encoder | Non
                              "autoencoder run (hyper-parameter `encoder`)")
         kwargs.pop("encoder", None)  # the hyper-parameter names its run; this is its module
         return module(encoder, **kwargs, n_classes=n_classes)
+    if "input_shape" in accepted:
+        return module(**kwargs, input_shape=shape, n_classes=n_classes)
     return module(**kwargs, n_in=n_in, n_classes=n_classes)
 
 

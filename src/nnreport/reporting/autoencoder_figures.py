@@ -14,7 +14,14 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from nnreport.data.dataset import Dataset  # noqa: E402
 from nnreport.evaluation import reconstruction as rec  # noqa: E402
-from nnreport.reporting.figures import COLUMN_WIDTH, PAGE_WIDTH, STYLE, FigureError, _save  # noqa: E402
+from nnreport.reporting.figures import (  # noqa: E402
+    COLUMN_WIDTH,
+    PAGE_WIDTH,
+    STYLE,
+    FigureError,
+    _save,
+    draw_image,
+)
 from nnreport.reporting.labels import class_names  # noqa: E402
 from nnreport.reporting.words import word  # noqa: E402
 
@@ -34,13 +41,18 @@ def _text_width(fig: plt.Figure, texts: list[str], size: float) -> float:
     return max(widths)
 
 
+def _with_channels(images: np.ndarray) -> np.ndarray:
+    """Return images (n, C, H, W): grey ones given (n, H, W) get their one channel."""
+    return images[:, None] if images.ndim == 3 else images
+
+
 def _image_rows(originals: np.ndarray, rows: list[tuple[str, np.ndarray]],
                 noisy: list[tuple[str, np.ndarray]] | None) -> list[tuple[str, np.ndarray]]:
     """The figure's rows, top to bottom, each (label, images): the originals, then each
     variant's reconstructions, a denoising variant's noisy inputs just above them."""
-    if originals.ndim != 3 or len(originals) == 0:
+    if originals.ndim not in (3, 4) or len(originals) == 0:
         raise FigureError(f"originals of shape {originals.shape}; expected (n, height, width) "
-                          "with n >= 1")
+                          "or (n, channels, height, width) with n >= 1")
     labels = [label for label, _ in rows]
     if len(set(labels)) != len(labels):
         raise FigureError(f"variant labels {labels} repeat one; each row needs its own")
@@ -49,6 +61,9 @@ def _image_rows(originals: np.ndarray, rows: list[tuple[str, np.ndarray]],
     if unknown:
         raise FigureError(f"noisy inputs of {unknown}, which are not among the variants "
                           f"{labels}; name each by its variant's label")
+    originals = _with_channels(originals)
+    rows = [(label, _with_channels(images)) for label, images in rows]
+    noisy_of = {label: _with_channels(images) for label, images in noisy_of.items()}
     out = [(word("autoencoder_figures.original"), originals)]
     for label, images in rows:
         if label in noisy_of:
@@ -64,7 +79,7 @@ def _image_rows(originals: np.ndarray, rows: list[tuple[str, np.ndarray]],
 
 def reconstructions(originals: np.ndarray, rows: list[tuple[str, np.ndarray]],
                     path: str | Path, noisy: list[tuple[str, np.ndarray]] | None = None) -> None:
-    """Draw the original images (n, H, W; floats in [0, 1]) in the top row, then each variant's
+    """Draw the original images (n, [C,] H, W; floats in [0, 1]) in the top row, then each variant's
     reconstructions of the same images, one row per (label, images) of `rows`, named on the left.
 
     `noisy` holds (variant label, noisy inputs) of the denoising variants: those inputs are
@@ -84,7 +99,7 @@ def reconstructions(originals: np.ndarray, rows: list[tuple[str, np.ndarray]],
             "bottom": MARGIN / height, "top": 1 - MARGIN / height, "hspace": GAP})
         for row, (label, images) in zip(axes, table, strict=True):
             for ax, image in zip(row, images, strict=True):
-                ax.imshow(image, cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+                draw_image(ax, image, top=1.0)
                 ax.axis("off")
             row[0].text(-0.08, 0.5, label, transform=row[0].transAxes, ha="right",
                         va="center", fontsize=LABEL_POINTS, linespacing=1.3)
@@ -147,7 +162,7 @@ def reconstructions_from_files(data_path: str | Path, model_paths: list[str],
         raise FigureError(f"{len(model_paths)} model files but {len(labels)} labels "
                           f"({labels}); give one label per model, in the same order")
     data = Dataset.load(data_path)
-    images = data.images[rec.fixed_images(data, n_images, seed)]  # (n, H, W) uint8
+    images = data.images[rec.fixed_images(data, n_images, seed)]  # (n, C, H, W) uint8
     rows, noisy_rows = [], []
     for label, model_path in zip(labels, model_paths, strict=True):
         model, norm = rec.read_autoencoder(model_path)

@@ -63,7 +63,15 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
     env.filters["signed"] = signed  # \VAR{r.delta_pp|signed(2)}: +0.15, -0.84, 0.00
     env.filters["pm"] = plus_minus  # \VAR{r.final_accuracy|pm(r.final_accuracy_std)}
     env.filters["plural"] = plural  # \VAR{epochs|plural("época", "épocas")}
+    env.filters["channels"] = per_channel  # \VAR{run.normalisation.mean|channels}: 0.2860
     return env
+
+
+def per_channel(values: float | list[float], digits: int = 4) -> str:
+    """Return one number per channel, `0.2860` or `0.4914, 0.4822, 0.4465` (a normalisation's
+    mean or std; one number in a model.pt written before channels)."""
+    numbers = values if isinstance(values, list) else [values]
+    return ", ".join(f"{float(v):.{digits}f}" for v in numbers)
 
 
 def render(template: str | Path, sections: str | Path, context: dict, out: str | Path) -> None:

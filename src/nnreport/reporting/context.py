@@ -11,6 +11,7 @@ from pathlib import Path
 from nnreport.base.families import constructor_arguments
 from nnreport.base.texescape import escape
 from nnreport.base.usercode import class_source, parse_target
+from nnreport.data.registry import describe
 from nnreport.models.registry import family
 from nnreport.reporting.labels import variant_label
 from nnreport.reporting.words import entry, word
@@ -148,3 +149,15 @@ def scientific(x: float) -> str:
         return "$0$"
     mantissa, exponent = f"{x:.1e}".split("e")
     return f"${mantissa} \\times 10^{{{int(exponent)}}}$"
+
+
+def dataset_context(dataset: dict) -> dict:
+    """Return what the report says of the study's dataset, from the dataset registry: its name
+    and citation, its images' size, channels and inputs, and what they show."""
+    info = describe(dataset)
+    c, h, w = info.shape
+    return {"key": info.key, "name": escape(info.title),
+            "citation": f"~\\cite{{{info.cite}}}" if info.cite else "",
+            "channels": c, "colour": c > 1, "height": h, "width": w, "inputs": c * h * w,
+            "size": f"${h}\\times {w}$",
+            "content": word(f"datasets.{info.key}")}

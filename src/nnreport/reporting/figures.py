@@ -228,9 +228,20 @@ def confusion_matrix(norm: np.ndarray, classes: list[str], path: str | Path) -> 
         _save(fig, path)
 
 
+def draw_image(ax, image: np.ndarray, top: float = 255) -> None:
+    """Draw one image (C, H, W) with values in [0, top]: a grey one dark on white (as ink on
+    paper), a colour one in its own colours."""
+    if image.shape[0] == 1:
+        ax.imshow(image[0], cmap="gray_r", vmin=0, vmax=top, interpolation="nearest")
+    else:
+        rgb = np.clip(np.moveaxis(image, 0, -1) / top, 0.0, 1.0)  # (H, W, 3) in [0, 1]
+        ax.imshow(rgb, interpolation="nearest")
+
+
 def sample_images(images: np.ndarray, labels: np.ndarray, classes: list[str], path: str | Path,
                   per_class: int = 8, seed: int = 0) -> None:
-    """Draw a grid of example images: one row per class, named on the left."""
+    """Draw a grid of example images (N, C, H, W) uint8: one row per class, named on the
+    left."""
     rng = np.random.default_rng(seed)
     k = len(classes)
     with plt.rc_context(STYLE):
@@ -241,7 +252,7 @@ def sample_images(images: np.ndarray, labels: np.ndarray, classes: list[str], pa
             chosen = rng.choice(idx, size=min(per_class, len(idx)), replace=False)
             for j, ax in enumerate(axes[c]):
                 if j < len(chosen):
-                    ax.imshow(images[chosen[j]], cmap="gray_r", vmin=0, vmax=255)
+                    draw_image(ax, images[chosen[j]])
                 ax.axis("off")
             axes[c, 0].text(-0.15, 0.5, classes[c], transform=axes[c, 0].transAxes,
                             ha="right", va="center", fontsize=7)

@@ -24,6 +24,7 @@ from nnreport.evaluation.comparisons import (
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.trends import verdict
 from nnreport.reporting.context import (
+    dataset_context,
     gradient_steps,
     model_sources,
     provenance_context,
@@ -142,6 +143,7 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "n_train": base_run["normalisation"]["n_train"],
         "n_val": base_run["normalisation"]["n_val"],
         "pooled": not config["dataset"].get("holdout_test", False),  # train and test files
+        "dataset": dataset_context(config["dataset"]),
         "best": best,
         "model_sources": model_sources({v.hparams.get("model", "mlp") for v in variants}),
         "provenance": provenance_context(provenance),

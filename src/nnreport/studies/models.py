@@ -24,6 +24,7 @@ from nnreport.evaluation.statistics import over_seeds
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import (
+    dataset_context,
     gradient_steps,
     model_sources,
     provenance_context,
@@ -32,17 +33,6 @@ from nnreport.reporting.context import (
 )
 from nnreport.reporting.labels import format_value, run_label
 from nnreport.reporting.tables import backend_name
-
-DATASET_NAMES = {"fashion_mnist": "FashionMNIST", "emnist": "EMNIST"}
-
-
-def dataset_name(dataset: dict) -> str:
-    """Return the dataset's name for prose: `EMNIST ByMerge`, `FashionMNIST`."""
-    name = DATASET_NAMES.get(dataset["name"], escape(dataset["name"]))
-    if dataset["name"] == "emnist":
-        name += " " + {"bymerge": "ByMerge", "byclass": "ByClass"}.get(
-            dataset.get("split", "bymerge"), escape(str(dataset.get("split"))))
-    return name
 
 
 def noise_drops(noise: pd.DataFrame) -> pd.Series:
@@ -166,7 +156,7 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
     first_run = runs[0]
     return {
         "report": report_metadata(rep),
-        "dataset": {"name": dataset_name(dataset), "key": dataset["name"],
+        "dataset": {**dataset_context(dataset),
                     "n_classes": len(confusion["classes"]),
                     "classes": [escape(c) for c in confusion["classes"]],
                     "n_train": first_run["normalisation"]["n_train"],

@@ -8,9 +8,10 @@ each job step, and run.json's `peak_memory_mb` and `train_seconds`; ../shared/no
 
 - A job step that imports PyTorch holds about 0.9 GB before its data (PyTorch alone 0.47 GB,
   Snakemake's own process in the step 0.2 GB); a training step on FashionMNIST's 70,000 images
-  peaked at 1.06 GB. The images are uint8 (784 bytes each); a PyTorch run holds them about three
-  times (the packed file, the train and validation copies), the NumPy back-end adds their
-  float32 copies (four bytes a pixel).
+  peaked at 1.06 GB. The images are uint8 (C x H x W bytes each: 784 for FashionMNIST, 3,072
+  for CIFAR-10, from the dataset registry); a PyTorch run holds them about three times (the
+  packed file, the train and validation copies), the NumPy back-end adds their float32 copies
+  (four bytes a pixel).
 - Training time per image and epoch follows `training_cost` (multiply-adds, counted per
   family): one unit of it took 5.6e-6 s for the PyTorch MLP, 5.2e-6 s for the NumPy one, and
   6.8e-6 to 1.7e-5 s for the CNNs (two jobs at once on the two cores; the smallest CNN, 8
@@ -26,11 +27,8 @@ from __future__ import annotations
 import math
 
 from nnreport.config.grid import training_cost
-from nnreport.data.emnist import EMNIST_SIZES
+from nnreport.data.registry import describe
 
-PIXELS = 28 * 28  # bytes of one uint8 image
-FASHION_MNIST_IMAGES = 70_000  # its train and test files together
-FASHION_MNIST_TEST = 10_000
 STEP_MB = 1000  # a job step with PyTorch, NumPy and pandas loaded, before its data
 COPIES = {"torch": 3, "numpy": 3 + 4}  # the images' bytes a run holds at its peak (float32: 4)
 MEMORY_SAFETY = 1.5
@@ -45,27 +43,26 @@ LIGHT_MINUTES = 10
 
 def pool_images(dataset: dict) -> int:
     """How many images the study's dataset holds (its train and test files together)."""
-    if dataset["name"] == "emnist":
-        return sum(EMNIST_SIZES[dataset.get("split") or "bymerge"])
-    return FASHION_MNIST_IMAGES
+    return sum(describe(dataset).sizes)
 
 
 def data_mb(config: dict) -> float:
     """The packed images' size in MB (what every job that loads the data holds at least)."""
-    return pool_images(config["dataset"]) * PIXELS / 1e6
+    info = describe(config["dataset"])
+    return sum(info.sizes) * info.pixels / 1e6
 
 
 def split_sizes(config: dict) -> tuple[int, int, int]:
     """At most how many images a run trains on, validates on, and a final model is tested on:
     the dataset's split, then the `max_*` caps."""
     dataset = config["dataset"]
-    pool = pool_images(dataset)
+    sizes = describe(dataset).sizes
+    pool = sum(sizes)
     n_val = dataset.get("n_val") or 10_000
     n_test = dataset.get("n_test") or 0
     if dataset.get("holdout_test"):  # the dataset's test file
-        n_test = (EMNIST_SIZES[dataset.get("split") or "bymerge"][1]
-                  if dataset["name"] == "emnist" else FASHION_MNIST_TEST)
-    n_train = dataset.get("n_train") or pool - n_val - n_test
+        n_test = sizes[1]
+    n_train = dataset.get("n_train") or max(pool - n_val - n_test, 0)
 
     def cap(n: int, split: str) -> int:
         return min(n, config.get(f"max_{split}") or pool)
@@ -98,7 +95,9 @@ def train_units(config: dict, run: dict, hparams: dict | None = None) -> float:
     images at a third of the cost (a forward pass). `hparams`: the ones to count when the
     run's own are not all (a run that starts from another model's choice)."""
     n_train, n_val, _ = split_sizes(config)
-    per_image = training_cost(hparams or run["hparams"], run["epochs"])
+    info = describe(config["dataset"])
+    per_image = training_cost(hparams or run["hparams"], run["epochs"], info.shape,
+                              info.n_classes)
     return per_image * (n_train + n_val / 3)
 
 
@@ -106,4 +105,5 @@ def evaluation_units(config: dict, hparams: dict, passes: int) -> float:
     """training_cost units of scoring a model `passes` times over its validation and test
     images (one seed and noise level a pass)."""
     _, n_val, n_test = split_sizes(config)
-    return training_cost(hparams, 1) / 3 * (n_val + n_test) * passes
+    info = describe(config["dataset"])
+    return training_cost(hparams, 1, info.shape, info.n_classes) / 3 * (n_val + n_test) * passes

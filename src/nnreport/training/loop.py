@@ -23,13 +23,15 @@ class Split:
     """One split held on the training device, as stored (uint8 pixels, 4x less memory than
     float32, normalised batch by batch) or as float inputs."""
 
-    x: torch.Tensor  # (N, 784) or (N, 1, 28, 28) uint8 pixels, or float inputs
+    x: torch.Tensor  # (N, C*H*W) or (N, C, H, W) uint8 pixels, or float inputs
     y: torch.Tensor  # (N,) int64
-    scale: float = 1.0  # the inputs of uint8 pixels are x * scale + shift
-    shift: float = 0.0
+    # the inputs of uint8 pixels are x * scale + shift: numbers, or each channel's, (C, 1, 1)
+    # for images and (C*H*W,) for flat rows
+    scale: float | torch.Tensor = 1.0
+    shift: float | torch.Tensor = 0.0
 
     def inputs(self, rows: torch.Tensor | slice) -> torch.Tensor:
-        """Return the float inputs of `rows` (indices or a slice), (b, 784) or (b, 1, 28, 28)."""
+        """Return the float inputs of `rows` (indices or a slice), (b, C*H*W) or (b, C, H, W)."""
         # index_select is a leaner gather than x[idx] (about 35 ms/epoch less, 1 CPU)
         x = self.x[rows] if isinstance(rows, slice) else self.x.index_select(0, rows)
         if x.dtype == torch.uint8:

@@ -18,7 +18,7 @@ import torch
 from nnreport.base.io import atomic_path, write_json
 from nnreport.base.usercode import Target, UserCodeError, file_digest, parse_target
 from nnreport.data.dataset import Dataset
-from nnreport.data.preprocess import normalisation, normalise, split_indices
+from nnreport.data.preprocess import channel_stats, normalisation, normalise, split_indices
 from nnreport.models.conv import encoder_of
 from nnreport.models.registry import (
     Family,
@@ -76,19 +76,31 @@ def device_name(device: torch.device) -> str:
 
 def to_splits(data: Dataset, run: dict, device: torch.device, fam: Family | None = None):
     """Return the (train, val) splits on `device` (uint8 pixels, scaled batch by batch) and the
-    normalisation used: flat (N, 784) rows for an MLP, (N, 1, 28, 28) images for a
-    convolutional family; standardised by the training pixels' mean and std, or in [0, 1]
-    (mean 0, std 1) for a family that reconstructs its input or reads an encoder that did."""
+    normalisation used: flat (N, C*H*W) rows for an MLP, (N, C, H, W) images for a
+    convolutional family; each channel standardised by its training pixels' mean and std, or
+    in [0, 1] (mean 0, std 1) for a family that reconstructs its input or reads an encoder
+    that did."""
     from nnreport.training.loop import Split
 
     fam = fam or family_of(run.get("hparams", {}))
     train_idx, val_idx = split_indices(data, run)
+    c, h, w = data.shape
     norm = (normalisation(data, train_idx) if fam.scaling == "standard"
-            else {"mean": 0.0, "std": 1.0})
-    scale, shift = 1 / (255 * norm["std"]), -norm["mean"] / norm["std"]  # (x / 255 - mean) / std
-    shape = (1, *data.images.shape[1:]) if fam.image else (-1,)
+            else {"mean": [0.0] * c, "std": [1.0] * c})
+    mean, std = channel_stats(norm, c)
+    scale, shift = 1 / (255 * std), -mean / std  # (x / 255 - mean) / std, (C,) each
+    shape = data.shape if fam.image else (-1,)
+    factors: tuple  # what a batch of uint8 pixels is multiplied by, then what is added
+    if c == 1:  # one number each: the float32 arithmetic of every grey study as before
+        factors = (float(scale[0]), float(shift[0]))
+    elif fam.image:  # (C, 1, 1): each channel's
+        factors = tuple(torch.tensor(a, dtype=torch.float32, device=device).view(c, 1, 1)
+                        for a in (scale, shift))
+    else:  # (C * H * W,): each pixel's channel's, in the flattened order
+        factors = tuple(torch.tensor(np.repeat(a, h * w), dtype=torch.float32, device=device)
+                        for a in (scale, shift))
     splits = [Split(torch.from_numpy(data.images[idx].reshape(len(idx), *shape)).to(device),
-                    torch.from_numpy(data.labels[idx].astype(np.int64)).to(device), scale, shift)
+                    torch.from_numpy(data.labels[idx].astype(np.int64)).to(device), *factors)
               for idx in (train_idx, val_idx)]
     return *splits, {**norm, "n_train": len(train_idx), "n_val": len(val_idx)}
 
@@ -142,8 +154,8 @@ def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -
     check_code(run)
     train_split, val_split, norm = to_splits(data, run, device, fam)
     torch.manual_seed(run["seed"])
-    n_in, n_classes = int(np.prod(train_split.x.shape[1:])), len(data.classes)
-    input_shape = tuple(int(d) for d in train_split.x.shape[1:])
+    input_shape, n_classes = data.shape, len(data.classes)
+    n_in = int(np.prod(input_shape))
     model = build_model(run["hparams"], n_in=n_in, n_classes=n_classes,
                         encoder=encoder_of(encoder) if encoder is not None else None,
                         input_shape=input_shape, seed=run["seed"])
@@ -162,7 +174,8 @@ def _train_torch(run: dict, data: Dataset, threads: int, encoder: dict | None) -
     if fam.user is not None:  # the file and content it was built from
         state["code"] = run["code"]
     if encoder is not None:  # what rebuilds the encoder's layers before loading the weights
-        state["encoder"] = {k: encoder[k] for k in ("hparams", "n_in", "n_classes")}
+        state["encoder"] = {k: encoder[k] for k in ("hparams", "n_in", "n_classes",
+                                                    "input_shape") if k in encoder}
     return TrainResult(hist, val_loss, val_acc, outcome.cpu().numpy(),
                        val_split.y.cpu().numpy(), state, norm, device_name(device), device.type,
                        parameter_count(model), layers)
@@ -199,7 +212,7 @@ def _train_user_scratch(run: dict, data: Dataset, target: Target, xp, norm: dict
     checking its backward against finite differences (recorded for the report)."""
     check_code(run)
     train_x, train_y, val_x, val_y, val_labels = arrays
-    shape, n_classes = (1, *data.images.shape[1:]), len(data.classes)
+    shape, n_classes = data.shape, len(data.classes)
     checked = ScratchModel(target, run["hparams"], shape, n_classes, run["seed"])
     check = gradient_check(checked, n_classes)
     if not check["error"] <= TOLERANCE:  # NaN too: the pre-job check says the same, once
