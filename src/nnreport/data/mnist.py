@@ -37,6 +37,7 @@ class IdxFiles:
     # published .gz files' MD5 is known (torchvision's list), that of the compressed bytes
     md5: dict[str, str] = field(default_factory=dict)
     md5_gz: dict[str, str] = field(default_factory=dict)
+    cite: str = ""  # its key in refs.bib
     debian: Path | None = None  # a Debian package's folder, tried when no root is named
     package: str | None = None  # that package
 
@@ -50,19 +51,22 @@ SOURCES = {
              "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
              "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
              "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"},
-        debian=Path("/usr/share/datasets/fashion-mnist"), package="dataset-fashion-mnist"),
+        cite="xiao2017", debian=Path("/usr/share/datasets/fashion-mnist"),
+        package="dataset-fashion-mnist"),
     "mnist": IdxFiles(
         "MNIST", "MNIST", tuple(str(d) for d in range(10)),
         md5_gz={"train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
                 "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
                 "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-                "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c"}),
+                "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c"},
+        cite="lecun1998"),
     "kmnist": IdxFiles(
         "Kuzushiji-MNIST", "KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
         md5_gz={"train-images-idx3-ubyte": "bdb82020997e1d708af4cf47b453dcf7",
                 "train-labels-idx1-ubyte": "e144d726b3acfaa3e44228e80efcd344",
                 "t10k-images-idx3-ubyte": "5c965bf0a639b31b8f53240b1b52f4d7",
-                "t10k-labels-idx1-ubyte": "7320c461ea6c1c855c0b718fb2a4b134"}),
+                "t10k-labels-idx1-ubyte": "7320c461ea6c1c855c0b718fb2a4b134"},
+        cite="clanuwat2018"),
 }
 SIZES = (60_000, 10_000)  # images in the train and t10k files of each of them
 

@@ -52,9 +52,9 @@ def describe(dataset: dict) -> DatasetInfo:
     """Return what the dataset a config declares is (no file is read)."""
     name = dataset.get("name")
     if name in SOURCES:
-        cite = {"fashion_mnist": "xiao2017", "mnist": "lecun1998", "kmnist": "clanuwat2018"}
-        return DatasetInfo(name, SOURCES[name].title, (1, 28, 28), len(SOURCES[name].classes),
-                           MNIST_SIZES, cite[name])
+        source = SOURCES[name]
+        return DatasetInfo(name, source.title, (1, 28, 28), len(source.classes), MNIST_SIZES,
+                           source.cite)
     if name == "emnist":
         split = emnist_split(dataset)
         return DatasetInfo(name, f"EMNIST {EMNIST_TITLES.get(split, split)}", (1, 28, 28),

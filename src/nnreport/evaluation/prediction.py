@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Return a function mapping normalised (N, 784) float32 arrays to the model's outputs
+    """Return a function mapping normalised (N, C*H*W) float32 arrays to the model's outputs
     (logits; an autoencoder's reconstructions), from model.pt."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["backend"] == "numpy" and parse_target(state.get("model")) is not None:
@@ -94,7 +94,7 @@ def scores(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def add_noise(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    """Return images (N, 28, 28) on the [0, 255] scale plus Gaussian noise of std `sigma` on
+    """Return images (N, C, H, W) on the [0, 255] scale plus Gaussian noise of std `sigma` on
     the [0, 1] scale, clipped to [0, 1] before scaling back."""
     rng = np.random.default_rng(seed)
     x = images.astype(np.float32) / 255.0

@@ -164,7 +164,6 @@ def encoder_of(state: dict) -> Encoder:
     return auto.encoder
 
 
-
 def input_shape_of(state: dict) -> tuple[int, int, int]:
     """Return the (C, H, W) a model.pt's model (or its encoder's record) was built for: the
     recorded one, else one square grey channel of its `n_in` pixels (files written before)."""
