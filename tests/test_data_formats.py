@@ -2,6 +2,7 @@
 
 import hashlib
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,6 +143,19 @@ def test_grey_pngs_read_back_exactly_with_sorted_classes(tmp_path):
     assert data.source == str(tmp_path)
 
 
+def test_a_folders_digest_follows_its_images_not_where_the_folder_lies(tmp_path):
+    def folder(where, value=7, cls="rosa"):
+        save(where / "clavel" / "z.png", grey(200))
+        save(where / cls / "a.png", grey(value))
+        save(where / "rosa" / "b.png", grey(9))
+        return image_folder_summary(str(where)).digest
+
+    first = folder(tmp_path / "a")
+    assert len(first) == 64 and folder(tmp_path / "copy") == first  # copied elsewhere: same
+    assert folder(tmp_path / "pixel", value=8) != first  # one pixel changed
+    assert folder(tmp_path / "moved", cls="clavel") != first  # a.png in another class
+
+
 def test_one_rgb_image_makes_the_whole_folder_rgb_in_chw_order(tmp_path):
     rgb = np.zeros((4, 5, 3), np.uint8)
     rgb[..., 0], rgb[..., 1], rgb[..., 2] = 10, 20, 30
@@ -257,7 +271,8 @@ def test_npz_with_3d_x_is_grey_and_4d_x_keeps_its_channels(tmp_path):
     x3 = np.arange(4 * 2 * 3, dtype=np.uint8).reshape(4, 2, 3)
     grey_npz = str(tmp_path / "grey.npz")
     np.savez(grey_npz, x=x3, y=np.array([1, 0, 1, 2]))
-    assert npz_summary(grey_npz) == Summary((1, 2, 3), ("0", "1", "2"), (4, 0), ())
+    digest = hashlib.sha256(Path(grey_npz).read_bytes()).hexdigest()  # the packed data's key
+    assert npz_summary(grey_npz) == Summary((1, 2, 3), ("0", "1", "2"), (4, 0), (), digest)
     data = prepare_npz(grey_npz, **SPLIT)
     assert data.images.shape == (4, 1, 2, 3) and np.array_equal(data.images[:, 0], x3)
     assert data.labels.tolist() == [1, 0, 1, 2] and data.classes == ["0", "1", "2"]
@@ -266,7 +281,8 @@ def test_npz_with_3d_x_is_grey_and_4d_x_keeps_its_channels(tmp_path):
     path = tmp_path / "rgb.npz"
     np.savez(path, x=x4, y=np.array([0, 1, 0, 1, 0]), x_test=xt, y_test=np.array([1, 1]),
              classes=np.array(["gato", "perro"]))
-    assert npz_summary(str(path)) == Summary((3, 2, 2), ("gato", "perro"), (5, 2), ())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert npz_summary(str(path)) == Summary((3, 2, 2), ("gato", "perro"), (5, 2), (), digest)
     data = prepare_npz(str(path), **SPLIT, holdout_test=True)
     assert data.images.flags.c_contiguous and data.source == str(path)
     assert np.array_equal(data.images, np.concatenate([x4, xt]))

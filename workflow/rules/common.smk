@@ -15,7 +15,7 @@ from nnreport.config.layout import CHOSEN, Layout, dataset_name
 from nnreport.base.families import constructor_arguments
 from nnreport.base.usercode import is_user_model
 from nnreport.base.integrity import damage_message, damaged_files, packed_params
-from nnreport.data.registry import describe
+from nnreport.data.registry import content_digest, describe
 from nnreport.reporting.labels import (
     format_value,
     knob_name,
@@ -43,8 +43,13 @@ DATA_INFO = describe(config["dataset"])  # its image shape (C, H, W), classes, f
 LANGUAGE = config["report"].get("language", "es")  # the report's words and templates
 LAYOUT = Layout(STUDY, DATASET, LANGUAGE)
 DATA_FILE = LAYOUT.data_file
-# n_test: 0 is left out, so data packed before n_test existed still counts as current.
-DATA_PARAMS = {k: v for k, v in sorted(config["dataset"].items()) if (k, v) != ("n_test", 0)}
+# n_test: 0 is left out, so data packed before n_test existed still counts as current; the
+# report's words for the user's own images (title, description) do not change the data; their
+# content does (the SHA-256 of their bytes).
+DATA_PARAMS = {k: v for k, v in sorted(config["dataset"].items())
+               if (k, v) != ("n_test", 0) and k not in ("title", "description")}
+if content_digest(config["dataset"]):
+    DATA_PARAMS["content"] = content_digest(config["dataset"])
 RESULTS = LAYOUT.results
 RUNS = LAYOUT.runs
 BUILD = LAYOUT.build

@@ -1,6 +1,7 @@
-"""What a study's data allows, checked before any job: a named `dataset: root` holds the
-dataset, the split fits in it, and no batch is larger than the training images (nor leaves
-BatchNorm a batch of one image)."""
+"""What a study's data allows, checked before any job: the dataset is declared once (a built-in
+name or the user's own format), a named `dataset: root` holds it, the user's own images are
+usable (every problem naming its file), the split fits in it, and no batch is larger than the
+training images (nor leaves BatchNorm a batch of one image)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from collections.abc import Iterator
 from nnreport.base.families import pooling_problem
 from nnreport.checks.models import Candidate, model_runs
 from nnreport.config.messages import ConfigPath, Problem, format_path, show
+from nnreport.data.cifar import FILES as CIFAR10_FILES
 from nnreport.data.idx import DataError
-from nnreport.data.registry import describe, root_problem
+from nnreport.data.registry import (
+    BUILT_IN,
+    OWN_FORMATS,
+    OWN_SOURCE,
+    describe,
+    own_problems,
+    root_problem,
+    unknown_name,
+)
 
 
 def _dataset(config: dict, schema: dict) -> dict:
@@ -40,6 +50,8 @@ def _pool(dataset: dict) -> tuple[int, str] | None:
     label, (n_train_file, n_test_file) = files
     if dataset.get("holdout_test") is True:
         return n_train_file, f"{label}'s {n_train_file} images of its training file"
+    if not n_test_file:  # one file or folder, no test part
+        return n_train_file, f"{label}'s {n_train_file} images"
     return n_train_file + n_test_file, f"{label}'s {n_train_file + n_test_file} images pooled"
 
 
@@ -142,6 +154,56 @@ def batch_problems(config: dict, schema: dict) -> Iterator[Problem]:
                                 f"batch of one" + (f", e.g. {fix}" if fix else ""))
 
 
+def declaration_problems(dataset: dict) -> Iterator[Problem]:
+    """Yield a dataset declared by neither a name nor a format, or by both, a format without
+    its file or folder, and keys that only the other kind of dataset reads."""
+    name, form = dataset.get("name"), dataset.get("format")
+    own = "format: image_folder (with root: the folder) or format: npz (with path: the file)"
+    if name is None and form is None:
+        yield Problem(("dataset",), f"dataset names no dataset; give name: one of "
+                                    f"{', '.join(sorted(BUILT_IN))}, or your own images with "
+                                    f"{own}")
+        return
+    if isinstance(name, str) and form is None and name not in BUILT_IN:
+        yield Problem(("dataset", "name"), unknown_name(name))
+        return
+    if name is not None and form is not None:
+        yield Problem(("dataset", "format"), f"dataset gives both name: {name} and format: "
+                      f"{form}; keep name for the built-in dataset, or format for your own "
+                      f"images")
+        return
+    if form in OWN_FORMATS:
+        key = OWN_SOURCE[form]
+        if not dataset.get(key):
+            what = "folder of class sub-folders" if key == "root" else ".npz file"
+            yield Problem(("dataset", key), f"dataset.format is {form} but dataset.{key} is "
+                          f"not set; set it to your {what}")
+    own_images = "your own images (format)"
+    reads = {"path": (form == "npz", "format: npz"),
+             "test_root": (form == "image_folder", "format: image_folder"),
+             "title": (form is not None, own_images),
+             "description": (form is not None, own_images),
+             "split": (name == "emnist", "name: emnist"),
+             "md5": (name == "cifar10", "name: cifar10")}
+    md5 = dataset.get("md5")
+    if name == "cifar10" and isinstance(md5, dict) and set(md5) != set(CIFAR10_FILES):
+        missing = [f for f in CIFAR10_FILES if f not in md5]
+        yield Problem(("dataset", "md5"), f"dataset.md5 gives no digest for {', '.join(missing)}"
+                      f"; give all seven files' (md5sum prints them), or remove md5 to check "
+                      f"against the published ones")
+    for key, (read, who) in reads.items():
+        if key in dataset and not read:
+            kind = f"format: {form}" if form else f"name: {name}"
+            yield Problem(("dataset", key), f"dataset.{key} is read only with {who}, not "
+                          f"with {kind}; remove it")
+
+
+def own_data_problems(dataset: dict) -> Iterator[Problem]:
+    """Yield every problem of the user's own images, each naming its file and the fix."""
+    for key, message in own_problems(dataset):
+        yield Problem(("dataset", key), f"dataset.{key}: {message}")
+
+
 def root_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield a `dataset: root` that does not hold the dataset (no other copy stands in)."""
     dataset = _dataset(config, schema)
@@ -176,6 +238,11 @@ def pooling_problems(config: dict, schema: dict) -> Iterator[Problem]:
 def data_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield every problem of the study's data: its root, its split, its batch sizes, the
     convolution blocks its images allow."""
+    declared = list(declaration_problems(_dataset(config, schema)))
+    if declared:
+        yield from declared
+        return
+    yield from own_data_problems(_dataset(config, schema))
     yield from root_problems(config, schema)
     split = list(split_problems(_dataset(config, schema)))
     yield from split

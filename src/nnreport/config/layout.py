@@ -9,8 +9,9 @@ CHOSEN = "chosen"  # final/chosen/: a Table I study's chosen configuration on it
 
 
 def dataset_name(dataset: dict) -> str:
-    """Return the name a study's dataset is filed under (data/<study>/<it>.npz)."""
-    return str(dataset["name"])
+    """Return the name a study's dataset is filed under (data/<study>/<it>.npz): a built-in's
+    name, or the format of the user's own images (image_folder, npz)."""
+    return str(dataset.get("name") or dataset["format"])
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ one .npz file; each checked cheaply first (a Summary, no pixel decoded), then lo
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import zipfile
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ class Summary:
     classes: tuple[str, ...]
     sizes: tuple[int, int]  # images in the train part, in the given test part (0: none)
     problems: tuple[str, ...]  # each a message naming the path and the fix; () when usable
+    digest: str = ""  # SHA-256 of the images' bytes and where each lies (its class, its part)
 
 
 def _raise(problems: tuple[str, ...]) -> None:
@@ -82,13 +85,18 @@ def _class_files(root: Path, problems: list[str]) -> dict[str, list[Path]]:
 
 
 def _unreadable(path: Path, e: Exception) -> str:
-    return f"{path}: not a decodable image ({e}); remove it or replace it with a valid PNG/JPEG"
+    why = "Pillow cannot identify it" if isinstance(e, UnidentifiedImageError) else str(e)
+    return f"{path}: not a decodable image ({why}); remove it or replace it with a valid PNG/JPEG"
 
 
-def _header(path: Path) -> tuple[tuple[int, int], str] | str:
-    """Return an image file's ((W, H), mode) from its header, or the problem reading it."""
+def _header(path: Path, digest: hashlib._Hash) -> tuple[tuple[int, int], str] | str:
+    """Return an image file's ((W, H), mode) from its header, or the problem reading it; its
+    bytes go into `digest` on the way."""
     try:
-        with Image.open(path) as im:
+        raw = path.read_bytes()
+        digest.update(f"{len(raw)}:".encode())
+        digest.update(raw)
+        with Image.open(io.BytesIO(raw)) as im:
             if im.format not in FORMATS:
                 return (f"{path}: a {im.format} image, not PNG or JPEG; convert it to PNG "
                         f"or JPEG")
@@ -116,8 +124,10 @@ def _scan_folder(root: str, test_root: str | None) -> tuple[Summary, list[Path],
              for p in part[c]]
     by_size: dict[tuple[int, int], Path] = {}
     colour = False
-    for path, _ in files:
-        header = _header(path)
+    digest = hashlib.sha256()
+    for path, label in files:
+        digest.update(f"{label}/{path.name}/".encode())
+        header = _header(path, digest)
         if isinstance(header, str):
             problems.append(header)
             continue
@@ -129,12 +139,15 @@ def _scan_folder(root: str, test_root: str | None) -> tuple[Summary, list[Path],
                         f"size, e.g. with Pillow's Image.resize")
     w, h = next(iter(by_size), (0, 0))
     sizes = (sum(map(len, train.values())), sum(map(len, test.values())))
-    summary = Summary((3 if colour else 1, h, w), tuple(classes), sizes, tuple(problems))
+    digest.update(f"parts:{sizes}".encode())  # where the train part ends and the test part begins
+    summary = Summary((3 if colour else 1, h, w), tuple(classes), sizes, tuple(problems),
+                      digest.hexdigest())
     return summary, [p for p, _ in files], [label for _, label in files]
 
 
 def image_folder_summary(root: str, test_root: str | None = None) -> Summary:
-    """Return what an image folder (and its test folder) holds, reading image headers only."""
+    """Return what an image folder (and its test folder) holds: each file read once (for the
+    digest), only its header decoded."""
     return _scan_folder(root, test_root)[0]
 
 
@@ -276,7 +289,9 @@ def _scan_npz(path: str) -> tuple[Summary, list[str]]:
         classes = _class_names(path, z, headers.get("classes"), np.concatenate(ys), problems)
     c, h, w = image[0]
     sizes = (shapes[0][0], shapes[1][0] if len(shapes) > 1 else 0)
-    return Summary((c, h, w), classes, sizes, tuple(problems)), parts
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return Summary((c, h, w), classes, sizes, tuple(problems), digest), parts
 
 
 def npz_summary(path: str) -> Summary:

@@ -1,4 +1,5 @@
-"""The MLP family (PyTorch): 784-n1-n2-10 or any `hidden` sizes, with dropout and BatchNorm."""
+"""The MLP family (PyTorch): inputs-n1-n2-classes or any `hidden` sizes, with dropout and
+BatchNorm."""
 
 from __future__ import annotations
 
@@ -42,17 +43,18 @@ class Dropout(nn.Dropout):
 
 
 class MLP(nn.Module):
-    """MLP 784 -> hidden... -> classes: each hidden layer is Linear, [BatchNorm], activation,
-    [Dropout p]. `n1`, `n2` give two hidden layers; `hidden` gives any list of sizes."""
+    """MLP n_in -> hidden... -> n_classes, n_in the C * H * W pixels of one image: each hidden
+    layer is Linear, [BatchNorm], activation, [Dropout p]. `n1`, `n2` give two hidden layers;
+    `hidden` gives any list of sizes."""
 
-    def __init__(self, n1: int = 128, n2: int = 64, p: float = 0.0, n_in: int = 784,
-                 n_classes: int = 10, hidden: list[int] | None = None,
+    def __init__(self, n_in: int, n_classes: int, n1: int = 128, n2: int = 64, p: float = 0.0,
+                 hidden: list[int] | None = None,
                  activation: str = "relu", batchnorm: bool = False):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation: '{activation}' is unknown; use one of "
                              f"{', '.join(ACTIVATIONS)}")
-        layers: list[nn.Module] = [nn.Flatten()]  # (B, 28, 28) -> (B, 784)
+        layers: list[nn.Module] = [nn.Flatten()]  # (B, C, H, W) -> (B, C * H * W)
         sizes = [n_in, *(hidden if hidden else [n1, n2])]
         for n_prev, n_next in zip(sizes[:-1], sizes[1:], strict=True):
             layers.append(nn.Linear(n_prev, n_next))  # (B, n_next)

@@ -151,13 +151,29 @@ def scientific(x: float) -> str:
     return f"${mantissa} \\times 10^{{{int(exponent)}}}$"
 
 
+def confusion_words(summary: dict) -> dict:
+    """Return a confusion matrix's summary (confusion.json) with its class names escaped for
+    the prose: the most frequent confusion, the best and the worst recognised classes."""
+    return {**summary,
+            "confusion": {**summary["confusion"], "true": escape(summary["confusion"]["true"]),
+                          "pred": escape(summary["confusion"]["pred"])},
+            **{k: {**summary[k], "name": escape(summary[k]["name"])}
+               for k in ("easiest", "hardest")}}
+
+
 def dataset_context(dataset: dict) -> dict:
     """Return what the report says of the study's dataset, from the dataset registry: its name
-    and citation, its images' size, channels and inputs, and what they show."""
+    and citation, its images' size, channels and inputs, what they show, and whether they are
+    the user's own (no citation, no one to thank for publishing them)."""
     info = describe(dataset)
     c, h, w = info.shape
     return {"key": info.key, "name": escape(info.title),
             "citation": f"~\\cite{{{info.cite}}}" if info.cite else "",
             "channels": c, "colour": c > 1, "height": h, "width": w, "inputs": c * h * w,
-            "size": f"${h}\\times {w}$",
-            "content": word(f"datasets.{info.key}")}
+            "size": f"${h}\\times {w}$", "own": info.own,
+            "test_part": info.sizes[1] > 0,  # its images come as a train and a test part
+            # its raw files checked against their published MD5s, or the config's own
+            "md5": "given" if dataset.get("md5") else ("published" if info.verified else None),
+            # what the images show: the registry's words, or the user's own phrase (or none)
+            "content": (escape(info.description or "") if info.own
+                        else word(f"datasets.{info.key}"))}

@@ -31,7 +31,12 @@ from nnreport.evaluation.comparisons import (
     paired_comparison,
 )
 from nnreport.evaluation.trends import verdict
-from nnreport.reporting.context import gradient_steps, model_sources, provenance_context
+from nnreport.reporting.context import (
+    confusion_words,
+    gradient_steps,
+    model_sources,
+    provenance_context,
+)
 from nnreport.reporting.labels import (
     class_names,
     knob_name,
@@ -259,7 +264,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
         "noisy": [r for r in autoencoders if (r["hparams"].get("sigma") or 0) > 0],
     }
     if confusion is not None:
-        context["best"] = {**confusion, **by_name[confusion["variant"]]}
+        context["best"] = {**confusion_words(confusion), **by_name[confusion["variant"]]}
     # the code sizes tried, in order: what the bottleneck costs in reconstruction error
     sizes = [r for r in autoencoders if (r["name"] == "base" or r["knob"] == "bottleneck")
              and not r["diverged"]]

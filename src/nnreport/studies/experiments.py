@@ -24,6 +24,7 @@ from nnreport.evaluation.comparisons import (
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.trends import verdict
 from nnreport.reporting.context import (
+    confusion_words,
     dataset_context,
     gradient_steps,
     model_sources,
@@ -119,7 +120,8 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
             "runs": [r for r in runs if r["experiment"] == exp["id"] and r["name"] != "base"],
         })
     ranked = sorted((r for r in runs if not r["diverged"]), key=lambda r: -r["final_accuracy"])
-    best = {**confusion, **by_name[confusion["variant"]], "accuracy": confusion["accuracy"]}
+    best = {**confusion_words(confusion), **by_name[confusion["variant"]],
+            "accuracy": confusion["accuracy"]}
     return {
         "report": report_metadata(rep),
         "study": escape(config["study"]),

@@ -24,6 +24,7 @@ from nnreport.evaluation.statistics import over_seeds
 from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import (
+    confusion_words,
     dataset_context,
     gradient_steps,
     model_sources,
@@ -168,8 +169,8 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
         "seeds": list(config.get("seeds", [0])),
         "models": entries,
         "by_id": {e["id"]: e for e in entries},
-        "best": {**best, "confusion": confusion["confusion"], "easiest": confusion["easiest"],
-                 "hardest": confusion["hardest"]},
+        "best": {**best, **{k: v for k, v in confusion_words(confusion).items()
+                            if k in ("confusion", "easiest", "hardest")}},
         "most_robust": robust,
         "sigmas": [f"{s:g}" for s in sigmas],
         "max_sigma": f"{sigmas[-1]:g}",
