@@ -199,5 +199,6 @@ def test_the_registry_names_each_dataset_and_refuses_an_unknown_one():
     assert registry.describe({"name": "emnist", "split": "letters"}).title == "EMNIST Letters"
     assert registry.describe({"name": "emnist"}).n_classes == 47
     assert registry.describe({"name": "fashion_mnist"}).cite == "xiao2017"
-    with pytest.raises(DataError, match="dataset.name is 'cifar', not a built-in dataset; use one of cifar10, emnist"):
+    with pytest.raises(DataError, match="dataset.name is 'cifar', not a built-in dataset; use "
+                                        "one of cifar10, emnist"):
         registry.describe({"name": "cifar"})

@@ -22,6 +22,9 @@ def test_memory_follows_the_images_a_job_holds():
     assert resources.data_mb(fashion) == pytest.approx(70_000 * 784 / 1e6)
     assert resources.data_mb(emnist) == pytest.approx(814_255 * 784 / 1e6)
     assert resources.memory_mb(fashion) < resources.memory_mb(emnist)
+    cifar = tiny(dataset={"name": "cifar10", "n_val": 10_000})  # 60,000 x 3 x 32 x 32 bytes
+    assert resources.data_mb(cifar) == pytest.approx(60_000 * 3072 / 1e6)
+    assert resources.memory_mb(fashion) < resources.memory_mb(cifar)
     # the from-scratch MLP holds float32 copies of its images besides the uint8 ones
     assert resources.memory_mb(emnist) < resources.memory_mb(emnist, "numpy")
     # a PyTorch run on FashionMNIST peaked at 1.06 GB (sacct's MaxRSS): asked with a margin
