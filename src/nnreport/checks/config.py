@@ -17,6 +17,7 @@ from nnreport.checks.data import data_problems
 from nnreport.checks.models import model_problems
 from nnreport.checks.paths import path_problems
 from nnreport.checks.studies import experiment_problems, shape_problems
+from nnreport.checks.texts import text_problems
 from nnreport.checks.usermodels import knob_label_problems, user_model_problems
 from nnreport.config.grid import coerce_numbers
 from nnreport.config.messages import ConfigPath, Problem, format_path, schema_problems
@@ -107,6 +108,7 @@ def validate_config(config: dict, schema: dict | str | Path,
         found += model_problems(config, schema)
         found += data_problems(config, schema)
         found += path_problems(config)
+        found += text_problems(config)
         found += knob_label_problems(config)
         if not found:  # a user's class is built only from a config without other problems
             found += user_model_problems(config, schema)
