@@ -58,6 +58,9 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/report.smk"
 
 
+rebuild_deleted()  # a result deleted by hand is built again, then what was built from it
+
+
 # On a cluster these run in the main Snakemake process (the login node), not as SLURM jobs:
 # each takes seconds (reading results, the packed images or a model; the report needs LaTeX
 # where Snakemake runs). Packing the data reads the dataset's files where the user put them

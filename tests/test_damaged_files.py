@@ -4,7 +4,9 @@ rebuilds it; rebuilding it retrains nothing else (the real workflow)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,13 @@ from conftest import (
     run_snakemake,
     snakemake,
 )
-from nnreport.base.integrity import DamagedFileError, damage, damaged_files, rebuild_command
+from nnreport.base.integrity import (
+    DamagedFileError,
+    damage,
+    damaged_files,
+    deleted_files,
+    rebuild_command,
+)
 from nnreport.data.dataset import Dataset
 from nnreport.training.metrics import read_metrics, write_metrics
 
@@ -114,3 +122,61 @@ def test_a_corrupt_metrics_file_is_named_and_only_its_run_retrains(built):
     assert "train" not in job_counts(out)
     assert len(pd.read_parquet(metrics)) > 0
     assert json.loads((runs / "n1~16" / "seed0" / "run.json").read_text())["variant"] == "n1~16"
+
+
+def copy_of(built, tmp_path):
+    """A copy of the built study's folder (its .snakemake/ included), to delete things in."""
+    workdir, config = built
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)
+    return copy, copy / config.relative_to(workdir)
+
+
+@needs_fashion_mnist
+def test_a_deleted_run_folder_is_retrained_alone_then_the_report(built, tmp_path):
+    workdir, config = copy_of(built, tmp_path)
+    runs = workdir / "results" / "tiny" / "runs"
+    others = {p: p.read_bytes() for p in runs.rglob("*.pt") if "n1~64" not in str(p)}
+    shutil.rmtree(runs / "n1~64")
+    out = snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    jobs = job_counts(out)
+    assert jobs["train"] == 1 and jobs["aggregate"] == 1 and jobs["report"] == 1
+    assert "prepare_data" not in jobs
+    assert "are gone; they are built again" in out
+    assert (runs / "n1~64" / "seed0" / "model.pt").is_file()
+    assert all(p.read_bytes() == b for p, b in others.items())  # nothing finished retrained
+    assert "Nothing to be done" in snakemake(workdir, "-n", "report/tiny.pdf", config=config)
+
+
+@needs_fashion_mnist
+@pytest.mark.parametrize("deleted", [("results",), ("results", "data"), ("data",),
+                                     ("results", ".snakemake")])
+def test_deleted_results_or_data_rebuild_every_run_and_the_report(built, tmp_path, deleted):
+    workdir, config = copy_of(built, tmp_path)
+    for name in deleted:
+        shutil.rmtree(workdir / name)
+    jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
+    assert jobs["train"] == 4 and jobs["report"] == 1 and jobs["publish_report"] == 1
+    assert ("prepare_data" in jobs) == ("data" in deleted)
+
+
+@needs_fashion_mnist
+def test_a_run_deleted_without_snakemakes_metadata_is_still_rebuilt(built, tmp_path):
+    workdir, config = copy_of(built, tmp_path)
+    shutil.rmtree(workdir / ".snakemake")
+    shutil.rmtree(workdir / "results" / "tiny" / "runs" / "base")
+    jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
+    assert jobs["train"] == 1 and jobs["report"] == 1
+
+
+def test_deleted_files_lists_what_was_built_and_is_gone_not_what_never_was(tmp_path):
+    runs = {("base", 0): [str(tmp_path / "base.pt")], ("new", 0): [str(tmp_path / "new.pt")]}
+    table, report, data = (str(tmp_path / n) for n in ("runs.parquet", "r.pdf", "d.npz"))
+    assert deleted_files(runs, table, report, data, []) == []  # nothing built yet
+    pd.DataFrame({"variant": ["base"], "seed": [0]}).to_parquet(table)
+    # base was built and is gone, with the data it was trained on; `new` was never built
+    assert deleted_files(runs, table, report, data, []) == [data, str(tmp_path / "base.pt")]
+    Path(table).unlink()
+    Path(report).write_text("pdf")  # the report was built from every run declared then
+    assert deleted_files(runs, table, report, data, [str(tmp_path / "final.json")]) == [
+        data, str(tmp_path / "base.pt"), str(tmp_path / "new.pt"), str(tmp_path / "final.json")]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from nnreport.checks.paths import template_parts
 from nnreport.config.templates import template_path
@@ -14,7 +15,7 @@ from nnreport.config.grid import expand_grid, run_configs, training_cost, user_c
 from nnreport.config.layout import CHOSEN, Layout, dataset_name
 from nnreport.base.families import constructor_arguments
 from nnreport.base.usercode import is_user_model
-from nnreport.base.integrity import damage_message, damaged_files, packed_params
+from nnreport.base.integrity import damage_message, damaged_files, deleted_files, packed_params
 from nnreport.data.registry import content_digest, describe
 from nnreport.reporting.labels import (
     format_value,
@@ -345,3 +346,36 @@ def get_noise_sigmas(wildcards):
 def get_noise_seed(wildcards):
     """The seed of the Gaussian noise of the robustness evaluation."""
     return config["noise"]["seed"]
+
+
+def rebuild_deleted():
+    """Make the next invocation rebuild a result deleted by hand (a run's folder, results/,
+    data/), whatever its target, then everything built from it: Snakemake alone leaves a
+    missing file missing while what was built from it is present and newer ("Nothing to be
+    done"). Called once every rule is defined (it reads the train rule's outputs)."""
+    names = [Path(str(f)).name for f in rules.train.output]
+
+    def results_of(inputs):
+        values = [v for vs in inputs.values() for v in ([vs] if isinstance(vs, str) else vs)]
+        return [v for v in values if v.startswith(f"{RESULTS}/")]
+
+    deleted = deleted_files(
+        {key: [LAYOUT.run_file(*key, name) for name in names] for key in RUN_CONFIGS},
+        f"{RESULTS}/runs.parquet", f"{BUILD}/informe.pdf", DATA_FILE,
+        results_of(KIND.report_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS))
+        + results_of(KIND.confusion_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS)))
+    if not deleted or not workflow.is_main_process:  # a job's own process builds its job
+        return
+    logger.warning(f"{len(deleted)} result file(s) built before are gone; they are built "
+                   f"again, then what was built from them: {', '.join(deleted[:3])}"
+                   + (", ..." if len(deleted) > 3 else ""))
+    # `--forcerun <the deleted files>` on the user's behalf: Snakemake hands the workflow its
+    # DAG settings only after reading this file, just before it prepares the DAG.
+    prepare = workflow._prepare_dag
+
+    def prepare_with_deleted(*args, **kwargs):
+        settings = workflow.dag_settings
+        settings.forcerun = frozenset(settings.forcerun) | set(deleted)
+        return prepare(*args, **kwargs)
+
+    workflow._prepare_dag = prepare_with_deleted

@@ -82,3 +82,39 @@ def packed_params(path: str | Path) -> dict | None:
             return json.loads(str(z["params"])) if "params" in z.files else None
     except Exception:  # absent or damaged: `damage` names it
         return None
+
+
+def built_runs(runs_table: str | Path) -> set[tuple[str, int]] | None:
+    """The (variant, seed) of every run a study's results table lists (None if absent)."""
+    if not Path(runs_table).is_file():
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(runs_table, columns=["variant", "seed"]).to_pydict()
+    except Exception:  # damaged: `damage` names it
+        return None
+    return {(str(v), int(s)) for v, s in zip(table["variant"], table["seed"], strict=True)}
+
+
+def deleted_files(run_files: dict[tuple[str, int], list[str]], runs_table: str, report: str,
+                  data_file: str, report_inputs: Sequence[str]) -> list[str]:
+    """Return the files that an earlier invocation built and that are gone (deleted by hand),
+    which Snakemake leaves missing while what was built from them is present.
+
+    A run counts as built when the study's results table (`runs_table`) lists it, or, with
+    that table gone too, when the study's report was built (`report`): then every declared
+    run (`run_files`: its files by (variant, seed)) was. The packed data counts as built when
+    any run does; the report's other inputs (`report_inputs`: a model study's selections and
+    final evaluations) when the report was. A run declared since, never built, is not listed:
+    a target of one experiment still builds only that one.
+    """
+    listed, report_built = built_runs(runs_table), Path(report).is_file()
+    runs = ({r for r in run_files if r in listed} if listed is not None
+            else set(run_files) if report_built else set())
+    gone = [f for r in run_files if r in runs for f in run_files[r] if not Path(f).exists()]
+    if runs and not Path(data_file).exists():
+        gone.insert(0, data_file)
+    if report_built:
+        gone += [f for f in report_inputs if not Path(f).exists() and f not in gone]
+    return gone
