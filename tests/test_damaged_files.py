@@ -4,6 +4,7 @@ rebuilds it; rebuilding it retrains nothing else (the real workflow)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,6 +29,7 @@ from nnreport.base.integrity import (
     deleted_files,
     rebuild_command,
 )
+from nnreport.base.io import read_json, seal_of, sha256, write_json
 from nnreport.data.dataset import Dataset
 from nnreport.training.metrics import read_metrics, write_metrics
 
@@ -180,3 +182,51 @@ def test_deleted_files_lists_what_was_built_and_is_gone_not_what_never_was(tmp_p
     Path(report).write_text("pdf")  # the report was built from every run declared then
     assert deleted_files(runs, table, report, data, [str(tmp_path / "final.json")]) == [
         data, str(tmp_path / "base.pt"), str(tmp_path / "new.pt"), str(tmp_path / "final.json")]
+
+
+def flip_inside(path: Path) -> None:
+    """Change one byte in the middle of a file, keeping its size and times (the file still
+    parses: a zip's directory and a Parquet footer lie at its end)."""
+    stat = path.stat()
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 3] ^= 0x01
+    path.write_bytes(bytes(raw))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_sealed_file_changed_inside_is_damaged_and_its_readers_refuse_it(tmp_path):
+    path = tmp_path / "evaluation.json"
+    write_json(path, {"accuracy": 0.551, "n_test": 10000})
+    assert seal_of(path).read_text().split() == [sha256(path), "evaluation.json"]
+    assert damage(path) is None and read_json(path)["accuracy"] == 0.551
+    path.write_text(path.read_text().replace("0.551", "0.255"))  # still valid JSON
+    assert damage(path).startswith("its content changed after it was written (SHA-256 ")
+    with pytest.raises(DamagedFileError, match="evaluation.json: damaged.*rebuild it with"):
+        read_json(path)
+    legacy = tmp_path / "old.json"  # written before seals existed: read as it is
+    legacy.write_text('{"a": 1}')
+    assert damage(legacy) is None and read_json(legacy) == {"a": 1}
+
+
+@needs_fashion_mnist
+@pytest.mark.parametrize("name", ["data/tiny/fashion_mnist.npz",
+                                  "results/tiny/runs/n1~16/seed0/model.pt",
+                                  "results/tiny/runs/n1~16/seed0/metrics.parquet",
+                                  "results/tiny/runs/n1~16/seed0/predictions.parquet",
+                                  "results/tiny/runs/n1~16/seed0/run.json",
+                                  "results/tiny/summary.parquet"])
+def test_a_byte_changed_inside_any_result_stops_the_workflow_naming_it(built, tmp_path, name):
+    workdir, config = copy_of(built, tmp_path)
+    path = workdir / name
+    flip_inside(path)
+    assert damage(path)  # the seal, if nothing else, tells
+    before = {p: p.read_bytes() for p in (workdir / "results").rglob("*") if p.is_file()}
+    failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert f"{name}: damaged, cannot be read (" in out, out[-2000:]
+    assert "Nothing was run and no finished result was touched" in out
+    assert {p: p.read_bytes() for p in (workdir / "results").rglob("*") if p.is_file()} == before
+    if name.endswith("model.pt"):  # its rebuild command retrains that run alone
+        assert job_counts(run_the_command(out, workdir)) == {"train": 1}
+        assert damage(path) is None

@@ -79,7 +79,8 @@ TEMPLATE = template_path(Path(workflow.basedir) / "report" / "templates", TEMPLA
 TEMPLATE_PARTS = template_parts(TEMPLATE) if TEMPLATE.is_file() else []  # e.g. determinismo
 # A damaged file the workflow wrote stops the run before any job, with the command that
 # rebuilds it: a job reading it would fail, and Snakemake deletes the outputs of failed jobs.
-DAMAGED = damaged_files([DATA_FILE, *(p for p in Path(RESULTS).rglob("*") if p.suffix != ".tmp")])
+DAMAGED = damaged_files([DATA_FILE, *(p for p in Path(RESULTS).rglob("*")
+                                      if p.suffix not in (".tmp", ".sha256"))])
 if DAMAGED:
     sys.exit(damage_message(DAMAGED, [os.path.relpath(f) for f in
                                       workflow.overwrite_configfiles or []]))

@@ -3,6 +3,7 @@ MSE; `classifiers`: the classifiers on its encoder)."""
 
 import pandas as pd
 
+from nnreport.base.integrity import verified
 from nnreport.base.io import write_text
 from nnreport.base.logs import to_file
 from nnreport.config.grid import expand_grid
@@ -17,7 +18,7 @@ from nnreport.reporting.words import activate
 to_file(snakemake.log[0])
 activate(snakemake.params.language, snakemake.params.knobs)  # the report's words
 config = {"base": snakemake.params.base, "experiments": snakemake.params.experiments}
-summary = pd.read_parquet(snakemake.input.summary)
+summary = pd.read_parquet(verified(snakemake.input.summary))
 variants = expand_grid(config)
 labels = {v.name: run_label(v) for v in variants}
 table = snakemake.params.get("table", "results")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nnreport.base.errors import ExpectedError
+from nnreport.base.io import seal_problem
 
 _ZIPS = (".npz", ".pt")  # NumPy archives and torch.save files are zip files
 
@@ -28,8 +29,9 @@ class DamagedFileError(ExpectedError, RuntimeError):
 def damage(path: str | Path) -> str | None:
     """Return why the file at `path` cannot be read, or None if it reads (or is absent).
 
-    Cheap: a Parquet footer, a zip's central directory, a JSON document; a truncated or
-    overwritten file fails these.
+    A Parquet footer, a zip's central directory, a JSON document (a truncated or overwritten
+    file fails these), then the SHA-256 its writer sealed it with (damage inside a file that
+    still parses: a bit flipped in a model's weights).
     """
     path = Path(path)
     if not path.is_file():
@@ -46,7 +48,20 @@ def damage(path: str | Path) -> str | None:
             json.loads(path.read_text(encoding="utf-8"))
     except Exception as e:  # what each reader raises on a damaged file varies
         return f"{type(e).__name__}: {e}".rstrip(": ")
-    return None
+    return seal_problem(path)
+
+
+class ChangedFileError(ValueError):
+    """A file whose content is not the one its writer sealed (what `seal_problem` says)."""
+
+
+def verified(path: str | Path) -> Path:
+    """Return `path` after checking its content against its seal; DamagedFileError names it
+    and the command that rebuilds it when they differ."""
+    problem = seal_problem(path)
+    if problem:
+        raise DamagedFileError(path, ChangedFileError(problem))
+    return Path(path)
 
 
 def damaged_files(paths: Iterable[str | Path]) -> dict[str, str]:

@@ -1,9 +1,12 @@
-"""Atomic file writes: a killed job never leaves a file that looks finished."""
+"""Atomic file writes: a killed job never leaves a file that looks finished; and each file
+read back (NumPy archives, torch files, Parquet, JSON) sealed with the SHA-256 of its content
+in a hidden file beside it, so damage inside a file that still parses is noticed."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -34,10 +37,46 @@ def _umask() -> int:
     return mask
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+SEALED = (".npz", ".pt", ".parquet", ".json")  # what the workflow reads back
+
+
+def seal_of(path: str | os.PathLike) -> Path:
+    """The hidden file beside `path` that holds the SHA-256 of its content: `.<name>.sha256`."""
     path = Path(path)
+    return path.with_name(f".{path.name}.sha256")
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's content, in hex (about 1 GB/s here)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def seal_problem(path: str | os.PathLike) -> str | None:
+    """Return why a sealed file's content is not what was written (None when it is, or when it
+    has no seal: written before seals existed, or not a file the workflow reads back)."""
+    seal = seal_of(path)
+    if not seal.is_file() or not Path(path).is_file():
+        return None
+    try:
+        written = seal.read_text(encoding="ascii").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return f"its checksum file {seal.name} is unreadable"
+    now = sha256(path)
+    if now != written:
+        return (f"its content changed after it was written (SHA-256 {now[:12]}..., written "
+                f"{written[:12]}...: a disk or copy error, or an edit)")
+    return None
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, seal: bool | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    `seal` (default: for the SEALED suffixes): write the SHA-256 of the finished content to
+    `seal_of(path)` first, itself atomically, so a reader can tell damage from content."""
+    path = Path(path)
+    seal = path.suffix in SEALED if seal is None else seal
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -48,6 +87,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
     try:
         yield tmp
+        if seal:
+            digest = sha256(tmp)
+            sealed = seal_of(tmp).with_name(seal_of(path).name + ".tmp")
+            sealed.write_text(f"{digest}  {path.name}\n", encoding="ascii")
+            os.replace(sealed, seal_of(path))
         os.replace(tmp, path)
     except OSError as e:
         raise OutputError(path, e) from e
@@ -67,5 +111,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Return the JSON document stored at `path`."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Return the JSON document stored at `path`, after checking its seal (DamagedFileError)."""
+    from nnreport.base.integrity import verified  # integrity reads seals with this module
+
+    return json.loads(verified(Path(path)).read_text(encoding="utf-8"))

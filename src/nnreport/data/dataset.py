@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnreport.base.integrity import DamagedFileError
+from nnreport.base.integrity import DamagedFileError, verified
 from nnreport.base.io import atomic_path
 from nnreport.data.idx import DataError
 
@@ -52,7 +52,7 @@ class Dataset:
     def load(cls, path: str | Path) -> Dataset:
         """Read a dataset written by `save`."""
         try:
-            with np.load(path) as z:
+            with np.load(verified(path)) as z:
                 return cls(z["images"], z["labels"], z["train_idx"], z["val_idx"],
                            [str(c) for c in z["classes"]], str(z["source"]), z["test_idx"])
         except (OSError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as e:

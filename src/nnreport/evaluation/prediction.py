@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nnreport.base.integrity import verified
 from nnreport.base.usercode import UserCodeError, file_digest, parse_target
 from nnreport.config.layout import CHOSEN, Layout
 from nnreport.evaluation.selection import best_variant
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 def load_predictor(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     """Return a function mapping normalised (N, C*H*W) float32 arrays to the model's outputs
     (logits; an autoencoder's reconstructions), from model.pt."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(verified(path), map_location="cpu", weights_only=False)
     if state["backend"] == "numpy" and parse_target(state.get("model")) is not None:
         return _user_scratch_predictor(path, state)
     if state["backend"] == "numpy":
@@ -125,7 +126,7 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
     rows, noise_rows, test_preds = [], [], []
     for path in sorted(chosen):
         seed = Layout.run_of(path)[1]
-        norm = torch.load(path, map_location="cpu", weights_only=False)["normalisation"]
+        norm = torch.load(verified(path), map_location="cpu", weights_only=False)["normalisation"]
         predict = load_predictor(path)
         row: dict[str, float] = {"seed": seed}
         for split, idx in (("dev", dev_idx), ("test", test_idx)):

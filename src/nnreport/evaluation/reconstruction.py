@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from nnreport.base.errors import ExpectedError
-from nnreport.base.integrity import DamagedFileError
+from nnreport.base.integrity import DamagedFileError, verified
 from nnreport.data.dataset import Dataset
 from nnreport.data.preprocess import channel_stats
 from nnreport.evaluation.prediction import add_noise
@@ -32,7 +32,7 @@ def read_autoencoder(path: str | Path) -> tuple[ConvAutoencoder, dict]:
         raise FileNotFoundError(f"{path}: no such model file; train the autoencoder run first "
                                 "(its results/<study>/runs/<variant>/seed<k>/model.pt)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(verified(path), map_location="cpu", weights_only=False)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
             ValueError) as e:
         raise DamagedFileError(path, e) from None

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from nnreport.base.integrity import verified
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant, expand_grid
@@ -76,7 +77,7 @@ def per_image_errors(paths: list[str]) -> dict[tuple[str, int], np.ndarray]:
     predictions files (a classifier's have no `mse`: left out)."""
     out = {}
     for path in paths:
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(verified(path))
         if "mse" in frame.columns:
             out[Layout.run_of(path)] = frame["mse"].to_numpy(dtype=np.float64)
     return out
@@ -203,7 +204,7 @@ def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
 def confusion_source(predictions: list[str], runs: str) -> tuple[list[str], dict]:
     """The validation predictions of every finished seed of the best classifier on the
     encoder (by mean final validation accuracy), and what the confusion summary says."""
-    table = pd.read_parquet(runs)
+    table = pd.read_parquet(verified(runs))
     return best_on_validation(table[table["final_val_accuracy"].notna()], predictions)
 
 
@@ -232,7 +233,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
                    metrics: pd.DataFrame, figures: dict[str, str], provenance: dict) -> dict:
     """The context of an autoencoder study's report from its named workflow inputs."""
     variants = expand_grid(config)
-    summary = pd.read_parquet(inputs["summary"])
+    summary = pd.read_parquet(verified(inputs["summary"]))
     base_run = read_json(inputs["base_run"])
     confusion = read_json(inputs["confusion"]) if "confusion" in inputs else None
     n_val = base_run["normalisation"]["n_val"]

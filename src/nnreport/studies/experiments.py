@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from nnreport.base.families import constructor_arguments
+from nnreport.base.integrity import verified
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.base.usercode import is_user_model
@@ -251,7 +252,7 @@ def confusion_source(predictions: str | list[str], runs: str | None = None,
     if runs is None:
         raise ValueError("without a test set (evaluation), the runs table (runs) picks the "
                          "confusion matrix's run")
-    return best_on_validation(pd.read_parquet(runs), list(predictions))
+    return best_on_validation(pd.read_parquet(verified(runs)), list(predictions))
 
 
 def best_on_validation(table: pd.DataFrame, predictions: list[str]) -> tuple[list[str], dict]:
@@ -289,7 +290,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
                    metrics: pd.DataFrame, figures: dict[str, str], provenance: dict) -> dict:
     """The context of a Table I study's report from its named workflow inputs."""
     variants = expand_grid(config)
-    context = build_context(config, variants, pd.read_parquet(inputs["summary"]),
+    context = build_context(config, variants, pd.read_parquet(verified(inputs["summary"])),
                             read_json(inputs["base_run"]), read_json(inputs["confusion"]),
                             figures, provenance)
     add_comparisons(context, runs_table, context["n_val"])

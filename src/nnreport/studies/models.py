@@ -7,6 +7,7 @@ import inspect
 
 import pandas as pd
 
+from nnreport.base.integrity import verified
 from nnreport.base.io import read_json
 from nnreport.base.texescape import escape
 from nnreport.base.usercode import is_user_model
@@ -217,7 +218,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
     evaluations = [read_json(p) for p in inputs["evaluations"]]
     context = build_models_context(
         config, variants, [read_json(p) for p in inputs["selections"]], evaluations,
-        pd.concat(pd.read_parquet(p) for p in inputs["noise"]), runs, epochs_run,
+        pd.concat(pd.read_parquet(verified(p)) for p in inputs["noise"]), runs, epochs_run,
         read_json(inputs["confusion"]), figures, provenance)
     add_model_comparisons(context, config, evaluations)
     context["gradients"] = gradient_steps(runs, {v.name: run_label(v) for v in variants})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nnreport.base.integrity import verified
 from nnreport.reporting.build import build_pdf, set_aside
 from nnreport.reporting.check import check_runs_current
 from nnreport.reporting.figures import confusion_outputs
@@ -29,7 +30,7 @@ def confusion_matrix(kind: str, inputs: dict, figure: str, summary: str) -> None
     added up), and write its summary."""
     sources = {k: v for k, v in inputs.items() if k != "data"}
     paths, info = CONFUSION[kind](**sources)
-    predictions = pd.concat(pd.read_parquet(p) for p in paths)
+    predictions = pd.concat(pd.read_parquet(verified(p)) for p in paths)
     confusion_outputs(predictions, inputs["data"], figure, summary, info)
 
 
@@ -43,7 +44,7 @@ def build_report(kind: str, inputs: dict, config: dict, sections: str, published
     with set_aside(published):
         build = Path(output).parent
         template = Path(inputs["template"])
-        runs_table = pd.read_parquet(inputs["runs"])
+        runs_table = pd.read_parquet(verified(inputs["runs"]))
         pairs = [read_metrics(p) for p in inputs["metrics"]]  # (frame, run config) per run
         runs = [run for _, run in pairs]
         check_runs_current(runs, run_hashes, str(Path(inputs["runs"]).parent))

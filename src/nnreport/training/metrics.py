@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nnreport.base.integrity import DamagedFileError
+from nnreport.base.integrity import DamagedFileError, verified
 from nnreport.base.io import atomic_path
 
 RUN_KEY = b"nnreport.run"
@@ -33,7 +33,7 @@ def write_metrics(path: str | Path, rows: list[dict], run: dict) -> None:
 def read_metrics(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """Return (metrics frame, run config) from a file written by `write_metrics`."""
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(verified(path))
         run = json.loads(table.schema.metadata[RUN_KEY])
     except (OSError, pa.ArrowException, KeyError, TypeError, ValueError) as e:
         raise DamagedFileError(path, e) from None

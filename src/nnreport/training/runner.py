@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nnreport.base.integrity import verified
 from nnreport.base.io import atomic_path, write_json
 from nnreport.base.usercode import Target, UserCodeError, file_digest, parse_target
 from nnreport.data.dataset import Dataset
@@ -259,7 +260,7 @@ def run_job(run: dict, data_path: str, out: dict[str, str], threads: int = 1,
     if run.get("backend", "torch") == "numpy":
         result = _train_numpy(run, data)
     else:
-        state = (torch.load(encoder, map_location="cpu", weights_only=False)
+        state = (torch.load(verified(encoder), map_location="cpu", weights_only=False)
                  if encoder is not None else None)
         result = _train_torch(run, data, threads, state)
     hist = result.history
