@@ -44,7 +44,7 @@ include: "workflow/rules/common.smk"
 # Only declared runs and experiments match, so a typo in a target is an error, not a new run.
 wildcard_constraints:
     variant=VARIANT_PATTERN,
-    seed=r"\d+",
+    seed="|".join(str(s) for s in SEEDS),
     experiment=EXPERIMENT_PATTERN,
     model=MODEL_PATTERN,
 

@@ -420,3 +420,18 @@ def test_lr_inf_in_yaml_stops_the_workflow_before_any_job(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "base.lr is inf; give a finite number" in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_name_too_long_for_a_folder_is_refused_with_its_length(default_config):
+    default_config["study"] = "x" * 300
+    assert only_problem(default_config) == (f"config.yaml: study is '{'x' * 56}... (300 "
+                                            f"characters); use at most 100")
+
+
+def test_a_target_of_an_undeclared_seed_is_no_run(tmp_path, default_config):
+    make_workdir(tmp_path, default_config)
+    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
+                           "results/fashion_mnist/runs/base/seed7/run.json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "KeyError" not in proc.stdout + proc.stderr
+    assert "No rule to produce results/fashion_mnist/runs/base/seed7/run.json" in proc.stdout

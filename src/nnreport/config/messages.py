@@ -164,6 +164,9 @@ def _explain(error: ValidationError, prefix: ConfigPath = ()) -> Iterator[Proble
         again = next(v for i, v in enumerate(value) if v in value[:i])
         yield Problem(path, f"{said}; values must be unique but {show(again)} is repeated; "
                             f"remove the duplicate")
+    elif rule in ("maxLength", "minLength") and isinstance(value, str):
+        most = "at most" if rule == "maxLength" else "at least"
+        yield Problem(path, f"{said} ({len(value)} characters); use {most} {rule_value}")
     elif rule == "pattern" and isinstance(value, str):
         yield Problem(path, f"{said}; {_pattern_hint(value, rule_value)}")
     elif rule == "anyOf" and not path and all({"required", "title"} <= set(b) for b in rule_value):
