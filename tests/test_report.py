@@ -4,6 +4,7 @@ import pytest
 
 from conftest import processes_working_in
 from nnreport.reporting.build import LatexError, compile_pdf, log_excerpt, render
+from nnreport.reporting.context import confusion_words
 from nnreport.reporting.context import long_date as spanish_date
 from nnreport.reporting.labels import thousands
 
@@ -230,3 +231,14 @@ def test_every_expected_error_is_logged_as_its_message_alone(capsys):
         logging.getLogger("nnreport").removeHandler(handler)
     err = capsys.readouterr().err
     assert "report: it went wrong\n" in err and "unexpected error" in err
+
+
+def test_the_confusion_summarys_class_names_are_escaped_for_the_prose():
+    summary = {"variant": "base", "confusion": {"true": "sauce_llorón", "pred": "A&B",
+                                               "percent": 12.0},
+               "easiest": {"name": "50%", "percent": 99.0},
+               "hardest": {"name": "x#y", "percent": 40.0}}
+    words = confusion_words(summary)
+    assert (words["confusion"]["true"], words["confusion"]["pred"]) == ("sauce\\_llorón", "A\\&B")
+    assert (words["easiest"]["name"], words["hardest"]["name"]) == ("50\\%", "x\\#y")
+    assert confusion_words({"variant": "base"}) == {"variant": "base"}  # an autoencoder's

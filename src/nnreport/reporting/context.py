@@ -153,12 +153,16 @@ def scientific(x: float) -> str:
 
 def confusion_words(summary: dict) -> dict:
     """Return a confusion matrix's summary (confusion.json) with its class names escaped for
-    the prose: the most frequent confusion, the best and the worst recognised classes."""
-    return {**summary,
-            "confusion": {**summary["confusion"], "true": escape(summary["confusion"]["true"]),
-                          "pred": escape(summary["confusion"]["pred"])},
-            **{k: {**summary[k], "name": escape(summary[k]["name"])}
-               for k in ("easiest", "hardest")}}
+    the prose: the most frequent confusion, the best and the worst recognised classes (those
+    it has: an autoencoder study's placeholder has none)."""
+    out = dict(summary)
+    if "confusion" in summary:
+        out["confusion"] = {**summary["confusion"], "true": escape(summary["confusion"]["true"]),
+                            "pred": escape(summary["confusion"]["pred"])}
+    for k in ("easiest", "hardest"):
+        if k in summary:
+            out[k] = {**summary[k], "name": escape(summary[k]["name"])}
+    return out
 
 
 def dataset_context(dataset: dict) -> dict:
