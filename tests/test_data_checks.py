@@ -122,3 +122,21 @@ def test_convolution_blocks_that_halve_the_images_to_nothing_are_refused_by_name
     problems = list(pooling_problems(config, {}))
     assert [p.path for p in problems] == [("experiments", 0, "vary", "blocks", 1)]
     assert "blocks: 5 halves a 28x28 image to nothing; use at most 4" in problems[0].text
+
+
+def test_a_run_too_big_for_the_memory_is_refused_naming_its_knob_and_estimate():
+    config = _tiny()
+    config["base"]["n1"] = 10**7  # 8e9 parameters: 190 GB with Adam's state
+    [line] = problems(config)
+    assert line.startswith("config.yaml: base.n1 is 10000000: a run needs about 190.8 GB "
+                           "(8.01e+09 parameters with their gradients and optimiser state, and "
+                           "the activations of a batch of 256 images), more than this "
+                           "machine's memory (")
+    config = _tiny()
+    config["experiments"][1]["vary"] = {"n1": [16, 100_000]}  # 80 M parameters
+    config["memory_limit_mb"] = 2000  # the other runs need 1.2 GB (the step and the data)
+    assert only_problem(config).startswith(
+        "config.yaml: experiments[1].vary.n1[1] is 100000: a run needs about 3.1 GB")
+    assert "more than memory_limit_mb: 2000 (2.0 GB)" in only_problem(config)
+    config["memory_limit_mb"] = 64_000  # a cluster node's
+    validate_config(config, SCHEMA, ["config.yaml"])

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, dry_run_jobs, make_workdir, snakemake, study_config
+from conftest import ROOT, dry_run_jobs, make_workdir, snakemake, study_config, train_jobs
 from nnreport.config.grid import run_configs
 from nnreport.studies import resources
 
@@ -87,3 +87,25 @@ def test_every_rule_declares_memory_and_wall_time(tmp_path):
         for line in lines:
             assert re.search(r"\bmem_mb=\d+", line) and re.search(r"\bruntime=\d+", line), (
                 f"rule {rule} declares no mem_mb or runtime: {line!r}")
+
+
+def test_a_training_jobs_memory_adds_its_models_parameters_state_and_activations():
+    config = tiny()
+    base = config["base"]
+    # the tiny MLP 784-32-16-10: 25,818 parameters; Adam keeps two moments besides the gradient
+    assert resources.model_mb(config, base) == pytest.approx(
+        (16 * 25_818 + 8 * 256 * (784 + 3 * (32 + 16) + 10)) / 1e6)
+    assert resources.model_mb(config, {**base, "optimizer": "sgd"}) < resources.model_mb(
+        config, base)
+    big = {**base, "n1": 100_000}  # 78.4 M weights in the first layer alone
+    assert resources.memory_mb(config, "torch", 1, big) > resources.memory_mb(config) + 1500
+    assert resources.memory_mb(config, "torch", 1, base) == resources.memory_mb(config)
+
+
+def test_train_jobs_declare_their_models_memory(tmp_path):
+    config = tiny()
+    config["experiments"][1]["vary"] = {"n1": [16, 200_000]}
+    make_workdir(tmp_path, config)
+    jobs = {fields["wildcards"]: fields for fields in train_jobs(snakemake(tmp_path, "-n"))}
+    mem = {w: int(re.search(r"mem_mb=(\d+)", f["resources"])[1]) for w, f in jobs.items()}
+    assert mem["variant=n1~200000, seed=0"] > mem["variant=n1~16, seed=0"] + 3000

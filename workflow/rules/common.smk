@@ -159,10 +159,10 @@ def counted_hparams(run):
 
 
 def get_train_mem_mb(wildcards, attempt):
-    """Memory of a training job, in MB: its step, the images, and the copies its back-end makes
-    (twice that on a retry)."""
+    """Memory of a training job, in MB: its step, the images and the copies its back-end makes,
+    its model's parameters, optimiser state and activations (twice that on a retry)."""
     run = RUN_CONFIGS[wildcards.variant, int(wildcards.seed)]
-    return sizing.memory_mb(config, run["backend"], attempt)
+    return sizing.memory_mb(config, run["backend"], attempt, run["hparams"])
 
 
 def evaluation_mem_mb(variants, attempt):

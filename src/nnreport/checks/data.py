@@ -5,10 +5,12 @@ training images (nor leaves BatchNorm a batch of one image)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from nnreport.base.families import pooling_problem
 from nnreport.checks.models import Candidate, model_runs
+from nnreport.config.grid import model_size
 from nnreport.config.messages import ConfigPath, Problem, format_path, show
 from nnreport.data.cifar import FILES as CIFAR10_FILES
 from nnreport.data.idx import DataError
@@ -21,6 +23,7 @@ from nnreport.data.registry import (
     root_problem,
     unknown_name,
 )
+from nnreport.studies.resources import MEMORY_SAFETY, memory_mb
 
 
 def _dataset(config: dict, schema: dict) -> dict:
@@ -235,6 +238,61 @@ def pooling_problems(config: dict, schema: dict) -> Iterator[Problem]:
                               f"{shape[1]}x{shape[2]})")
 
 
+SIZE_KNOBS = ("n1", "n2", "hidden", "channels", "dense", "bottleneck", "blocks", "batch_size")
+
+
+def machine_memory_mb() -> float:
+    """The memory of the machine this runs on, in MB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e6
+
+
+def _size_knob(where: dict) -> tuple[str, ConfigPath] | None:
+    """The knob that sets the run's size and where: one it varies, else its first size knob."""
+    knobs = [k for k in SIZE_KNOBS if k in where]
+    varied = [k for k in knobs if where[k][0] != "base"]
+    if not knobs:
+        return None
+    knob = (varied or knobs)[0]
+    return knob, where[knob]
+
+
+def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
+    """Yield a run whose estimated memory (the data, its model's parameters with gradients and
+    optimiser state, a batch's activations) exceeds the machine's, or `memory_limit_mb`."""
+    limit = config.get("memory_limit_mb")
+    limit, whose = ((limit, f"memory_limit_mb: {limit}") if isinstance(limit, int)
+                    else (machine_memory_mb(), "this machine's memory"))
+    sized = {**config, "dataset": _dataset(config, schema)}
+    try:
+        describe(sized["dataset"])
+    except DataError:
+        return
+    models = config.get("models")
+    models = models if isinstance(models, list) else []
+    runs = [(run, "torch") for run in _table_runs(config)] + [
+        (run, models[i].get("backend", "torch")) for i, model_runs_ in model_runs(config).items()
+        for run in model_runs_]
+    said = set()
+    for (hparams, where), backend in runs:
+        if not all(isinstance(hparams.get(k, 1), int | float) and not isinstance(
+                hparams.get(k, 1), bool) for k in SIZE_KNOBS if k != "hidden"):
+            continue  # a value the schema refuses
+        need = memory_mb(sized, backend if backend in ("torch", "numpy") else "torch", 1,
+                         hparams) / MEMORY_SAFETY
+        knob, at = _size_knob(where) or ("model", ("base",))
+        if need > limit and at not in said:
+            said.add(at)
+            size = model_size(hparams, describe(sized["dataset"]).shape)
+            what = (f"{size[0]:.3g} parameters with their gradients and optimiser state, and "
+                    f"the activations of a batch of {hparams.get('batch_size', 256)} images"
+                    if size else "its data")
+            yield Problem(at, f"{format_path(at)} is {show(hparams.get(knob))}: a run needs "
+                              f"about {need / 1000:.1f} GB ({what}), more than {whose} "
+                              f"({limit / 1000:.1f} GB); make the model or the batch smaller, "
+                              f"or set memory_limit_mb to the memory of the machine that "
+                              f"trains (a cluster node's)")
+
+
 def data_problems(config: dict, schema: dict) -> Iterator[Problem]:
     """Yield every problem of the study's data: its root, its split, its batch sizes, the
     convolution blocks its images allow."""
@@ -249,4 +307,5 @@ def data_problems(config: dict, schema: dict) -> Iterator[Problem]:
     if not split:
         yield from batch_problems(config, schema)
     yield from pooling_problems(config, schema)
+    yield from memory_problems(config, schema)
 

@@ -275,6 +275,39 @@ def _conv_macs(hparams: dict, input_shape: tuple[int, ...]) -> tuple[int, int]:
     return macs, c_in * h * w
 
 
+def model_size(hparams: dict, input_shape: tuple[int, ...] = (1, 28, 28),
+               n_classes: int = 10) -> tuple[int, int] | None:
+    """Return (parameters, activations per image) of a built-in family's model (the defaults
+    of models/ where unset) on images of `input_shape` (C, H, W): the numbers a training run's
+    memory grows with. None for a user's class (its check builds it and measures it)."""
+    model = hparams.get("model", "mlp")
+    if is_user_model(model):
+        return None
+    if model == "mlp":
+        sizes = [math.prod(input_shape), *(hparams.get("hidden") or [hparams.get("n1", 128),
+                                                    hparams.get("n2", 64)]), n_classes]
+        sizes = [int(n) for n in sizes]
+        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        # each hidden layer keeps its linear output, its activation and its dropout's
+        return params, sizes[0] + 3 * sum(sizes[1:-1]) + sizes[-1]
+    (c_in, h, w), params, acts = input_shape, 0, math.prod(input_shape)
+    kernel = int(hparams.get("kernel", 3))
+    for k in range(int(hparams.get("blocks", 2))):
+        c_out = int(hparams.get("channels", 16)) * 2**k
+        params += kernel * kernel * c_in * c_out + c_out
+        acts += 2 * h * w * c_out + (h // 2) * (w // 2) * c_out  # convolution, ReLU, pooling
+        c_in, h, w = c_out, h // 2, w // 2
+    flat, dense = c_in * h * w, int(hparams.get("dense", 128))
+    if model == "conv_autoencoder":
+        code = int(hparams.get("bottleneck", 32))
+        return 2 * params + 2 * flat * code, 2 * acts + code
+    if model == "encoder_classifier":
+        flat = 32  # the default autoencoder's code
+    head = (flat * dense + dense + dense * n_classes + n_classes) if dense else (
+        flat * n_classes + n_classes)
+    return params + head, acts + 3 * dense + n_classes
+
+
 def training_cost(hparams: dict, epochs: int, input_shape: tuple[int, ...] = (1, 28, 28),
                   n_classes: int = 10) -> float:
     """Return a run's training time in units of one forward pass of one sample through a

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from nnreport.config.grid import training_cost
+from nnreport.config.grid import model_size, training_cost
 from nnreport.data.registry import describe
 
 STEP_MB = 1000  # a job step with PyTorch, NumPy and pandas loaded, before its data
@@ -74,10 +74,34 @@ def _round_up(value: float, step: int) -> int:
     return int(math.ceil(value / step) * step)
 
 
-def memory_mb(config: dict, backend: str = "torch", attempt: int = 1) -> int:
+# Bytes a float32 parameter holds while training: itself, its gradient and the optimiser's
+# state (Adam: two moments; SGD: a momentum buffer, kept whether or not it is used).
+PARAMETER_BYTES = {"adam": 16, "sgd": 12}
+ACTIVATION_BYTES = 8  # a float32 activation of each image of a batch, and its gradient
+
+
+def model_mb(config: dict, hparams: dict) -> float:
+    """The memory one training run's model needs besides the data, in MB: its parameters with
+    their gradients and optimiser state, and a batch's activations with their gradients (a
+    user's class: 0 here, its check builds it)."""
+    info = describe(config["dataset"])
+    size = model_size(hparams, info.shape, info.n_classes)
+    if size is None:
+        return 0.0
+    params, activations = size
+    per_parameter = PARAMETER_BYTES.get(str(hparams.get("optimizer", "adam")), 16)
+    batch = int(hparams.get("batch_size", 256))
+    return (per_parameter * params + ACTIVATION_BYTES * batch * activations) / 1e6
+
+
+def memory_mb(config: dict, backend: str = "torch", attempt: int = 1,
+              hparams: dict | None = None) -> int:
     """Memory of a job that loads the data and trains or evaluates models on it, in MB;
-    `attempt` times that on a retry (a job killed for memory comes back with more)."""
+    `attempt` times that on a retry (a job killed for memory comes back with more).
+    `hparams`: the run's, whose model adds its share (model_mb)."""
     peak = STEP_MB + COPIES[backend] * data_mb(config)
+    if hparams is not None:
+        peak += model_mb(config, hparams)
     if config.get("device") == "cuda":
         peak += CUDA_MB
     return _round_up(MEMORY_SAFETY * peak, 256) * attempt
