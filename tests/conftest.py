@@ -80,6 +80,15 @@ def build_tiny(workdir: Path) -> Path:
     return build_study(workdir, study_config("tiny", epochs=1))
 
 
+def copy_study(built: tuple[Path, Path], tmp: Path) -> tuple[Path, Path]:
+    """A copy of a built study's folder (its .snakemake/ included) and of its config, for a
+    test to change or delete things in while the study stays shared by the module."""
+    workdir, config = built
+    copy = tmp / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)
+    return copy, copy / config.relative_to(workdir)
+
+
 def job_counts(output: str) -> dict[str, int]:
     """Parse the 'Job stats' table that Snakemake prints."""
     table = output.split("Job stats:", 1)[1]

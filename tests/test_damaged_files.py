@@ -17,6 +17,7 @@ from conftest import (
     ROOT,
     SNAKEMAKE,
     build_tiny,
+    copy_study,
     job_counts,
     needs_fashion_mnist,
     run_snakemake,
@@ -126,17 +127,9 @@ def test_a_corrupt_metrics_file_is_named_and_only_its_run_retrains(built):
     assert json.loads((runs / "n1~16" / "seed0" / "run.json").read_text())["variant"] == "n1~16"
 
 
-def copy_of(built, tmp_path):
-    """A copy of the built study's folder (its .snakemake/ included), to delete things in."""
-    workdir, config = built
-    copy = tmp_path / "copy"
-    shutil.copytree(workdir, copy, symlinks=True)
-    return copy, copy / config.relative_to(workdir)
-
-
 @needs_fashion_mnist
 def test_a_deleted_run_folder_is_retrained_alone_then_the_report(built, tmp_path):
-    workdir, config = copy_of(built, tmp_path)
+    workdir, config = copy_study(built, tmp_path)
     runs = workdir / "results" / "tiny" / "runs"
     others = {p: p.read_bytes() for p in runs.rglob("*.pt") if "n1~64" not in str(p)}
     shutil.rmtree(runs / "n1~64")
@@ -154,7 +147,7 @@ def test_a_deleted_run_folder_is_retrained_alone_then_the_report(built, tmp_path
 @pytest.mark.parametrize("deleted", [("results",), ("results", "data"), ("data",),
                                      ("results", ".snakemake")])
 def test_deleted_results_or_data_rebuild_every_run_and_the_report(built, tmp_path, deleted):
-    workdir, config = copy_of(built, tmp_path)
+    workdir, config = copy_study(built, tmp_path)
     for name in deleted:
         shutil.rmtree(workdir / name)
     jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
@@ -164,7 +157,7 @@ def test_deleted_results_or_data_rebuild_every_run_and_the_report(built, tmp_pat
 
 @needs_fashion_mnist
 def test_a_run_deleted_without_snakemakes_metadata_is_still_rebuilt(built, tmp_path):
-    workdir, config = copy_of(built, tmp_path)
+    workdir, config = copy_study(built, tmp_path)
     shutil.rmtree(workdir / ".snakemake")
     shutil.rmtree(workdir / "results" / "tiny" / "runs" / "base")
     jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
@@ -216,7 +209,7 @@ def test_a_sealed_file_changed_inside_is_damaged_and_its_readers_refuse_it(tmp_p
                                   "results/tiny/runs/n1~16/seed0/run.json",
                                   "results/tiny/summary.parquet"])
 def test_a_byte_changed_inside_any_result_stops_the_workflow_naming_it(built, tmp_path, name):
-    workdir, config = copy_of(built, tmp_path)
+    workdir, config = copy_study(built, tmp_path)
     path = workdir / name
     flip_inside(path)
     assert damage(path)  # the seal, if nothing else, tells

@@ -10,13 +10,28 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import build_tiny, job_counts, needs_fashion_mnist, run_snakemake, snakemake
+from conftest import (
+    build_tiny,
+    copy_study,
+    job_counts,
+    needs_fashion_mnist,
+    run_snakemake,
+    snakemake,
+)
+from nnreport.base.io import atomic_path
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory):
+    """The tiny study (one epoch) built to report/tiny.pdf, once for the module."""
+    tmp = tmp_path_factory.mktemp("report_build")
+    return tmp, build_tiny(tmp)
 
 
 @pytest.fixture
-def built(tmp_path):
-    """The tiny study (one epoch) built to report/tiny.pdf."""
-    return tmp_path, build_tiny(tmp_path)
+def built(built_once, tmp_path):
+    """A copy of the built tiny study, for one test to change."""
+    return copy_study(built_once, tmp_path)
 
 
 @needs_fashion_mnist
@@ -54,7 +69,8 @@ def test_results_of_another_config_are_not_reported(built):
     run_config = json.loads(meta[b"nnreport.run"])
     expected, run_config["hash"] = run_config["hash"], "0123456789ab"
     meta[b"nnreport.run"] = json.dumps(run_config).encode()
-    pq.write_table(table.replace_schema_metadata(meta), metrics)
+    with atomic_path(metrics) as tmp:  # written (and sealed) as the workflow writes it
+        pq.write_table(table.replace_schema_metadata(meta), tmp)
     failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
@@ -81,16 +97,19 @@ def test_a_second_build_of_the_same_report_at_once_is_refused(tmp_path):
 
 
 @needs_fashion_mnist
-def test_math_in_the_config_that_never_ends_is_stopped_by_the_time_limit(built):
+def test_a_macro_that_never_ends_in_the_prose_is_stopped_by_the_time_limit(built):
+    """Config math cannot hold \\def (checks/texts.py refuses it before any job); the author's
+    prose files can, and a loop there is stopped by the time limit."""
     workdir, config = built
     study = yaml.safe_load(config.read_text())
-    study["experiments"][1]["objective"] = "Variar \\(n_1 \\def\\x{\\x}\\x\\)."
     study["report"]["latex_timeout"] = 5
     config.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False))
+    prose = workdir / "report" / "sections" / "discusion.tex"
+    prose.write_text(prose.read_text() + "\n\\def\\x{\\x}\\x\n")
     failed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert "within 5 s (report: latex_timeout) and was stopped" in out
-    assert "such as \\def\\x{\\x}\\x, in math of the config" in out
+    assert "such as \\def\\x{\\x}\\x, in a prose file" in out
     assert "train" not in job_counts(out)  # nothing else was redone
     assert not (workdir / "report" / "tiny.pdf").exists()

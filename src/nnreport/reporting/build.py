@@ -139,8 +139,8 @@ def compile_pdf(tex: str | Path, pdf: str | Path | None = None,
         raise LatexError(
             f"LaTeX did not finish {tex} within {timeout:g} s (report: latex_timeout) and was "
             f"stopped. The likely cause is a macro that never ends, such as \\def\\x{{\\x}}\\x, "
-            f"in math of the config (between \\( and \\)) or in a prose file; a very long "
-            f"report may need a larger report: latex_timeout. Last lines of the log "
+            f"in a prose file (report: sections; the config's math cannot define macros); a "
+            f"very long report may need a larger report: latex_timeout. Last lines of the log "
             f"({log_path}):\n" + "\n".join(tail)) from None
     unfinished.unlink()  # LaTeX finished, well or not: its files are whole
     log_text = log_path.read_text(errors="replace") if log_path.exists() else stdout
