@@ -20,9 +20,14 @@ from nnreport.base.errors import ExpectedError
 class OutputError(ExpectedError, OSError):
     """An output could not be written (full disk, unwritable folder); names the path."""
 
-    def __init__(self, path: Path, error: OSError):
-        fix = ("free some space on that disk" if error.errno == errno.ENOSPC
-               else "make the folder writable or run from a folder you can write to")
+    def __init__(self, path: Path, error: OSError, written: int = 0):
+        if error.errno == errno.ENOSPC or disk_full(path.parent):  # pyarrow's has no errno
+            error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            got = f" after {written / 1e6:.1f} MB of this file" if written else ""
+            fix = (f"the disk of {path.parent} filled{got}; free more room than that there, "
+                   f"or run from a folder on a disk with room")
+        else:
+            fix = "make the folder writable or run from a folder you can write to"
         super().__init__(error.errno, f"cannot write {path}: {error.strerror}; {fix}. Nothing "
                          "already finished was changed")
         self.path = path
@@ -94,9 +99,33 @@ def atomic_path(path: str | os.PathLike, seal: bool | None = None) -> Iterator[P
             os.replace(sealed, seal_of(path))
         os.replace(tmp, path)
     except OSError as e:
-        raise OutputError(path, e) from e
+        raise OutputError(path, e, _size(tmp)) from e
+    except Exception as e:  # a library's own error for a failed write (torch.save: RuntimeError)
+        if not disk_full(path.parent):
+            raise
+        raise OutputError(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                          _size(tmp)) from e
     finally:
         tmp.unlink(missing_ok=True)
+
+
+FULL_BYTES = 1 << 20  # less free than this on a disk after a failed write: it filled it
+
+
+def disk_full(folder: str | os.PathLike) -> bool:
+    """Return whether the disk holding `folder` has (almost) no room left for this user."""
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < FULL_BYTES
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

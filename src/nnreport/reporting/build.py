@@ -17,7 +17,7 @@ import jinja2
 import jinja2.ext
 
 from nnreport.base.errors import ExpectedError
-from nnreport.base.io import atomic_path, write_text
+from nnreport.base.io import atomic_path, disk_full, write_text
 from nnreport.base.texescape import escape
 from nnreport.config.templates import template_folders
 from nnreport.reporting.labels import plural, plus_minus, signed, thousands
@@ -144,6 +144,10 @@ def compile_pdf(tex: str | Path, pdf: str | Path | None = None,
             f"({log_path}):\n" + "\n".join(tail)) from None
     unfinished.unlink()  # LaTeX finished, well or not: its files are whole
     log_text = log_path.read_text(errors="replace") if log_path.exists() else stdout
+    if proc.returncode != 0 and disk_full(Path(tex).parent):  # what LaTeX says misleads
+        raise LatexError(f"LaTeX could not write its files for {tex}: the disk of "
+                         f"{Path(tex).parent} is full; free some space there (a report's build "
+                         f"needs a few MB), then run the workflow again")
     if proc.returncode != 0:
         raise LatexError(f"LaTeX failed on {tex} (full log: {log_path}):\n"
                          f"{log_excerpt(log_text)}")
