@@ -58,7 +58,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/report.smk"
 
 
-rebuild_deleted()  # a result deleted by hand is built again, then what was built from it
+rebuild_stale()  # a deleted result, or one of another config, is built again
 
 
 # On a cluster these run in the main Snakemake process (the login node), not as SLURM jobs:

@@ -223,3 +223,27 @@ def test_a_byte_changed_inside_any_result_stops_the_workflow_naming_it(built, tm
     if name.endswith("model.pt"):  # its rebuild command retrains that run alone
         assert job_counts(run_the_command(out, workdir)) == {"train": 1}
         assert damage(path) is None
+
+
+def _change(config: Path, old: str, new: str) -> None:
+    text = config.read_text()
+    assert old in text
+    config.write_text(text.replace(old, new, 1))
+
+
+@needs_fashion_mnist
+def test_without_snakemakes_metadata_a_changed_config_is_still_seen(built, tmp_path):
+    """The results' own records (run.json's config hash, the packed data's config) decide."""
+    workdir, config = copy_study(built, tmp_path)
+    shutil.rmtree(workdir / ".snakemake")
+    assert "Nothing to be done" in snakemake(workdir, "-n", "report/tiny.pdf", config=config)
+    _change(config, "lr: 0.001", "lr: 0.002")  # every run's config
+    jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
+    assert jobs["train"] == 4 and jobs["report"] == 1 and "prepare_data" not in jobs
+    one = job_counts(snakemake(workdir, "-n", "results/tiny/runs/base/seed0/run.json",
+                               config=config))
+    assert one == {"train": 1}  # a target of one run retrains that one only
+    _change(config, "lr: 0.002", "lr: 0.001")
+    _change(config, "split_seed: 0", "split_seed: 1")  # another split: the data, then all
+    jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
+    assert jobs["prepare_data"] == 1 and jobs["train"] == 4

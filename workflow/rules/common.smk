@@ -15,7 +15,13 @@ from nnreport.config.grid import expand_grid, run_configs, training_cost, user_c
 from nnreport.config.layout import CHOSEN, Layout, dataset_name
 from nnreport.base.families import constructor_arguments
 from nnreport.base.usercode import is_user_model
-from nnreport.base.integrity import damage_message, damaged_files, deleted_files, packed_params
+from nnreport.base.integrity import (
+    damage_message,
+    damaged_files,
+    deleted_files,
+    packed_params,
+    stale_runs,
+)
 from nnreport.data.registry import content_digest, describe
 from nnreport.reporting.labels import (
     format_value,
@@ -349,34 +355,52 @@ def get_noise_seed(wildcards):
     return config["noise"]["seed"]
 
 
-def rebuild_deleted():
-    """Make the next invocation rebuild a result deleted by hand (a run's folder, results/,
-    data/), whatever its target, then everything built from it: Snakemake alone leaves a
-    missing file missing while what was built from it is present and newer ("Nothing to be
-    done"). Called once every rule is defined (it reads the train rule's outputs)."""
+def rebuild_stale():
+    """Make the next invocation rebuild, then everything built from them: a result deleted by
+    hand (a run's folder, results/, data/), a run whose run.json records another config than
+    the config now gives, and packed data built from another dataset config. Snakemake alone
+    leaves a missing file missing while what was built from it is present ("Nothing to be
+    done"), and sees a changed config only through its .snakemake/ records; the results' own
+    records make both visible without them. Called once every rule is defined (it reads the
+    train rule's outputs)."""
     names = [Path(str(f)).name for f in rules.train.output]
+    files = {key: [LAYOUT.run_file(*key, name) for name in names] for key in RUN_CONFIGS}
 
     def results_of(inputs):
         values = [v for vs in inputs.values() for v in ([vs] if isinstance(vs, str) else vs)]
         return [v for v in values if v.startswith(f"{RESULTS}/")]
 
     deleted = deleted_files(
-        {key: [LAYOUT.run_file(*key, name) for name in names] for key in RUN_CONFIGS},
-        f"{RESULTS}/runs.parquet", f"{BUILD}/informe.pdf", DATA_FILE,
+        files, f"{RESULTS}/runs.parquet", f"{BUILD}/informe.pdf", DATA_FILE,
         results_of(KIND.report_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS))
         + results_of(KIND.confusion_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS)))
-    if not deleted or not workflow.is_main_process:  # a job's own process builds its job
+    changed = [f for key in stale_runs({k: (LAYOUT.run_file(*k, "run.json"), run["hash"])
+                                        for k, run in RUN_CONFIGS.items()})
+               for f in files[key]]
+    packed = packed_params(DATA_FILE)
+    if packed is not None and packed != json.loads(json.dumps(DATA_PARAMS, sort_keys=True)):
+        changed.insert(0, DATA_FILE)
+    stale = list(dict.fromkeys(deleted + changed))
+    if not stale or not workflow.is_main_process:  # a job's own process builds its job
         return
-    logger.warning(f"{len(deleted)} result file(s) built before are gone; they are built "
-                   f"again, then what was built from them: {', '.join(deleted[:3])}"
-                   + (", ..." if len(deleted) > 3 else ""))
-    # `--forcerun <the deleted files>` on the user's behalf: Snakemake hands the workflow its
-    # DAG settings only after reading this file, just before it prepares the DAG.
+    # `--forcerun <the stale files>` on the user's behalf (those of the runs a target names,
+    # when every target is a run's file): Snakemake hands the workflow its DAG settings only
+    # after reading this file, just before it prepares the DAG.
     prepare = workflow._prepare_dag
 
-    def prepare_with_deleted(*args, **kwargs):
+    def prepare_with_stale(*args, **kwargs):
         settings = workflow.dag_settings
-        settings.forcerun = frozenset(settings.forcerun) | set(deleted)
+        targets = [str(t) for t in settings.targets]
+        folders = {str(Path(t).parent) for t in targets}
+        only_runs = bool(targets) and all(t.startswith(f"{RUNS}/") for t in targets)
+        forced = [f for f in stale  # stale data: whatever the target, it trains on it
+                  if not only_runs or f == DATA_FILE or str(Path(f).parent) in folders]
+        if forced:
+            logger.warning(
+                f"{len(forced)} result file(s) are gone or were built from another config "
+                f"than the config now gives; they are built again, then what was built from "
+                f"them: {', '.join(forced[:3])}" + (", ..." if len(forced) > 3 else ""))
+            settings.forcerun = frozenset(settings.forcerun) | set(forced)
         return prepare(*args, **kwargs)
 
-    workflow._prepare_dag = prepare_with_deleted
+    workflow._prepare_dag = prepare_with_stale

@@ -133,3 +133,18 @@ def deleted_files(run_files: dict[tuple[str, int], list[str]], runs_table: str, 
     if report_built:
         gone += [f for f in report_inputs if not Path(f).exists() and f not in gone]
     return gone
+
+
+def stale_runs(runs: dict[tuple[str, int], tuple[str, str]]) -> list[tuple[str, int]]:
+    """Return the runs whose run.json records another config hash than the current one
+    (`runs`: (variant, seed) -> (its run.json, the hash the config now gives)); a run not yet
+    trained, or whose run.json is unreadable (`damage` names it), is not listed."""
+    stale = []
+    for key, (path, current) in runs.items():
+        try:
+            recorded = json.loads(Path(path).read_text(encoding="utf-8")).get("hash")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if recorded != current:
+            stale.append(key)
+    return stale
