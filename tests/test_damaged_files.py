@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import (
     ROOT,
@@ -31,6 +32,7 @@ from nnreport.base.integrity import (
     rebuild_command,
 )
 from nnreport.base.io import read_json, seal_of, sha256, write_json
+from nnreport.config.grid import code_digest
 from nnreport.data.dataset import Dataset
 from nnreport.training.metrics import read_metrics, write_metrics
 
@@ -137,7 +139,7 @@ def test_a_deleted_run_folder_is_retrained_alone_then_the_report(built, tmp_path
     jobs = job_counts(out)
     assert jobs["train"] == 1 and jobs["aggregate"] == 1 and jobs["report"] == 1
     assert "prepare_data" not in jobs
-    assert "are gone; they are built again" in out
+    assert "are gone or were built from another config than the config now gives" in out
     assert (runs / "n1~64" / "seed0" / "model.pt").is_file()
     assert all(p.read_bytes() == b for p, b in others.items())  # nothing finished retrained
     assert "Nothing to be done" in snakemake(workdir, "-n", "report/tiny.pdf", config=config)
@@ -247,3 +249,28 @@ def test_without_snakemakes_metadata_a_changed_config_is_still_seen(built, tmp_p
     _change(config, "split_seed: 0", "split_seed: 1")  # another split: the data, then all
     jobs = job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))
     assert jobs["prepare_data"] == 1 and jobs["train"] == 4
+
+
+@needs_fashion_mnist
+def test_a_touched_script_or_reordered_keys_retrain_nothing(built, tmp_path):
+    workdir, config = copy_study(built, tmp_path)
+    for script in (ROOT / "workflow" / "scripts").glob("*.py"):
+        os.utime(script)  # newer than every result, the content unchanged (a fresh clone)
+    study = yaml.safe_load(config.read_text())
+    study["base"] = dict(reversed(list(study["base"].items())))
+    config.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False))
+    out = snakemake(workdir, "-n", "report/tiny.pdf", config=config)
+    # no run retrains; the tables that print base's keys in the order written are redrawn
+    assert "Nothing to be done" in out or not {"train", "prepare_data"} & set(job_counts(out))
+
+
+def test_the_code_digest_follows_content_not_times_or_places(tmp_path):
+    for where in ("a", "b"):
+        (tmp_path / where / "pkg").mkdir(parents=True)
+        (tmp_path / where / "pkg" / "m.py").write_text("x = 1\n")
+    a, b = (code_digest([tmp_path / w / "pkg"]) for w in ("a", "b"))
+    assert a == b
+    os.utime(tmp_path / "a" / "pkg" / "m.py", (0, 0))
+    assert code_digest([tmp_path / "a" / "pkg"]) == a
+    (tmp_path / "a" / "pkg" / "m.py").write_text("x = 2\n")
+    assert code_digest([tmp_path / "a" / "pkg"]) != a

@@ -6,6 +6,7 @@ rule aggregate:
         summary=f"{RESULTS}/summary.parquet",
         curves=f"{RESULTS}/curves.parquet",
     params:
+        code_version=script_code("aggregate.py"),
         order=VARIANT_NAMES,
     resources:
         **LIGHT_JOB,

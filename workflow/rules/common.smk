@@ -11,7 +11,7 @@ from snakemake.logging import logger
 
 from nnreport.checks.paths import template_parts
 from nnreport.config.templates import template_path
-from nnreport.config.grid import expand_grid, run_configs, training_cost, user_code
+from nnreport.config.grid import code_digest, expand_grid, run_configs, training_cost, user_code
 from nnreport.config.layout import CHOSEN, Layout, dataset_name
 from nnreport.base.families import constructor_arguments
 from nnreport.base.usercode import is_user_model
@@ -44,7 +44,24 @@ except ValueError as e:  # e.g. a model's `from` naming no earlier model
     sys.exit(f"{(workflow.configfiles or ['config.yaml'])[-1]}: {e}")
 VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
-RUN_CONFIGS = run_configs(config)  # (variant, seed) -> everything its training job needs
+# What each job's code is, by content (profiles/default turns off Snakemake's own code trigger,
+# which reruns a script's jobs when its file is merely newer: a touch, a fresh clone): a rule's
+# `code` param is the SHA-256 of its script and of the package, so a change reruns its jobs.
+# A run's identity holds the digest of what trains it (the script and the training, model and
+# data packages), so changing any other part of the package retrains nothing.
+SRC = Path(workflow.basedir) / "src" / "nnreport"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+PACKAGE_CODE = code_digest([SRC])
+TRAINER_CODE = code_digest([SCRIPTS / "train.py", SRC / "training", SRC / "models", SRC / "data",
+                            SRC / "base"])
+
+
+def script_code(name):
+    """The digest of a rule's script and of the package it uses."""
+    return code_digest([SCRIPTS / name]) + PACKAGE_CODE[:16]
+
+
+RUN_CONFIGS = run_configs(config, TRAINER_CODE)  # (variant, seed) -> what its training needs
 DATASET = dataset_name(config["dataset"])
 DATA_INFO = describe(config["dataset"])  # its image shape (C, H, W), classes, file sizes
 LANGUAGE = config["report"].get("language", "es")  # the report's words and templates

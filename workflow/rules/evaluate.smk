@@ -7,6 +7,8 @@ rule select_model:
         get_model_run_files,
     output:
         f"{RESULTS}/selection/{{model}}.json",
+    params:
+        code_version=script_code("select_model.py"),
     resources:
         **LIGHT_JOB,
     conda:
@@ -27,6 +29,7 @@ rule evaluate_model:
         noise=f"{RESULTS}/final/{{model}}/noise.parquet",
         predictions=f"{RESULTS}/final/{{model}}/test_predictions.parquet",
     params:
+        code_version=script_code("evaluate_model.py"),
         max_val=config["max_val"],
         max_test=config.get("max_test"),
         sigmas=get_noise_sigmas,
@@ -54,6 +57,7 @@ rule evaluate_chosen:
         evaluation=LAYOUT.final(CHOSEN, "evaluation.json"),
         predictions=LAYOUT.final(CHOSEN, "test_predictions.parquet"),
     params:
+        code_version=script_code("evaluate_chosen.py"),
         max_val=config["max_val"],
         max_test=config.get("max_test"),
     threads: 1

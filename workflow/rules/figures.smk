@@ -9,6 +9,7 @@ rule learning_curves:
             labels=get_learning_curves_report_labels,
         ),
     params:
+        code_version=script_code("learning_curves.py"),
         language=LANGUAGE,
         variants=get_experiment_variants,
         labels=get_experiment_labels,
@@ -34,6 +35,7 @@ rule learning_curves_grid:
             labels=get_figure_report_labels("learning_curves"),
         ),
     params:
+        code_version=script_code("learning_curves_grid.py"),
         language=LANGUAGE,
         experiments=get_grid_experiments,
     resources:
@@ -57,6 +59,7 @@ rule sample_images:
             labels=get_figure_report_labels("samples"),
         ),
     params:
+        code_version=script_code("sample_images.py"),
         language=LANGUAGE,
     resources:
         **DATA_JOB,
@@ -83,6 +86,7 @@ rule confusion_matrix:
         ),
         summary=LAYOUT.confusion,
     params:
+        code_version=script_code("confusion_matrix.py"),
         language=LANGUAGE,
         kind=KIND.name,
     resources:
@@ -107,6 +111,7 @@ rule final_learning_curves:
             labels=get_figure_report_labels("final_learning_curves"),
         ),
     params:
+        code_version=script_code("final_learning_curves.py"),
         language=LANGUAGE,
         models=MODEL_IDS,
     resources:
@@ -130,6 +135,7 @@ rule noise_robustness:
             labels=get_figure_report_labels("noise_robustness"),
         ),
     params:
+        code_version=script_code("noise_robustness.py"),
         language=LANGUAGE,
         models=MODEL_IDS,
     resources:
@@ -156,6 +162,7 @@ rule reconstructions:
             labels=get_figure_report_labels("reconstructions"),
         ),
     params:
+        code_version=script_code("figure_reconstructions.py"),
         language=LANGUAGE,
         labels=get_autoencoder_labels,
         n_images=10,
@@ -182,6 +189,7 @@ rule latent_space:
             labels=get_figure_report_labels("latent_space"),
         ),
     params:
+        code_version=script_code("figure_latent.py"),
         language=LANGUAGE,
         seed=config["dataset"].get("split_seed", 0),
         max_points=5000,

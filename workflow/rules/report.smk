@@ -16,6 +16,7 @@ rule report:
     output:
         f"{BUILD}/informe.pdf",
     params:
+        code_version=script_code("report.py"),
         language=LANGUAGE,
         knobs=KNOB_LABELS,
         kind=KIND.name,
@@ -42,6 +43,8 @@ rule publish_report:
     output:
         pdf=REPORT_PDF,
         source=REPORT_SOURCE,
+    params:
+        code_version=script_code("publish_report.py"),
     resources:
         **LIGHT_JOB,
     conda:

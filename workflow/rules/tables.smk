@@ -4,6 +4,7 @@ rule table_counts:
     output:
         f"{BUILD}/tables/counts.tex",
     params:
+        code_version=script_code("table_counts.py"),
         language=LANGUAGE,
         max_train=config["max_train"],
         max_val=config["max_val"],
@@ -25,6 +26,7 @@ rule table_experiments:
     output:
         f"{BUILD}/tables/experiments.tex",
     params:
+        code_version=script_code("table_experiments.py"),
         language=LANGUAGE,
         knobs=KNOB_LABELS,
         base=config.get("base"),
@@ -45,6 +47,7 @@ rule table_results:
     output:
         f"{BUILD}/tables/results.tex",
     params:
+        code_version=script_code("table_results.py"),
         language=LANGUAGE,
         knobs=KNOB_LABELS,
         base=config.get("base"),
@@ -67,6 +70,7 @@ rule table_classifiers:
     output:
         f"{BUILD}/tables/classifiers.tex",
     params:
+        code_version=script_code("table_results.py"),
         language=LANGUAGE,
         knobs=KNOB_LABELS,
         base=config.get("base"),
@@ -89,6 +93,7 @@ rule table_architecture:
     output:
         f"{BUILD}/tables/architecture.tex",
     params:
+        code_version=script_code("table_architecture.py"),
         language=LANGUAGE,
         base=config.get("base"),
         code=get_base_code,
@@ -110,6 +115,7 @@ rule table_models:
     output:
         f"{BUILD}/tables/models.tex",
     params:
+        code_version=script_code("table_models.py"),
         language=LANGUAGE,
         models=config.get("models"),
     resources:
@@ -129,6 +135,7 @@ rule table_search:
     output:
         f"{BUILD}/tables/search.tex",
     params:
+        code_version=script_code("table_search.py"),
         language=LANGUAGE,
         knobs=KNOB_LABELS,
         models=config.get("models"),

@@ -274,8 +274,10 @@ def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
         for run in model_runs_]
     said = set()
     for (hparams, where), backend in runs:
+        hidden = hparams.get("hidden", [])
         if not all(isinstance(hparams.get(k, 1), int | float) and not isinstance(
-                hparams.get(k, 1), bool) for k in SIZE_KNOBS if k != "hidden"):
+                hparams.get(k, 1), bool) for k in SIZE_KNOBS if k != "hidden") or not (
+                isinstance(hidden, list) and all(isinstance(n, int) for n in hidden)):
             continue  # a value the schema refuses
         need = memory_mb(sized, backend if backend in ("torch", "numpy") else "torch", 1,
                          hparams) / MEMORY_SAFETY

@@ -198,14 +198,16 @@ def run_config(config: dict, variant: str, seed: int) -> dict:
     return _run(config, variants_by_name(config)[variant], seed)  # a seed the study lacks
 
 
-def run_configs(config: dict) -> dict[tuple[str, int], dict]:
+def run_configs(config: dict, trainer: str | None = None) -> dict[tuple[str, int], dict]:
     """Return the resolved config of every run, keyed by (variant, seed), expanding the grid
     once (run_config for each run would expand it once per run).
 
     A classifier on an encoder carries the hash of the autoencoder run of its seed
     (`encoder_run`): a change to that run's config changes this one's, and retrains it.
+    `trainer`: the digest of the code that trains a run (the workflow's training script and
+    packages), part of each run's identity: a change to that code retrains, a touch does not.
     """
-    runs = {(v.name, int(s)): _run(config, v, s) for v in expand_grid(config)
+    runs = {(v.name, int(s)): _run(config, v, s, trainer) for v in expand_grid(config)
             for s in config["seeds"]}
     for (_, seed), run in runs.items():
         encoder = run["hparams"].get("encoder")
@@ -218,7 +220,7 @@ def run_configs(config: dict) -> dict[tuple[str, int], dict]:
     return runs
 
 
-def _run(config: dict, v: Variant, seed: int) -> dict:
+def _run(config: dict, v: Variant, seed: int, trainer: str | None = None) -> dict:
     dataset = config["dataset"]
     run = {
         "study": config["study"],
@@ -230,13 +232,16 @@ def _run(config: dict, v: Variant, seed: int) -> dict:
         "dataset": dataset_name(dataset),
         "max_train": config.get("max_train"),
         "max_val": config.get("max_val"),
-        "hparams": dict(v.hparams),
+        "hparams": dict(sorted(v.hparams.items())),  # the order they were written in is no
+        # part of a run: reordering a config's keys retrains nothing
         # a user's class says its own (backend: numpy); a model study's model says it
         "backend": v.hparams.get("backend", v.backend) if is_user_model(
             v.hparams.get("model")) else v.backend,
         "source": v.source,
-        "overrides": dict(v.overrides),
+        "overrides": dict(sorted(v.overrides.items())),
     }
+    if trainer:
+        run["trainer"] = trainer
     if config.get("tf32"):  # only when on: runs trained before the switch existed stay valid
         run["tf32"] = True
     code = user_code(v.hparams)
@@ -254,6 +259,19 @@ def user_code(hparams: dict) -> dict | None:
         return None
     path = Path(target.path)
     return {"file": target.path, "sha256": file_digest(path) if path.is_file() else None}
+
+
+def code_digest(paths: list[Path]) -> str:
+    """Return the SHA-256 of the content of `paths` (files, and the .py files below folders),
+    with each file's name: the same code gives the same digest wherever it lies and whatever
+    its modification time."""
+    files = sorted((f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py"))),
+                   key=lambda f: f.as_posix())
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.name}:{f.stat().st_size}:".encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def config_hash(obj: Any) -> str:
