@@ -51,8 +51,8 @@ def test_unknown_top_level_key_suggests_the_known_one(default_config):
     default_config["epoch"] = 3
     assert only_problem(default_config) == (
         "config.yaml: epoch is not a key of the top level; known keys: study, dataset, epochs, "
-        "seeds, device, tf32, memory_limit_mb, max_train, max_val, max_test, noise, models, base, experiments, "
-        "report; did you mean 'epochs'?")
+        "seeds, device, tf32, memory_limit_mb, max_train, max_val, max_test, noise, models, "
+        "base, experiments, report; did you mean 'epochs'?")
 
 
 def test_unknown_nested_key_suggests_the_known_one(default_config):
@@ -276,8 +276,9 @@ def test_the_last_file_that_defines_the_key_is_named(tmp_path, default_config):
     assert lines == [f"{first}: base.p is 2; must be in [0, 1)",
                      f"{second}: base.lr is 0; must be > 0",
                      f"{second}: epoch is not a key of the top level; known keys: study, "
-                     f"dataset, epochs, seeds, device, tf32, memory_limit_mb, max_train, max_val, max_test, noise, "
-                     f"models, base, experiments, report; did you mean 'epochs'?"]
+                     f"dataset, epochs, seeds, device, tf32, memory_limit_mb, max_train, max_val, "
+                     f"max_test, noise, models, base, experiments, report; did you mean "
+                     f"'epochs'?"]
 
 
 def test_files_inside_the_working_directory_are_named_relative(tmp_path, monkeypatch,
