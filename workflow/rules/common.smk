@@ -46,9 +46,9 @@ VARIANT_NAMES = [v.name for v in VARIANTS]
 SEEDS = config["seeds"]
 # What each job's code is, by content (profiles/default turns off Snakemake's own code trigger,
 # which reruns a script's jobs when its file is merely newer: a touch, a fresh clone): a rule's
-# `code` param is the SHA-256 of its script and of the package, so a change reruns its jobs.
-# A run's identity holds the digest of what trains it (the script and the training, model and
-# data packages), so changing any other part of the package retrains nothing.
+# `code_version` param is the digest of its script and of the package, so a change reruns its
+# jobs. A run's identity holds the digest of what trains it (train.py and the training, models,
+# data and base packages), so changing any other part of the package retrains nothing.
 SRC = Path(workflow.basedir) / "src" / "nnreport"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 PACKAGE_CODE = code_digest([SRC])

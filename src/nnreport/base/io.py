@@ -23,7 +23,9 @@ class OutputError(ExpectedError, OSError):
     def __init__(self, path: Path, error: OSError, written: int = 0):
         if error.errno == errno.ENOSPC or disk_full(path.parent):  # pyarrow's has no errno
             error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            got = f" after {written / 1e6:.1f} MB of this file" if written else ""
+            size = (f"{written / 1e6:.1f} MB" if written >= 100_000 else
+                    f"{written / 1e3:.0f} kB" if written >= 1000 else f"{written} bytes")
+            got = f" after {size} of this file" if written else ""
             fix = (f"the disk of {path.parent} filled{got}; free more room than that there, "
                    f"or run from a folder on a disk with room")
         else:
