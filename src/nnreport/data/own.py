@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from nnreport.base.io import sha256
 from nnreport.data.dataset import Dataset, make_splits
 from nnreport.data.idx import DataError
 
@@ -40,6 +41,22 @@ def _raise(problems: tuple[str, ...]) -> None:
     if problems:
         more = f"\n(and {len(problems) - 5} more problems)" if len(problems) > 5 else ""
         raise DataError("\n".join(problems[:5]) + more)
+
+
+# how each format gives a test part, for `holdout_test: true` without one
+TEST_FIX = {"image_folder": "set dataset.test_root to a folder with the same class sub-folders",
+            "npz": "save x_test and y_test in it"}
+
+
+def _check(source: str, summary: Summary, holdout_test: bool, fix: str,
+           content: str | None) -> None:
+    """Raise DataError for every problem of the summary's files, for a test part asked for and
+    not given, and for images changed since the run was planned (`content`: their digest then)."""
+    problem = holdout_problem(source, summary, holdout_test, fix)
+    _raise(summary.problems + ((problem,) if problem else ()))
+    if content and content != summary.digest:
+        raise DataError(f"{source}: its images changed after this run was planned; run the "
+                        f"same command again to pack them as they are now")
 
 
 def holdout_problem(path: str, summary: Summary, holdout_test: bool, fix: str) -> str | None:
@@ -163,12 +180,12 @@ def pixels(im: Image.Image, channels: int) -> np.ndarray:
 
 def prepare_image_folder(root: str, n_train: int | None, n_val: int, split_seed: int,
                          holdout_test: bool = False, n_test: int = 0,
-                         test_root: str | None = None, **ignored: object) -> Dataset:
-    """Return a folder's images (N, C, H, W), labelled by sub-folder, with a seeded split."""
+                         test_root: str | None = None, content: str | None = None,
+                         **ignored: object) -> Dataset:
+    """Return a folder's images (N, C, H, W), labelled by sub-folder, with a seeded split
+    (`content`: the digest its run was planned with; other images are refused)."""
     summary, files, labels = _scan_folder(root, test_root)
-    problem = holdout_problem(root, summary, holdout_test, "set dataset.test_root to a folder "
-                              "with the same class sub-folders")
-    _raise(summary.problems + ((problem,) if problem else ()))
+    _check(root, summary, holdout_test, TEST_FIX["image_folder"], content)
     images = np.empty((len(files), *summary.shape), np.uint8)  # (N, C, H, W), filled in place
     for i, path in enumerate(files):
         try:
@@ -289,9 +306,7 @@ def _scan_npz(path: str) -> tuple[Summary, list[str]]:
         classes = _class_names(path, z, headers.get("classes"), np.concatenate(ys), problems)
     c, h, w = image[0]
     sizes = (shapes[0][0], shapes[1][0] if len(shapes) > 1 else 0)
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    return Summary((c, h, w), classes, sizes, tuple(problems), digest), parts
+    return Summary((c, h, w), classes, sizes, tuple(problems), sha256(path)), parts
 
 
 def npz_summary(path: str) -> Summary:
@@ -300,11 +315,12 @@ def npz_summary(path: str) -> Summary:
 
 
 def prepare_npz(path: str, n_train: int | None, n_val: int, split_seed: int,
-                holdout_test: bool = False, n_test: int = 0, **ignored: object) -> Dataset:
-    """Return an .npz file's images (N, C, H, W) and labels y, with a seeded split."""
+                holdout_test: bool = False, n_test: int = 0, content: str | None = None,
+                **ignored: object) -> Dataset:
+    """Return an .npz file's images (N, C, H, W) and labels y, with a seeded split
+    (`content`: the digest its run was planned with; another file is refused)."""
     summary, parts = _scan_npz(path)
-    problem = holdout_problem(path, summary, holdout_test, "save x_test and y_test in it")
-    _raise(summary.problems + ((problem,) if problem else ()))
+    _check(path, summary, holdout_test, TEST_FIX["npz"], content)
     n = sum(summary.sizes)
     images = np.empty((n, *summary.shape), np.uint8)  # (N, C, H, W), filled part by part
     labels = np.empty(n, np.int64)

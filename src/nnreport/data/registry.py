@@ -4,7 +4,8 @@ the workflow, the models and the report all read a dataset from here.
 
 A built-in dataset is named (`dataset: name: mnist`); the user's own images are given by their
 format (`dataset: {format: image_folder, root: ...}` or `{format: npz, path: ...}`), and what
-they are is read from their files (nnreport.data.own's Summary, image headers only). Adding a
+they are is read from their files (nnreport.data.own's Summary: each file read once for
+its digest, only image headers decoded). Adding a
 built-in is one loader module, its entry in BUILT_IN, and its words (`datasets.<name>` and its
 class names in each language's catalogue, `refs.bib` for its citation): the schema, the checks,
 the workflow and the report read the registry.
@@ -24,6 +25,7 @@ from nnreport.data.idx import DataError
 from nnreport.data.mnist import SIZES as MNIST_SIZES
 from nnreport.data.mnist import SOURCES, idx_root_problem, prepare_idx
 from nnreport.data.own import (
+    TEST_FIX,
     Summary,
     holdout_problem,
     image_folder_summary,
@@ -64,12 +66,8 @@ def emnist_split(dataset: dict) -> str:
     return dataset.get("split") or "bymerge"
 
 
-OWN_FORMATS = ("image_folder", "npz")
-# where each format's files are named, and the hint for a test part
-OWN_SOURCE = {"image_folder": "root", "npz": "path"}
-OWN_TEST_FIX = {"image_folder": "set dataset.test_root to a folder with the same class "
-                                "sub-folders",
-                "npz": "save x_test and y_test in it"}
+OWN_SOURCE = {"image_folder": "root", "npz": "path"}  # where each format's files are named
+OWN_FORMATS = tuple(OWN_SOURCE)
 
 
 def _signature(path: str) -> tuple:
@@ -113,7 +111,7 @@ def own_problems(dataset: dict) -> list[tuple[str, str]]:
     key = OWN_SOURCE[form]
     found = [(key, p) for p in summary.problems]
     late = holdout_problem(str(dataset[key]), summary, dataset.get("holdout_test") is True,
-                           OWN_TEST_FIX[form])
+                           TEST_FIX[form])
     return found + ([("holdout_test", late)] if late else [])
 
 
@@ -201,14 +199,9 @@ def content_digest(dataset: dict) -> str | None:
 
 def prepare(dataset: dict) -> Dataset:
     """Return the dataset a config declares, read and split by its loader; images (N, C, H, W)."""
-    settings = {k: v for k, v in dataset.items() if k not in ("name", "format", "content")}
+    settings = {k: v for k, v in dataset.items() if k not in ("name", "format")}
     form, name = dataset.get("format"), dataset.get("name")
-    if form in OWN:
-        planned, now = dataset.get("content"), content_digest(dataset)
-        if planned and now and planned != now:
-            source = dataset[OWN_SOURCE[form]]
-            raise DataError(f"{source}: its images changed after this run was planned; run "
-                            f"the same command again to pack them as they are now")
+    if form in OWN:  # its loader refuses images other than those planned (`content`)
         return OWN[form](**settings)
     if not isinstance(name, str) or name not in BUILT_IN:
         raise DataError(unknown_name(name))
