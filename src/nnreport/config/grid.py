@@ -280,17 +280,30 @@ def config_hash(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _conv_macs(hparams: dict, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """Return (multiply-adds per image of the convolution blocks, features they leave) of a
-    convolutional family's hyper-parameters (the defaults of models/conv.py where unset) on
-    images of `input_shape` (C, H, W)."""
-    (c_in, h, w), macs = input_shape, 0
-    kernel = int(hparams.get("kernel", 3))
+def _mlp_sizes(hparams: dict, input_shape: tuple[int, ...], n_classes: int) -> list:
+    """Return an MLP's layer widths, inputs to classes (models/mlp.py's defaults where unset)."""
+    hidden = hparams.get("hidden") or [hparams.get("n1", 128), hparams.get("n2", 64)]
+    return [math.prod(input_shape), *hidden, n_classes]
+
+
+def _conv_blocks(hparams: dict, input_shape: tuple[int, ...]
+                 ) -> tuple[int, list[tuple[int, int, int, int]], int]:
+    """Return a convolutional family's kernel size, each block's (channels in, channels out,
+    height, width) at its input, and the features the blocks leave (models/conv.py's defaults
+    where unset), on images of `input_shape` (C, H, W)."""
+    (c_in, h, w), blocks = input_shape, []
     for k in range(int(hparams.get("blocks", 2))):
         c_out = int(hparams.get("channels", 16)) * 2**k
-        macs += h * w * kernel * kernel * c_in * c_out
+        blocks.append((c_in, c_out, h, w))
         c_in, h, w = c_out, h // 2, w // 2
-    return macs, c_in * h * w
+    return int(hparams.get("kernel", 3)), blocks, c_in * h * w
+
+
+def _conv_macs(hparams: dict, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """Return (multiply-adds per image of the convolution blocks, features they leave) of a
+    convolutional family's hyper-parameters on images of `input_shape` (C, H, W)."""
+    kernel, blocks, flat = _conv_blocks(hparams, input_shape)
+    return sum(h * w * kernel * kernel * c_in * c_out for c_in, c_out, h, w in blocks), flat
 
 
 def model_size(hparams: dict, input_shape: tuple[int, ...] = (1, 28, 28),
@@ -302,20 +315,15 @@ def model_size(hparams: dict, input_shape: tuple[int, ...] = (1, 28, 28),
     if is_user_model(model):
         return None
     if model == "mlp":
-        sizes = [math.prod(input_shape), *(hparams.get("hidden") or [hparams.get("n1", 128),
-                                                    hparams.get("n2", 64)]), n_classes]
-        sizes = [int(n) for n in sizes]
+        sizes = [int(n) for n in _mlp_sizes(hparams, input_shape, n_classes)]
         params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
         # each hidden layer keeps its linear output, its activation and its dropout's
         return params, sizes[0] + 3 * sum(sizes[1:-1]) + sizes[-1]
-    (c_in, h, w), params, acts = input_shape, 0, math.prod(input_shape)
-    kernel = int(hparams.get("kernel", 3))
-    for k in range(int(hparams.get("blocks", 2))):
-        c_out = int(hparams.get("channels", 16)) * 2**k
-        params += kernel * kernel * c_in * c_out + c_out
-        acts += 2 * h * w * c_out + (h // 2) * (w // 2) * c_out  # convolution, ReLU, pooling
-        c_in, h, w = c_out, h // 2, w // 2
-    flat, dense = c_in * h * w, int(hparams.get("dense", 128))
+    kernel, blocks, flat = _conv_blocks(hparams, input_shape)
+    params = sum(kernel * kernel * c_in * c_out + c_out for c_in, c_out, _, _ in blocks)
+    acts = math.prod(input_shape) + sum(  # each block's convolution, ReLU and pooling
+        2 * h * w * c_out + (h // 2) * (w // 2) * c_out for _, c_out, h, w in blocks)
+    dense = int(hparams.get("dense", 128))
     if model == "conv_autoencoder":
         code = int(hparams.get("bottleneck", 32))
         return 2 * params + 2 * flat * code, 2 * acts + code
@@ -344,8 +352,7 @@ def training_cost(hparams: dict, epochs: int, input_shape: tuple[int, ...] = (1,
     if measured is not None:  # a user's class: what its check counted
         macs = measured
     elif model == "mlp":
-        sizes = [math.prod(input_shape), *(hparams.get("hidden") or [hparams.get("n1", 128),
-                                                    hparams.get("n2", 64)]), n_classes]
+        sizes = _mlp_sizes(hparams, input_shape, n_classes)
         macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))  # per sample
     else:
         conv, flat = _conv_macs(hparams, input_shape)
