@@ -117,6 +117,12 @@ def without_math(text: str) -> str:
     return _MATH_RE.sub(" ", text)
 
 
+def is_control(ch: str) -> bool:
+    """Whether `ch` is a control character (C0 but tab and newline, DEL, C1)."""
+    code = ord(ch)
+    return (code < 0x20 and ch not in "\n\t") or 0x7F <= code < 0xA0
+
+
 def unprintable(text: str) -> list[str]:
     """Return each distinct character of `text` that pdflatex cannot print with the report's
     preamble (control characters, emoji, scripts its fonts lack), as it would be named."""
@@ -125,8 +131,7 @@ def unprintable(text: str) -> list[str]:
         code = ord(ch)
         if ch in "\n\t" or 0x20 <= code < 0x7F or code in PRINTABLE:
             continue
-        name = unicodedata.name(ch, "a control character" if code < 0x20 or 0x7F <= code < 0xA0
-                                else "unnamed")
+        name = unicodedata.name(ch, "a control character" if is_control(ch) else "unnamed")
         found.append(f"U+{code:04X} ({name})")
     return found
 

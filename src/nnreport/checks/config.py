@@ -20,7 +20,7 @@ from nnreport.checks.studies import experiment_problems, shape_problems
 from nnreport.checks.texts import text_problems
 from nnreport.checks.usermodels import knob_label_problems, user_model_problems
 from nnreport.config.grid import coerce_numbers
-from nnreport.config.messages import ConfigPath, Problem, format_path, schema_problems
+from nnreport.config.messages import ConfigPath, Problem, format_path, leaves, schema_problems
 
 __all__ = ["ConfigError", "format_path", "validate_config"]
 
@@ -82,14 +82,9 @@ def _order(config: Any, path: ConfigPath) -> tuple[int, ...]:
 def _non_finite(value: Any, path: ConfigPath = ()) -> list[Problem]:
     """A problem for every number of the config that is not finite (YAML's .inf, .nan): a
     learning rate of .inf trains every run to divergence and fails only in the tables."""
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _non_finite(v, (*path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _non_finite(v, (*path, i))]
-    if isinstance(value, float) and not math.isfinite(value):
-        return [Problem(path, f"{format_path(path)} is {value}; give a finite number (YAML reads "
-                              ".inf, .nan and 1e999 as infinite or not a number)")]
-    return []
+    return [Problem(at, f"{format_path(at)} is {v}; give a finite number (YAML reads .inf, "
+                        ".nan and 1e999 as infinite or not a number)")
+            for at, v in leaves(value, path) if isinstance(v, float) and not math.isfinite(v)]
 
 
 def validate_config(config: dict, schema: dict | str | Path,

@@ -6,10 +6,15 @@ or write a file, define a macro or fail on an undefined one after all the traini
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from nnreport.base.texescape import math_problem, math_segments, unprintable, without_math
-from nnreport.config.messages import ConfigPath, Problem, format_path
+from nnreport.base.texescape import (
+    is_control,
+    math_problem,
+    math_segments,
+    unprintable,
+    without_math,
+)
+from nnreport.config.messages import ConfigPath, Problem, format_path, leaves
 
 LONGEST_WORD = 40  # characters: wider than a column of the report, it sticks out of it
 # Values that name files or folders: checked for control characters only (they are not prose).
@@ -23,17 +28,6 @@ PROSE = {("report", "title"), ("report", "abstract"), ("report", "date"),
          ("dataset", "title"), ("dataset", "description")}
 
 
-def _strings(value: Any, path: ConfigPath = ()) -> Iterator[tuple[ConfigPath, str]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, (*path, i))
-    elif isinstance(value, str):
-        yield path, value
-
-
 def _matches(path: ConfigPath, patterns: set[tuple]) -> bool:
     return any(len(p) == len(path) and all(a in ("*", b) for a, b in zip(p, path, strict=True))
                for p in patterns)
@@ -41,14 +35,16 @@ def _matches(path: ConfigPath, patterns: set[tuple]) -> bool:
 
 def _control(text: str) -> str | None:
     for i, ch in enumerate(text):
-        if (ord(ch) < 0x20 and ch not in "\n\t") or 0x7F <= ord(ch) < 0xA0:
+        if is_control(ch):
             return f"the control character U+{ord(ch):04X} at character {i + 1}"
     return None
 
 
 def text_problems(config: dict) -> Iterator[Problem]:
     """Yield every config string the report cannot print as it is, naming its key and the fix."""
-    for path, text in _strings(config):
+    for path, text in leaves(config):
+        if not isinstance(text, str):
+            continue
         at = format_path(path)
         control = _control(text)
         if control:

@@ -30,6 +30,18 @@ class Problem:
     text: str
 
 
+def leaves(value: Any, path: ConfigPath = ()) -> Iterator[tuple[ConfigPath, Any]]:
+    """Yield every value of a config that is neither a mapping nor a list, with its path."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaves(v, (*path, i))
+    else:
+        yield path, value
+
+
 def format_path(path: Sequence[str | int]) -> str:
     """Return `path` written the way a person reads YAML: `experiments[3].vary.p[0]`."""
     out = ""
