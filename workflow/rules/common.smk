@@ -58,7 +58,7 @@ TRAINER_CODE = code_digest([SCRIPTS / "train.py", SRC / "training", SRC / "model
 
 def script_code(name):
     """The digest of a rule's script and of the package it uses."""
-    return code_digest([SCRIPTS / name]) + PACKAGE_CODE[:16]
+    return code_digest([SCRIPTS / name]) + PACKAGE_CODE
 
 
 RUN_CONFIGS = run_configs(config, TRAINER_CODE)  # (variant, seed) -> what its training needs
@@ -72,8 +72,9 @@ DATA_FILE = LAYOUT.data_file
 # content does (the SHA-256 of their bytes).
 DATA_PARAMS = {k: v for k, v in sorted(config["dataset"].items())
                if (k, v) != ("n_test", 0) and k not in ("title", "description")}
-if content_digest(config["dataset"]):
-    DATA_PARAMS["content"] = content_digest(config["dataset"])
+CONTENT = content_digest(config["dataset"])
+if CONTENT:
+    DATA_PARAMS["content"] = CONTENT
 RESULTS = LAYOUT.results
 RUNS = LAYOUT.runs
 BUILD = LAYOUT.build
@@ -109,8 +110,9 @@ if DAMAGED:
                                       workflow.overwrite_configfiles or []]))
 # The packed data counts by the dataset config it was built from, not by its time: rebuilt
 # from the same config (after damage) it retrains nothing; built from another, it retrains all.
-DATA_INPUT = (ancient(DATA_FILE) if packed_params(DATA_FILE) == json.loads(
-    json.dumps(DATA_PARAMS, sort_keys=True)) else DATA_FILE)
+PACKED_PARAMS = packed_params(DATA_FILE)  # None: no packed data (yet), or unreadable
+PACKED_CURRENT = PACKED_PARAMS == json.loads(json.dumps(DATA_PARAMS, sort_keys=True))
+DATA_INPUT = ancient(DATA_FILE) if PACKED_CURRENT else DATA_FILE
 VARIANT_PATTERN = "|".join(re.escape(v) for v in VARIANT_NAMES)
 MODEL_PATTERN = "|".join(re.escape(m) for m in MODEL_IDS) or "(?!)"
 EXPERIMENT_PATTERN = "|".join(re.escape(e) for e in FIGURE_EXPERIMENTS) or "(?!)"
@@ -394,8 +396,7 @@ def rebuild_stale():
     changed = [f for key in stale_runs({k: (LAYOUT.run_file(*k, "run.json"), run["hash"])
                                         for k, run in RUN_CONFIGS.items()})
                for f in files[key]]
-    packed = packed_params(DATA_FILE)
-    if packed is not None and packed != json.loads(json.dumps(DATA_PARAMS, sort_keys=True)):
+    if PACKED_PARAMS is not None and not PACKED_CURRENT:  # packed from another config
         changed.insert(0, DATA_FILE)
     stale = list(dict.fromkeys(deleted + changed))
     if not stale or not workflow.is_main_process:  # a job's own process builds its job

@@ -264,7 +264,7 @@ def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
                     else (machine_memory_mb(), "this machine's memory"))
     sized = {**config, "dataset": _dataset(config, schema)}
     try:
-        describe(sized["dataset"])
+        shape = describe(sized["dataset"]).shape
     except DataError:
         return
     models = config.get("models")
@@ -284,7 +284,7 @@ def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
         knob, at = _size_knob(where) or ("model", ("base",))
         if need > limit and at not in said:
             said.add(at)
-            size = model_size(hparams, describe(sized["dataset"]).shape)
+            size = model_size(hparams, shape)
             what = (f"{size[0]:.3g} parameters with their gradients and optimiser state, and "
                     f"the activations of a batch of {hparams.get('batch_size', 256)} images"
                     if size else "its data")
