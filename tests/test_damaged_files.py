@@ -30,6 +30,7 @@ from nnreport.base.integrity import (
     damaged_files,
     deleted_files,
     rebuild_command,
+    stale_runs,
 )
 from nnreport.base.io import read_json, seal_of, sha256, write_json
 from nnreport.config.grid import code_digest
@@ -274,3 +275,57 @@ def test_the_code_digest_follows_content_not_times_or_places(tmp_path):
     assert code_digest([tmp_path / "a" / "pkg"]) == a
     (tmp_path / "a" / "pkg" / "m.py").write_text("x = 2\n")
     assert code_digest([tmp_path / "a" / "pkg"]) != a
+
+
+@needs_fashion_mnist
+def test_a_renamed_experiment_or_a_setting_that_changes_nothing_here_retrains_nothing(
+        built, tmp_path):
+    """Renaming a Table I experiment, `device: auto` to `cpu` on a machine without a GPU and
+    `tf32: true` for runs trained on the CPU keep every run; the tables take the new name."""
+    workdir, config = copy_study(built, tmp_path)
+    _change(config, "- id: n1\n", "- id: ancho\n")
+    _change(config, "device: auto", "device: cpu")
+    config.write_text(config.read_text() + "tf32: true\n")
+    bare = tmp_path / "bare"  # the same runs kept without Snakemake's records
+    shutil.copytree(workdir, bare, symlinks=True)
+    shutil.rmtree(bare / ".snakemake")
+    dry = snakemake(bare, "-n", "report/tiny.pdf", config=bare / config.relative_to(workdir))
+    assert "Nothing to be done" in dry or not {"train", "prepare_data"} & set(job_counts(dry))
+    out = snakemake(workdir, "--cores", "2", "report/tiny.pdf", config=config)
+    jobs = job_counts(out)
+    assert not {"train", "prepare_data"} & set(jobs) and jobs["aggregate"] == 1
+    runs = pd.read_parquet(workdir / "results" / "tiny" / "runs.parquet")
+    assert set(runs.loc[runs["variant"].str.startswith("n1~"), "experiment"]) == {"ancho"}
+
+
+def test_a_run_is_stale_when_it_trained_otherwise_than_device_and_tf32_ask(tmp_path):
+    def recorded(device_type, tf32, h="h"):
+        path = tmp_path / f"{device_type}-{tf32}-{h}.json"
+        path.write_text(json.dumps({"hash": h, "device_type": device_type, "tf32": tf32}))
+        return str(path)
+
+    runs = {("cpu", 0): (recorded("cpu", False), "h"), ("gpu", 0): (recorded("cuda", False), "h"),
+            ("gpu-tf32", 0): (recorded("cuda", True), "h"),
+            ("other", 0): (recorded("cpu", False, "old"), "h"),
+            ("new", 0): (str(tmp_path / "none.json"), "h")}
+    assert stale_runs(runs, "auto", False) == [("gpu-tf32", 0), ("other", 0)]
+    assert stale_runs(runs, "auto", True) == [("gpu", 0), ("other", 0)]  # TF32: only on a GPU
+    assert stale_runs(runs, "cpu", True) == [("gpu", 0), ("gpu-tf32", 0), ("other", 0)]
+    assert stale_runs(runs, "cuda", False) == [("cpu", 0), ("gpu-tf32", 0), ("other", 0)]
+
+
+@needs_fashion_mnist
+def test_device_cuda_without_a_gpu_is_refused_before_any_job(built, tmp_path):
+    workdir, config = copy_study(built, tmp_path)
+    _change(config, "device: auto", "device: cuda")  # the runs trained on the CPU: all again
+    assert job_counts(snakemake(workdir, "-n", "report/tiny.pdf", config=config))["train"] == 4
+    env = {"CUDA_VISIBLE_DEVICES": ""}  # no GPU for this process, on any machine
+    proc = run_snakemake(workdir, "--cores", "2", "report/tiny.pdf", config=config, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "device: 'cuda' asks for a CUDA GPU and this machine shows none" in out
+    assert "4 run(s) would train here" in out and "set device: auto" in out
+    assert "Traceback" not in out and "common.smk" not in out and "rule train" not in out
+    assert read_json(workdir / "results" / "tiny" / "runs" / "base" / "seed0" /
+                     "run.json")["hash"] == read_json(built[0] / "results" / "tiny" / "runs" /
+                                                      "base" / "seed0" / "run.json")["hash"]

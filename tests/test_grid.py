@@ -1,5 +1,6 @@
 import pytest
 
+from conftest import study_config
 from nnreport.config.grid import (
     coerce_numbers,
     expand_grid,
@@ -61,14 +62,27 @@ def test_run_config_is_resolved_and_hashed(default_config):
     a = run_config(default_config, "n1~256", 1)
     b = run_config(default_config, "n1~64", 1)
     assert a["hparams"]["n1"] == 256 and a["seed"] == 1 and a["epochs"] == 30
-    assert a["experiment"] == "n1"
     assert a["hash"] != b["hash"] and a["hash"] == run_config(default_config, "n1~256", 1)["hash"]
+
+
+def test_renaming_a_table_i_experiment_keeps_its_runs(default_config):
+    # its runs are named by knob and value: the experiment's id is no part of what they compute
+    before = run_config(default_config, "n1~256", 0)
+    default_config["experiments"][0]["id"] = "ancho_capa_1"
+    assert "experiment" not in before
+    assert run_config(default_config, "n1~256", 0) == before
+
+
+def test_a_model_study_run_records_its_model():
+    # a model's id names its runs' folders, and selections and tables find candidates by it
+    run = run_config(study_config("tiny_models"), "M1-1", 0)
+    assert run["experiment"] == "M1"
 
 
 def test_the_run_hash_of_the_default_config_is_the_one_of_its_finished_results(default_config):
     # Pinned: a change here makes every finished run of the default study train again.
-    assert run_config(default_config, "base", 0)["hash"] == "6661d35329dd"
-    assert run_config(coerce_numbers(default_config), "base", 0)["hash"] == "6661d35329dd"
+    assert run_config(default_config, "base", 0)["hash"] == "8e8bddc2d9a6"
+    assert run_config(coerce_numbers(default_config), "base", 0)["hash"] == "8e8bddc2d9a6"
 
 
 def test_yaml_1_1_exponents_are_read_as_numbers(default_config):

@@ -325,7 +325,8 @@ def test_a_missing_base_is_reported_once_not_per_varied_knob(default_config):
     assert only_problem(default_config) == "config.yaml: base is empty (null); expected a mapping"
 
 
-def test_tf32_is_a_boolean_switch_that_only_reruns_when_on(default_config):
+def test_tf32_and_the_device_are_no_part_of_a_runs_identity(default_config):
+    # where a run trains is compared with its run.json instead (integrity.stale_runs)
     from nnreport.config.grid import run_config
 
     default_config["tf32"] = "yes"
@@ -333,10 +334,10 @@ def test_tf32_is_a_boolean_switch_that_only_reruns_when_on(default_config):
     assert line == "config.yaml: tf32 is 'yes' (a string); expected true or false"
     default_config["tf32"] = False
     off = run_config(default_config, "base", 0)
-    assert "tf32" not in off  # the runs of a config without the key keep their params
-    default_config["tf32"] = True
-    on = run_config(default_config, "base", 0)
-    assert on["tf32"] is True and on["hash"] != off["hash"]
+    for key, value in (("tf32", True), ("device", "cpu"), ("device", "cuda")):
+        default_config[key] = value
+        on = run_config(default_config, "base", 0)
+        assert on == off and key not in on
 
 
 def _gelu_in_m1s_search(config):

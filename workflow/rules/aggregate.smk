@@ -8,6 +8,7 @@ rule aggregate:
     params:
         code_version=script_code("aggregate.py"),
         order=VARIANT_NAMES,
+        experiments={v.name: v.experiment for v in VARIANTS},
     resources:
         **LIGHT_JOB,
     conda:

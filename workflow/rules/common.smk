@@ -1,5 +1,7 @@
 # Names and input functions shared by all rules; scripts never read `config` - each
 # hyper-parameter reaches its job through `params:`, so a changed value reruns exactly its runs.
+# One exception: train.py reads `device` and `tf32`, which retrain a run only when it trained
+# otherwise than they now ask (rebuild_stale compares them with its run.json).
 import json
 import os
 import re
@@ -13,6 +15,7 @@ from nnreport.checks.paths import template_parts
 from nnreport.config.templates import template_path
 from nnreport.config.grid import code_digest, expand_grid, run_configs, training_cost, user_code
 from nnreport.config.layout import CHOSEN, Layout, dataset_name
+from nnreport.base.devices import gpu_visible
 from nnreport.base.families import constructor_arguments
 from nnreport.base.usercode import is_user_model
 from nnreport.base.integrity import (
@@ -393,17 +396,18 @@ def rebuild_stale():
         files, f"{RESULTS}/runs.parquet", f"{BUILD}/informe.pdf", DATA_FILE,
         results_of(KIND.report_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS))
         + results_of(KIND.confusion_inputs(config, LAYOUT, VARIANT_NAMES, SEEDS)))
-    changed = [f for key in stale_runs({k: (LAYOUT.run_file(*k, "run.json"), run["hash"])
-                                        for k, run in RUN_CONFIGS.items()})
-               for f in files[key]]
+    stale_keys = stale_runs({k: (LAYOUT.run_file(*k, "run.json"), run["hash"])
+                             for k, run in RUN_CONFIGS.items()},
+                            config["device"], bool(config.get("tf32")))
+    changed = [f for key in stale_keys for f in files[key]]
     if PACKED_PARAMS is not None and not PACKED_CURRENT:  # packed from another config
         changed.insert(0, DATA_FILE)
     stale = list(dict.fromkeys(deleted + changed))
-    if not stale or not workflow.is_main_process:  # a job's own process builds its job
+    if not workflow.is_main_process:  # a job's own process builds its job
         return
     # `--forcerun <the stale files>` on the user's behalf (those of the runs a target names,
     # when every target is a run's file): Snakemake hands the workflow its DAG settings only
-    # after reading this file, just before it prepares the DAG.
+    # after reading this file, just before it prepares the DAG, and its executor with them.
     prepare = workflow._prepare_dag
 
     def prepare_with_stale(*args, **kwargs):
@@ -413,6 +417,18 @@ def rebuild_stale():
         only_runs = bool(targets) and all(t.startswith(f"{RUNS}/") for t in targets)
         forced = [f for f in stale  # stale data: whatever the target, it trains on it
                   if not only_runs or f == DATA_FILE or str(Path(f).parent) in folders]
+        untrained = [k for k, names in files.items()
+                     if (k in stale_keys or not all(Path(f).exists() for f in names))
+                     and (not only_runs or str(Path(names[0]).parent) in folders)]
+        if (config["device"] == "cuda" and untrained and workflow.local_exec
+                and not workflow.dryrun and not gpu_visible()):
+            sys.exit(  # before the DAG and its lock: the user's config, not our traceback
+                f"{(workflow.configfiles or ['config.yaml'])[-1]}: device: 'cuda' asks for a "
+                f"CUDA GPU and this machine shows none (no /dev/nvidia*, or "
+                f"CUDA_VISIBLE_DEVICES hides them), while {len(untrained)} run(s) would train "
+                f"here, e.g. {untrained[0][0]} seed {untrained[0][1]}; set device: auto (the "
+                f"GPU where there is one, else the CPU) or cpu, or submit the jobs to a "
+                f"cluster's GPUs (--profile profiles/slurm)")
         if forced:
             logger.warning(
                 f"{len(forced)} result file(s) are gone or were built from another config "

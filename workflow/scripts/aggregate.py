@@ -10,7 +10,9 @@ from nnreport.training.metrics import read_metrics
 
 to_file(snakemake.log[0])
 pairs = [read_metrics(p) for p in snakemake.input.metrics]
-runs = pd.DataFrame([summarise_run(frame, run) for frame, run in pairs])
+experiments = snakemake.params.experiments  # run -> its experiment, as the config names it
+runs = pd.DataFrame([summarise_run(frame, run, experiments[run["variant"]])
+                     for frame, run in pairs])
 order = snakemake.params.order
 for path, frame in ((snakemake.output.runs, runs),
                     (snakemake.output.summary, summarise(runs, order)),

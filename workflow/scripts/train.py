@@ -18,5 +18,9 @@ if snakemake.input.selection:  # the model this run starts from (`from: M1`) and
     with open(snakemake.input.selection[0]) as f:
         selection = json.load(f)
 encoder = snakemake.input.encoder[0] if snakemake.input.encoder else None  # its autoencoder's
-run_job(dict(snakemake.params.run), snakemake.input.data, dict(snakemake.output.items()),
+# Where it trains is no part of a run's params (`device: auto` to `cpu` on a machine without
+# a GPU retrains nothing): the workflow retrains a run that trained otherwise than they ask.
+run = {**snakemake.params.run, "device": snakemake.config["device"],
+       "tf32": bool(snakemake.config.get("tf32"))}
+run_job(run, snakemake.input.data, dict(snakemake.output.items()),
         threads=THREADS, selection=selection, encoder=encoder)

@@ -135,16 +135,24 @@ def deleted_files(run_files: dict[tuple[str, int], list[str]], runs_table: str, 
     return gone
 
 
-def stale_runs(runs: dict[tuple[str, int], tuple[str, str]]) -> list[tuple[str, int]]:
+def stale_runs(runs: dict[tuple[str, int], tuple[str, str]], device: str = "auto",
+               tf32: bool = False) -> list[tuple[str, int]]:
     """Return the runs whose run.json records another config hash than the current one
-    (`runs`: (variant, seed) -> (its run.json, the hash the config now gives)); a run not yet
-    trained, or whose run.json is unreadable (`damage` names it), is not listed."""
+    (`runs`: (variant, seed) -> (its run.json, the hash the config now gives)), or a run that
+    trained on another device than `device: cpu` or `cuda` asks for, or on a GPU with TF32
+    matrix products other than `tf32` says (`auto` takes a run wherever it trained; TF32 does
+    not touch a run trained on the CPU). A run not yet trained, or whose run.json is unreadable
+    (`damage` names it), is not listed."""
     stale = []
     for key, (path, current) in runs.items():
         try:
-            recorded = json.loads(Path(path).read_text(encoding="utf-8")).get("hash")
+            recorded = json.loads(Path(path).read_text(encoding="utf-8"))
+            trained_on = recorded.get("device_type")
+            changed = (recorded.get("hash") != current
+                       or device in ("cpu", "cuda") and trained_on != device
+                       or trained_on == "cuda" and bool(recorded.get("tf32")) != tf32)
         except (OSError, ValueError, AttributeError):
             continue
-        if recorded != current:
+        if changed:
             stale.append(key)
     return stale

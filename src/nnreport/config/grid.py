@@ -202,6 +202,13 @@ def run_configs(config: dict, trainer: str | None = None) -> dict[tuple[str, int
     """Return the resolved config of every run, keyed by (variant, seed), expanding the grid
     once (run_config for each run would expand it once per run).
 
+    A run's config is its identity (its `hash`): what its computation depends on, and the
+    names of its folder (study, run). What does not change the computation stays out, so it
+    retrains nothing: the id of a Table I experiment (its runs are named by their knob and
+    value), and the device and tf32, which the workflow compares instead with the device a
+    run's run.json says it trained on (integrity.stale_runs): `device: auto` to `cpu` on a
+    machine without a GPU, or `tf32: true` for runs trained on the CPU, keep them.
+
     A classifier on an encoder carries the hash of the autoencoder run of its seed
     (`encoder_run`): a change to that run's config changes this one's, and retrains it.
     `trainer`: the digest of the code that trains a run (the workflow's training script and
@@ -225,10 +232,8 @@ def _run(config: dict, v: Variant, seed: int, trainer: str | None = None) -> dic
     run = {
         "study": config["study"],
         "variant": v.name,
-        "experiment": v.experiment,
         "seed": int(seed),
         "epochs": int(config["epochs"]),
-        "device": config.get("device", "auto"),
         "dataset": dataset_name(dataset),
         "max_train": config.get("max_train"),
         "max_val": config.get("max_val"),
@@ -240,10 +245,10 @@ def _run(config: dict, v: Variant, seed: int, trainer: str | None = None) -> dic
         "source": v.source,
         "overrides": dict(sorted(v.overrides.items())),
     }
+    if is_model_study(config):  # a model's id names its runs' folders (M1, M1-2, ...)
+        run["experiment"] = v.experiment
     if trainer:
         run["trainer"] = trainer
-    if config.get("tf32"):  # only when on: runs trained before the switch existed stay valid
-        run["tf32"] = True
     code = user_code(v.hparams)
     if code is not None:  # a user's class: editing its file retrains exactly its runs
         run["code"] = code

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 
-def summarise_run(df: pd.DataFrame, run: dict) -> dict:
+def summarise_run(df: pd.DataFrame, run: dict, experiment: str | None = None) -> dict:
     """Return one run's headline numbers: final and best validation accuracy and loss, time.
+
+    `experiment`: the one the config now puts the run in (renaming a Table I experiment
+    retrains nothing, so its runs' files may hold the old name), else the one it recorded.
 
     Without an accuracy (a task that has none), the accuracies are NaN and the best epoch is
     the one of the lowest validation loss."""
@@ -22,7 +25,7 @@ def summarise_run(df: pd.DataFrame, run: dict) -> dict:
     return {
         "variant": run["variant"],
         "seed": run["seed"],
-        "experiment": run["experiment"],
+        "experiment": experiment if experiment is not None else run.get("experiment"),
         "status": run.get("status", "completed"),
         "diverged_epoch": run.get("diverged_epoch"),
         "epochs_run": int(val["epoch"].max()),
