@@ -39,6 +39,8 @@ def test_a_failed_build_publishes_nothing_and_the_next_invocation_builds_again(b
     workdir, config = built
     pdf, previous = workdir / "report" / "tiny.pdf", workdir / "report" / "tiny.previous.pdf"
     before = pdf.read_bytes()
+    bundle = workdir / "report" / "tiny-source.zip"
+    bundle_before = bundle.read_bytes()
     # a machine problem outside the sources: a broken package that LaTeX finds first
     broken = tmp_path / "broken-tex"
     broken.mkdir()
@@ -53,11 +55,15 @@ def test_a_failed_build_publishes_nothing_and_the_next_invocation_builds_again(b
     assert ("report/tiny.pdf is not built from the current results: the previous report is "
             "report/tiny.previous.pdf; the next run of the workflow builds it again") in out
     assert not pdf.exists() and previous.read_bytes() == before
+    # nor its source bundle: that of the previous report waits beside it, named as such
+    previous_bundle = workdir / "report" / "tiny-source.previous.zip"
+    assert not bundle.exists() and previous_bundle.read_bytes() == bundle_before
     # the machine is fixed: the same command builds the report, it does not say "Nothing to do"
     fixed = run_snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=config)
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert "localrule report:" in fixed.stdout + fixed.stderr
     assert pdf.read_bytes().startswith(b"%PDF-") and not previous.exists()
+    assert bundle.is_file() and not previous_bundle.exists()
 
 
 @needs_fashion_mnist

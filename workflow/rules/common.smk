@@ -26,6 +26,7 @@ from nnreport.base.integrity import (
     stale_runs,
 )
 from nnreport.data.registry import content_digest, describe
+from nnreport.reporting.build import source_bundle_path
 from nnreport.reporting.labels import (
     format_value,
     knob_name,
@@ -83,7 +84,7 @@ RUNS = LAYOUT.runs
 BUILD = LAYOUT.build
 LOGS = LAYOUT.logs
 REPORT_PDF = config["report"]["pdf"]
-REPORT_SOURCE = str(Path(REPORT_PDF).with_name(f"{Path(REPORT_PDF).stem}-source.zip"))
+REPORT_SOURCE = str(source_bundle_path(REPORT_PDF))
 SECTIONS = config["report"]["sections"]
 BIBLIOGRAPHY = config["report"]["bibliography"]
 # The software of all rules (used with --use-conda) is the project's one environment.

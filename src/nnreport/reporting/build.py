@@ -168,17 +168,33 @@ def previous_pdf(published: str | Path) -> Path:
     return published.with_name(f"{published.stem}.previous.pdf")
 
 
+def source_bundle_path(published: str | Path) -> Path:
+    """The published report's source bundle: `informe-source.zip` beside `informe.pdf`."""
+    published = Path(published)
+    return published.with_name(f"{published.stem}-source.zip")
+
+
+def previous_bundle(published: str | Path) -> Path:
+    """Where its source bundle waits with it: `informe-source.previous.zip`."""
+    published = Path(published)
+    return published.with_name(f"{published.stem}-source.previous.zip")
+
+
 @contextlib.contextmanager
 def set_aside(published: str | Path) -> Iterator[None]:
-    """Move the published report to `previous_pdf` while a new one builds.
+    """Move the published report to `previous_pdf`, and its source bundle to
+    `previous_bundle`, while a new one builds.
 
-    Until a build succeeds there is no report at `published`: nothing claims that the current
-    results have a report, and the next invocation of the workflow builds it again.
+    Until a build succeeds there is no report at `published` and no bundle beside it: nothing
+    claims that the current results have a report, and the next invocation of the workflow
+    builds it again.
     """
     published, previous = Path(published), previous_pdf(published)
-    if published.exists():
-        os.replace(published, previous)
-        log.info("%s set aside as %s until this build succeeds", published, previous)
+    for current, aside in ((published, previous),
+                           (source_bundle_path(published), previous_bundle(published))):
+        if current.exists():
+            os.replace(current, aside)
+            log.info("%s set aside as %s until this build succeeds", current, aside)
     try:
         yield
     except BaseException:
@@ -190,12 +206,13 @@ def set_aside(published: str | Path) -> Iterator[None]:
 
 def publish_report(src: str | Path, published: str | Path,
                    bundle: str | Path | None = None) -> None:
-    """Publish a checked build at `published` and drop the previous report set aside; with
-    `bundle`, also write the report's source bundle (see `source_bundle`)."""
+    """Publish a checked build at `published` and drop the previous report set aside (and its
+    bundle); with `bundle`, also write the report's source bundle (see `source_bundle`)."""
     if bundle is not None:
         source_bundle(Path(src).with_suffix(".tex"), bundle)
     publish(src, published)
     previous_pdf(published).unlink(missing_ok=True)
+    previous_bundle(published).unlink(missing_ok=True)
 
 
 _INCLUDED = re.compile(r"\\(?:includegraphics(?:\[[^\]]*\])?|input)\{([^}]+)\}")
