@@ -75,6 +75,7 @@ localrules:
     learning_curves_grid,
     sample_images,
     confusion_matrix,
+    effects,
     final_learning_curves,
     noise_robustness,
     reconstructions,

@@ -2,17 +2,25 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from nnreport.evaluation.comparisons import (
     BINOMIAL,
     WELCH,
+    Effect,
     accuracy_interval,
     best_group,
     compare,
+    effect,
+    family,
+    holm,
     welch_interval,
 )
+from nnreport.evaluation.statistics import correctness
 
 
 def _runs(values: dict[str, list[float]], diverged=()) -> pd.DataFrame:
@@ -62,3 +70,71 @@ def test_the_best_group_holds_what_cannot_be_told_apart_from_the_best():
                   "close": [0.90, 0.91, 0.92], "far": [0.80, 0.81, 0.82],
                   "broken": [0.95, 0.95, 0.95]}, diverged=("broken",))
     assert best_group(runs, "best", "final_val_accuracy") == ["base", "best", "close"]
+
+
+def test_without_images_an_effect_is_welchs_test():
+    a, b = [0.90, 0.91, 0.925], [0.88, 0.89, 0.90, 0.905]
+    e = effect(a, b)
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    assert e.p == pytest.approx(welch.pvalue, rel=1e-9)
+    assert e.interval(0.95) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert e.df == pytest.approx(welch.df, rel=1e-9) and not e.images
+
+
+def test_the_images_add_their_paired_sampling_noise():
+    # each image's difference of seed-averaged correctness: 12 of 1,000 images differ by +1,
+    # 2 by -1, a variance over the images added to the seeds' 1e-4/3 + 1e-4/3
+    d = np.zeros(1000)
+    d[:12], d[12:14] = 1.0, -1.0
+    seeds = effect([0.90, 0.91, 0.92], [0.88, 0.89, 0.90])
+    both = effect([0.90, 0.91, 0.92], [0.88, 0.89, 0.90], d)
+    assert both.images and both.difference == seeds.difference
+    assert both.se == pytest.approx(math.sqrt(2e-4 / 3 + d.var(ddof=1) / 1000), rel=1e-12)
+    # Satterthwaite: (sum of the terms)^2 / sum(term^2 / its df)
+    terms = [(1e-4 / 3, 2), (1e-4 / 3, 2), (d.var(ddof=1) / 1000, 999)]
+    df = sum(v for v, _ in terms) ** 2 / sum(v**2 / k for v, k in terms)
+    # a well-measured term also adds degrees of freedom: here the larger error comes with a
+    # t of 5.8 degrees of freedom instead of 4
+    assert both.df == pytest.approx(df, rel=1e-9) and both.se > seeds.se and both.df > seeds.df
+
+
+def test_holm_matches_statsmodels_and_its_intervals_agree_with_its_decisions():
+    # fixed effects: the p-values 0.0005, 0.004, 0.012, 0.03, 0.2 and their Holm correction
+    effects = {f"v{i}": Effect(d, se, 4.0, False) for i, (d, se) in enumerate(
+        [(0.03, 0.004), (-0.02, 0.004), (0.015, 0.004), (0.01, 0.004), (0.004, 0.004)])}
+    found = holm(effects, "base")
+    p = [effects[n].p for n in effects]
+    reject, adjusted, _, _ = multipletests(p, alpha=0.05, method="holm")
+    assert [found[n].p_adjusted for n in effects] == pytest.approx(list(adjusted), rel=1e-12)
+    assert [found[n].resolved for n in effects] == list(reject)
+    for c in found.values():
+        assert c.resolved == (c.low > 0 or c.high < 0)  # an interval excludes 0 iff resolved
+    # uncorrected, 4 of the 5 are below 0.05; Holm keeps fewer
+    assert sum(x < 0.05 for x in p) > sum(reject) >= 1
+    smallest = min(found.values(), key=lambda c: c.p)
+    assert smallest.confidence == pytest.approx(1 - 0.05 / 5)
+
+
+def test_a_family_of_seeds_and_images_corrects_every_variant_against_the_base():
+    runs = _runs({"base": [0.88, 0.89, 0.90], "up": [0.95, 0.96, 0.97],
+                  "same": [0.885, 0.895, 0.905], "broken": [0.1, 0.1, 0.1]},
+                 diverged=("broken",))
+    rng = np.random.default_rng(0)
+    correct = pd.DataFrame({f"{v}/seed{s}": (rng.random(500) < acc).astype("uint8")
+                            for v, accs in {"base": [0.89] * 3, "up": [0.96] * 3,
+                                            "same": [0.89] * 3, "broken": [0.1] * 3}.items()
+                            for s, acc in enumerate(accs)})
+    found = family(runs, ["up", "same"], "base", "final_val_accuracy", correct)
+    assert set(found) == {"up", "same"} and found["up"].resolved and not found["same"].resolved
+    assert found["up"].images and found["up"].p_adjusted == pytest.approx(
+        min(1.0, 2 * min(c.p for c in found.values())))
+
+
+def test_correctness_pairs_the_runs_on_the_same_images():
+    same = pd.DataFrame({"true": [0, 1, 2], "pred": [0, 1, 1]})
+    frame = correctness({"base/seed0": same, "n1~64/seed0": same.assign(pred=[0, 0, 2]),
+                         "ae/seed0": pd.DataFrame({"true": [0, 1, 2], "mse": [0.1] * 3})})
+    assert frame.to_dict("list") == {"base/seed0": [1, 1, 0], "n1~64/seed0": [1, 0, 1]}
+    with pytest.raises(ValueError, match="run x/seed0 was scored on other validation images"):
+        correctness({"base/seed0": same, "x/seed0": same.assign(true=[2, 1, 0])})

@@ -44,6 +44,7 @@ def test_each_kind_names_the_inputs_of_its_report_and_confusion_matrix():
     layout = Layout("s", "fashion_mnist")
     table = TableStudy().report_inputs({}, layout, ["base", "n1~16"], [0, 1])
     assert table == {"summary": "results/s/summary.parquet",
+                     "correct": "results/s/correct.parquet",
                      "base_run": "results/s/runs/base/seed0/run.json",
                      "confusion": "report/build/s/confusion.json"}
     confusion = TableStudy().confusion_inputs({}, layout, ["base", "n1~16"], [0, 1])
@@ -225,6 +226,32 @@ def test_with_seeds_each_run_compares_its_final_loss_with_the_bases_too():
     assert (loss["low"], loss["high"]) == pytest.approx((0.03915, 0.16085), abs=1e-5)
     assert loss["resolved"] and not runs[1]["resolved"]  # the accuracy: -1 point, [-7, +5]
     assert runs[0]["loss_delta"] is None  # the base compares with nothing
+
+
+def test_an_effect_significant_alone_is_not_called_so_among_a_family_holm_corrects():
+    import pandas as pd
+    from scipy import stats
+
+    from nnreport.studies.experiments import add_comparisons, add_findings
+
+    seeds = {"base": [0.80, 0.81, 0.82], "n1~64": [0.83, 0.84, 0.85],
+             **{v: [0.80, 0.81, 0.82] for v in ("n2~32", "p~0.5", "lr~0.01")}}
+    assert stats.ttest_ind(seeds["n1~64"], seeds["base"], equal_var=False).pvalue < 0.05
+    runs = [{"name": n, "diverged": False, "final_accuracy": 100 * sum(a) / 3,
+             "delta_pp": 100 * (sum(a) - sum(seeds["base"])) / 3} for n, a in seeds.items()]
+    context = {"runs": runs, "ranking": runs, "best": {"name": "n1~64"}}
+    table = pd.DataFrame([{"variant": v, "seed": s, "status": "completed",
+                           "final_val_accuracy": acc, "final_val_loss": 1 - acc}
+                          for v, accs in seeds.items() for s, acc in enumerate(accs)])
+    add_comparisons(context, table, n_val=1000)
+    up = runs[1]
+    assert up["p"] < 0.05 < up["p_adjusted"] == pytest.approx(4 * up["p"])
+    assert up["resolved"] is False and up["delta_low"] < 0 < up["delta_high"]
+    assert up["delta_confidence"] == pytest.approx(100 * (1 - 0.05 / 4))
+    assert context["statistics"]["correction"] == "holm"
+    assert context["statistics"]["comparisons"] == 4
+    add_findings(context)
+    assert context["improvements"] == []  # the abstract claims no gain
 
 
 def test_the_abstract_names_what_beats_the_base_and_the_two_effects_that_hurt_it_most():

@@ -9,7 +9,8 @@ import yaml
 
 from conftest import ROOT, job_counts, make_workdir, needs_fashion_mnist, pdf_text, snakemake
 
-TINY = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+# two seeds: the reports compare each variant with the base as a family corrected by Holm
+TINY = {**yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text()), "seeds": [0, 1]}
 # words only the Spanish report has: none may reach the English one
 SPANISH = ("exactitud", "época", "validación", "Tabla", "Figura", "Resumen", "entrenamiento",
            "pérdida", "Camiseta", "semilla", "Apéndice", " los ", " las ", " del ")
@@ -47,6 +48,7 @@ def test_the_english_report_reuses_every_run_and_redraws_only_its_words(english_
     assert "train" not in counts and "aggregate" not in counts  # the same results
     assert counts["report"] == 1 and counts["learning_curves_grid"] == 1
     assert counts["table_experiments"] == 1 and counts["confusion_matrix"] == 1
+    assert counts["effects"] == 1  # the forest plot's words
 
 
 @needs_fashion_mnist
@@ -62,3 +64,21 @@ def test_the_english_report_reads_in_english_throughout(english_run):
     assert "accuracy" in text and "epoch" in text and "T-shirt/top" in text
     leaks = [w for w in SPANISH if re.search(re.escape(w), text)]
     assert leaks == [], leaks
+
+
+@needs_fashion_mnist
+@pytest.mark.parametrize(("pdf", "words"), [
+    ("tiny.pdf", ("procedimiento de Holm", "valor p corregido", "Fig. 2 muestra cada diferencia",
+                  "Figura 2. Diferencia de cada corrida con el base", "Satterthwaite",
+                  "imágenes de validación, medido imagen por imagen")),
+    ("tiny-en.pdf", ("Holm’s procedure", "corrected p-value", "Fig. 2 shows each difference",
+                     "Figure 2. Difference of each run from the base", "Satterthwaite",
+                     "validation images, measured image by image"))])
+def test_with_seeds_the_effects_are_a_corrected_family_drawn_as_a_forest_plot(english_run, pdf,
+                                                                              words):
+    tmp, _ = english_run
+    text = pdf_text(tmp / "report" / pdf)
+    missing = [w for w in words if w not in text]
+    assert missing == [], missing
+    assert "Holm, A simple sequentially rejective" in text  # the method's reference
+    assert (tmp / "report" / "build" / "tiny" / "figures" / "effects.pdf").is_file()

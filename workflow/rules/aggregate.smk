@@ -1,10 +1,12 @@
 rule aggregate:
     input:
         metrics=run_files("metrics.parquet"),
+        predictions=run_files("predictions.parquet"),
     output:
         runs=f"{RESULTS}/runs.parquet",
         summary=f"{RESULTS}/summary.parquet",
         curves=f"{RESULTS}/curves.parquet",
+        correct=f"{RESULTS}/correct.parquet",
     params:
         code_version=script_code("aggregate.py"),
         order=VARIANT_NAMES,

@@ -99,6 +99,33 @@ rule confusion_matrix:
         "../scripts/confusion_matrix.py"
 
 
+# A Table I study with several seeds: every run's difference from the base, with the corrected
+# intervals the report states (the same families as the Results section).
+rule effects:
+    input:
+        runs=f"{RESULTS}/runs.parquet",
+        correct=f"{RESULTS}/correct.parquet",
+    output:
+        report(
+            f"{BUILD}/figures/effects.pdf",
+            caption="../report/effects.rst",
+            category=word("html.evaluation"),
+            labels=get_figure_report_labels("effects"),
+        ),
+    params:
+        code_version=script_code("effects.py"),
+        language=LANGUAGE,
+        labels={v.name: run_label(v) for v in VARIANTS},
+    resources:
+        **LIGHT_JOB,
+    conda:
+        ENV
+    log:
+        f"{LOGS}/figures/effects.log",
+    script:
+        "../scripts/effects.py"
+
+
 rule final_learning_curves:
     input:
         selections=expand(f"{RESULTS}/selection/{{model}}.json", model=MODEL_IDS),

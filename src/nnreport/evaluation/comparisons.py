@@ -1,10 +1,25 @@
-"""Comparisons the report states as findings, each with its uncertainty (from scipy.stats).
+"""Comparisons the report states as findings, each with its uncertainty (from scipy.stats and
+statsmodels).
 
-With several seeds per variant, a difference of means carries Welch's t interval over seeds
-(`scipy.stats.ttest_ind(equal_var=False)`); with one seed, each accuracy carries its Wilson
-binomial interval from the number of validation images (`scipy.stats.binomtest`), and two runs
-are told apart only when their intervals do not overlap (a conservative rule: one seed cannot
-resolve smaller differences).
+With several seeds per variant, a difference of means carries a t interval whose standard error
+adds two independent sources of noise: the training's randomness, from the spread of each
+side's seeds (Welch's, `scipy.stats.ttest_ind(equal_var=False)` when alone), and, for an
+accuracy, the sampling of the validation images every run is scored on, from the image-by-image
+differences of the two sides' seed-averaged correctness (the paired part: both sides see the same
+images, so most of that noise cancels and what is left is measured). Their degrees of freedom
+come from Welch and Satterthwaite's formula. The image term is slightly conservative: each
+image's average over a few seeds still carries some training noise, counted a second time.
+
+Comparisons made as a family (every variant against the base, for one metric) are corrected
+with Holm's step-down procedure (`statsmodels.stats.multitest.multipletests`): an effect is
+called resolved only when its Holm-adjusted p-value is below 5 %, and its interval is at the
+confidence Holm tests it at (1 - 0.05/k for the k-th smallest remaining p-value; the level of the
+first comparison not resolved for all after it), so that an interval excludes zero exactly when
+the correction resolves the effect.
+
+With one seed, each accuracy carries its Wilson binomial interval from the number of validation
+images (`scipy.stats.binomtest`), and two runs are told apart only when their intervals do not
+overlap (a conservative rule: one seed cannot resolve smaller differences).
 """
 
 from __future__ import annotations
@@ -12,12 +27,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 CONFIDENCE = 0.95
 WELCH = "welch"
 BINOMIAL = "binomial"
+HOLM = "holm"
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,10 @@ class Comparison:
     method: str  # WELCH or BINOMIAL
     resolved: bool  # the evidence tells the two apart (the interval excludes 0, or the
     #                 binomial intervals do not overlap)
+    p: float = math.nan  # the two-sided p-value of the difference (WELCH)
+    p_adjusted: float = math.nan  # corrected for its family (Holm); p alone otherwise
+    confidence: float = CONFIDENCE  # the confidence of [low, high]
+    images: bool = False  # whether the interval covers the sampling of the images too
 
 
 def accuracy_interval(accuracy: float, n_images: int,
@@ -80,11 +102,113 @@ def compare(runs: pd.DataFrame, variant: str, reference: str, metric: str,
                       a_low > b_high or b_low > a_high)
 
 
-def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None = None,
-               confidence: float = CONFIDENCE) -> list[str]:
-    """The variants the evidence cannot tell apart from `best` (itself included), in order."""
+@dataclass(frozen=True)
+class Effect:
+    """A difference of means with its standard error and degrees of freedom."""
+
+    difference: float
+    se: float
+    df: float
+    images: bool  # the image term is in the standard error
+
+    @property
+    def p(self) -> float:
+        """The two-sided p-value of a zero difference."""
+        if self.se == 0:
+            return 0.0 if self.difference != 0 else 1.0
+        return float(2 * stats.t.sf(abs(self.difference) / self.se, self.df))
+
+    def interval(self, confidence: float) -> tuple[float, float]:
+        """The t interval of the difference at `confidence`."""
+        if self.se == 0:
+            return self.difference, self.difference
+        half = float(stats.t.ppf(0.5 + confidence / 2, self.df)) * self.se
+        return self.difference - half, self.difference + half
+
+
+def effect(a: list[float], b: list[float], image_differences=None) -> Effect:
+    """The difference mean(a) - mean(b) of two sides' seeds (two or more each), its standard
+    error from their spread (Welch's), plus, given each image's difference of the two sides'
+    seed-averaged scores (`image_differences`), the images' sampling term; Satterthwaite's
+    degrees of freedom for the sum."""
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"an interval over seeds needs two values or more on each side, got "
+                         f"{len(a)} and {len(b)}")
+    terms = [(float(np.var(x, ddof=1)) / len(x), len(x) - 1) for x in (a, b)]
+    if image_differences is not None:
+        d = np.asarray(image_differences, dtype=float)
+        terms.append((float(d.var(ddof=1)) / len(d), len(d) - 1))
+    variance = sum(v for v, _ in terms)
+    df = (variance**2 / sum(v**2 / k for v, k in terms if v > 0)) if variance > 0 else math.inf
+    return Effect(float(np.mean(a) - np.mean(b)), math.sqrt(variance), df,
+                  image_differences is not None)
+
+
+def holm(effects: dict[str, Effect], reference: str,
+         alpha: float = 1 - CONFIDENCE) -> dict[str, Comparison]:
+    """Correct a family of effects against `reference` with Holm's step-down procedure: each
+    comparison's adjusted p-value, whether it is resolved, and its interval at the confidence
+    the procedure tests it at (see the module's docstring)."""
+    names = list(effects)
+    if not names:
+        return {}
+    p = [effects[n].p for n in names]
+    reject, adjusted, _, _ = multipletests(p, alpha=alpha, method="holm")
+    m, out, stop = len(names), {}, None
+    for rank, i in enumerate(sorted(range(m), key=lambda i: p[i])):
+        if stop is None and not reject[i]:
+            stop = rank  # this one and every larger p-value are tested at this level
+        confidence = 1 - alpha / (m - (rank if stop is None else stop))
+        e = effects[names[i]]
+        low, high = e.interval(confidence)
+        out[names[i]] = Comparison(names[i], reference, e.difference, low, high, WELCH,
+                                   bool(reject[i]), p[i], float(adjusted[i]), confidence,
+                                   e.images)
+    return {n: out[n] for n in names}
+
+
+def image_differences(correct: pd.DataFrame | None, variant: str, reference: str,
+                      seeds: dict[str, list[int]]) -> np.ndarray | None:
+    """Each validation image's difference of the two sides' correctness averaged over their
+    `seeds` (`correct`: one 0/1 column per run, `<variant>/seed<k>`, the images in the same
+    order), None without `correct`."""
+    if correct is None:
+        return None
+    a, b = (correct[[f"{v}/seed{s}" for s in seeds[v]]].to_numpy(float).mean(axis=1)
+            for v in (variant, reference))
+    return a - b
+
+
+def family(runs: pd.DataFrame, variants: list[str], reference: str, metric: str,
+           correct: pd.DataFrame | None = None,
+           alpha: float = 1 - CONFIDENCE) -> dict[str, Comparison]:
+    """Compare `metric` of every one of `variants` with `reference` over their non-diverged
+    seeds (two or more on each side), as one family corrected with Holm's procedure; with
+    `correct` (each run's correctness on each validation image), the accuracies' intervals
+    also cover the sampling of the images."""
     ok = runs[runs["status"] != "diverged"]
-    return [v for v in ok["variant"].drop_duplicates()
+    sides = [*variants, reference]
+    values = {v: ok.loc[ok["variant"] == v, metric].astype(float).tolist() for v in sides}
+    seeds = ({v: ok.loc[ok["variant"] == v, "seed"].astype(int).tolist() for v in sides}
+             if correct is not None else {})
+    effects = {v: effect(values[v], values[reference],
+                         image_differences(correct, v, reference, seeds))
+               for v in variants if v != reference}
+    return holm(effects, reference, alpha)
+
+
+def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None = None,
+               confidence: float = CONFIDENCE, correct: pd.DataFrame | None = None) -> list[str]:
+    """The variants the evidence cannot tell apart from `best` (itself included), in order:
+    with several seeds on every side, the comparisons with the best as one family corrected
+    with Holm's procedure (`correct` adds the images' noise, see `family`)."""
+    ok = runs[runs["status"] != "diverged"]
+    variants = ok["variant"].drop_duplicates().tolist()
+    if ok.groupby("variant").size().min() > 1:  # several seeds on every side
+        found = family(ok, [v for v in variants if v != best], best, metric, correct,
+                       1 - confidence)
+        return [v for v in variants if v == best or not found[v].resolved]
+    return [v for v in variants
             if v == best or not compare(ok, v, best, metric, n_images, confidence).resolved]
 
 

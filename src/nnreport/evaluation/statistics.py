@@ -82,3 +82,21 @@ def summarise(runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     if "parameters" in runs.columns:
         out["parameters"] = g["parameters"].first()
     return out.reindex(order).reset_index()
+
+
+def correctness(predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each run's correctness (0 or 1) on each validation image, one column per run
+    (`<variant>/seed<k>`: its predictions.parquet), the images in the order all runs share: what
+    the comparisons need to count the images' sampling noise. Runs without predicted classes
+    (an autoencoder's errors) are left out."""
+    columns, truth = {}, None
+    for name, frame in predictions.items():
+        if "pred" not in frame.columns:
+            continue
+        if truth is None:
+            truth = frame["true"].to_numpy()
+        elif len(frame) != len(truth) or (frame["true"].to_numpy() != truth).any():
+            raise ValueError(f"run {name} was scored on other validation images than "
+                             f"{next(iter(columns))}: its predictions cannot be paired")
+        columns[name] = (frame["pred"] == frame["true"]).astype("uint8")
+    return pd.DataFrame(columns)

@@ -39,13 +39,14 @@ class FigureError(ExpectedError, ValueError):
 def unlabelled_axes(fig: plt.Figure) -> list[str]:
     """Return a description of every plotted axis without a label.
 
-    An x axis shared with a labelled one (stacked panels) counts as labelled.
+    An axis shared with a labelled one (stacked panels, panels side by side) counts as
+    labelled.
     """
     missing = []
     plotted = [ax for ax in fig.axes
                if ax.axison and ax.has_data() and ax.get_label() != "<colorbar>"]
     for i, ax in enumerate(plotted, start=1):
-        if not ax.get_ylabel():
+        if not any(other.get_ylabel() for other in ax.get_shared_y_axes().get_siblings(ax)):
             missing.append(f"panel {i}: y axis")
         shared = ax.get_shared_x_axes().get_siblings(ax)
         if not any(other.get_xlabel() for other in shared):
@@ -271,6 +272,36 @@ def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Pa
         ax.set_xlabel(word("axes.noise_sigma"))
         ax.set_ylabel(word("axes.test_accuracy_percent"))
         ax.legend(frameon=False)
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def effects(accuracy: dict, loss: dict, labels: dict[str, str], path: str | Path) -> None:
+    """Draw a forest plot: each variant's difference from the base in final validation accuracy
+    (points) and loss, with its corrected interval (`accuracy`, `loss`: variant -> Comparison),
+    a line at zero, the variants top to bottom in `labels`' order (Table I's); a filled marker
+    for an effect the correction resolves, a hollow one otherwise."""
+    names = [n for n in labels if n in accuracy]
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, sharey=True, figsize=(COLUMN_WIDTH,
+                                                              0.9 + 0.2 * len(names)))
+        y = np.arange(len(names))[::-1]
+        for ax, found, scale, title, label in (
+                (axes[0], accuracy, 100, "effects.accuracy", "effects.delta_accuracy"),
+                (axes[1], loss, 1, "effects.loss", "effects.delta_loss")):
+            ax.axvline(0, color="0.5", lw=0.8)
+            for k, name in zip(y, names, strict=True):
+                c = found[name]
+                ax.errorbar(scale * c.difference, k, xerr=[[scale * (c.difference - c.low)],
+                                                           [scale * (c.high - c.difference)]],
+                            fmt="o", ms=3.5, capsize=2, lw=1, color="C0",
+                            mfc="C0" if c.resolved else "white")
+            ax.set_title(word(title))
+            ax.set_xlabel(word(label))
+            ax.grid(axis="x", lw=0.3, alpha=0.5)
+        axes[0].set_yticks(y, [figure_text(labels[n]) for n in names])
+        axes[0].set_ylabel(word("effects.run"))
+        axes[0].set_ylim(-0.6, len(names) - 0.4)
         fig.tight_layout()
         _save(fig, path)
 

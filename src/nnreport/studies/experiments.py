@@ -17,10 +17,12 @@ from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
     BINOMIAL,
     CONFIDENCE,
+    HOLM,
     WELCH,
     accuracy_interval,
     best_group,
     compare,
+    family,
 )
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.trends import verdict
@@ -153,33 +155,64 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
     }
 
 
-def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int) -> None:
+def compared_runs(runs_table: pd.DataFrame, order: list[str]) -> list[str]:
+    """The runs compared with the base, in `order`: every one but the base and those with a
+    diverged seed (none when the base diverged)."""
+    diverged = set(runs_table.loc[runs_table["status"] == "diverged", "variant"])
+    return [] if "base" in diverged else [v for v in order if v != "base" and v not in diverged]
+
+
+def base_comparisons(runs_table: pd.DataFrame, compared: list[str],
+                     correct: pd.DataFrame | None = None) -> tuple[dict, dict]:
+    """The two families the report states with several seeds, each corrected with Holm's
+    procedure: the `compared` runs' final validation accuracy against the base's (with the
+    images' noise given `correct`) and their final validation loss (over seeds)."""
+    return (family(runs_table, compared, "base", "final_val_accuracy", correct),
+            family(runs_table, compared, "base", "final_val_loss"))
+
+
+def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
+                    correct: pd.DataFrame | None = None) -> None:
     """Give each run of `context` its comparison with the base, with its uncertainty, and name
-    the runs the evidence cannot tell apart from the best (evaluation/comparisons.py)."""
+    the runs the evidence cannot tell apart from the best (evaluation/comparisons.py). With
+    several seeds, the variants against the base are one family per metric, corrected with
+    Holm's procedure, and `correct` (each run's correctness on each validation image) adds the
+    images' sampling noise to the accuracies' intervals."""
     metric = "final_val_accuracy"
     n_seeds = int(runs_table.groupby("variant")["seed"].nunique().min())
-    context["statistics"] = {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
-                             "n_val": n_val, "method": WELCH if n_seeds > 1 else BINOMIAL}
     by_name = {r["name"]: r for r in context["runs"]}
+    compared = compared_runs(runs_table, [r["name"] for r in context["runs"]])
+    several = n_seeds > 1
+    context["statistics"] = {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
+                             "n_val": n_val, "method": WELCH if several else BINOMIAL,
+                             "correction": HOLM if several else None,
+                             "comparisons": len(compared),  # and the confidence of the
+                             # first Holm tests (the smallest p-value: 1 - 0.05/m)
+                             "top_confidence": 100 * (1 - (1 - CONFIDENCE) / max(1, len(compared))),
+                             "images": several and correct is not None}
+    accuracy, loss = base_comparisons(runs_table, compared, correct) if several else ({}, {})
     for run in context["runs"]:
         run["resolved"] = None  # the base, and diverged runs, compare with nothing
         run["loss_delta"] = None  # the final validation loss against the base's, over seeds
         if n_seeds == 1 and not run["diverged"]:
             low, high = accuracy_interval(run["final_accuracy"] / 100, n_val)
             run["accuracy_low"], run["accuracy_high"] = 100 * low, 100 * high
-        if run["name"] == "base" or run["diverged"] or by_name["base"]["diverged"]:
+        if run["name"] not in compared:
             continue  # nothing to compare with: the base itself, or a diverged run
-        c = compare(runs_table, run["name"], "base", metric, n_val)
+        c = accuracy.get(run["name"]) or compare(runs_table, run["name"], "base", metric, n_val)
         run["resolved"] = c.resolved
         run["delta_low"], run["delta_high"] = 100 * c.low, 100 * c.high
-        if c.method == WELCH:  # the loss has no binomial interval: compared over seeds only
-            loss = compare(runs_table, run["name"], "base", "final_val_loss")
-            run["loss_delta"] = {"difference": loss.difference, "low": loss.low,
-                                 "high": loss.high, "resolved": loss.resolved}
+        run["p"], run["p_adjusted"] = c.p, c.p_adjusted
+        run["delta_confidence"] = 100 * c.confidence
+        if run["name"] in loss:  # the loss has no binomial interval: compared over seeds only
+            d = loss[run["name"]]
+            run["loss_delta"] = {"difference": d.difference, "low": d.low, "high": d.high,
+                                 "resolved": d.resolved, "p_adjusted": d.p_adjusted}
     best = context["best"]["name"]
     context["best"].update(by_name[best])  # the best run's comparison with the base
     context["best"]["accuracy"] = by_name[best]["final_accuracy"]
-    context["best_group"] = [by_name[n] for n in best_group(runs_table, best, metric, n_val)
+    context["best_group"] = [by_name[n] for n in
+                             best_group(runs_table, best, metric, n_val, correct=correct)
                              if n != best]
 
 
@@ -293,7 +326,8 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
     context = build_context(config, variants, pd.read_parquet(verified(inputs["summary"])),
                             read_json(inputs["base_run"]), read_json(inputs["confusion"]),
                             figures, provenance)
-    add_comparisons(context, runs_table, context["n_val"])
+    add_comparisons(context, runs_table, context["n_val"],
+                    pd.read_parquet(verified(inputs["correct"])) if "correct" in inputs else None)
     add_trends(context, metrics, context["n_val"])
     add_findings(context)
     add_costs(context, runs, runs_table)

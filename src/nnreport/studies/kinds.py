@@ -42,7 +42,11 @@ class TableStudy(StudyKind):
 
     name, template = "experiments", "informe"
     tables = ("experiments", "results", "architecture", "counts")
-    figures = ("learning_curves", "confusion_matrix", "samples")
+    figures: tuple[str, ...] = ("learning_curves", "confusion_matrix", "samples")
+
+    def __init__(self, config: dict | None = None):
+        if config and len(config.get("seeds") or []) > 1:  # differences with intervals
+            self.figures = (*TableStudy.figures, "effects")
 
     def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
         return [e["id"] for e in config["experiments"] if e.get("vary")]
@@ -53,7 +57,9 @@ class TableStudy(StudyKind):
 
     def report_inputs(self, config: dict, layout: Layout, variant_names: list[str],
                       seeds: list[int]) -> Inputs:
+        # each run's correctness on each validation image: the comparisons' image noise
         inputs: Inputs = {"summary": f"{layout.results}/summary.parquet",
+                          "correct": f"{layout.results}/correct.parquet",
                           "base_run": layout.run_file("base", seeds[0], "run.json"),
                           "confusion": layout.confusion}
         if has_test_set(config):  # the chosen configuration, measured on the test images
@@ -163,4 +169,4 @@ def study_kind(config: dict) -> StudyKind:
         return ModelStudy()
     if run_family(config.get("base") or {}) == "conv_autoencoder":
         return AutoencoderStudy(config)
-    return TableStudy()
+    return TableStudy(config)
