@@ -67,3 +67,28 @@ def test_a_label_reads_in_a_figure_as_typed_outside_its_math():
     assert label == r"Tasa \& 50\% \#1 a\_b $\eta_0$"
     assert figure_text(label) == r"Tasa & 50% #1 a_b $\eta_0$"
     assert figure_text(r"$\mathtt{canales\_x}$ = 8") == r"$\mathtt{canales\_x}$ = 8"  # math kept
+
+
+def test_a_series_reads_as_a_sentence_lists_it():
+    from nnreport.reporting.labels import series
+    from nnreport.reporting.words import activate
+
+    assert [series(x) for x in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "", "a", "a y b", "a, b y c"]
+    activate("en")
+    try:
+        assert series(["a", "b", "c"]) == "a, b and c"
+    finally:
+        activate("es")
+
+
+def test_the_best_group_is_named_in_a_sentence_not_by_its_labels():
+    from nnreport.studies.experiments import best_group_text
+
+    base = {"name": "base", "phrase": "base"}
+    n1 = {"name": "n1~64", "phrase": "$n_1$ = 64"}
+    sgd = {"name": "optimizer~sgd", "phrase": "el optimizador SGD"}
+    assert best_group_text([]) == ""
+    assert best_group_text([base]) == "del base"
+    assert best_group_text([n1, sgd]) == "de las corridas con $n_1$ = 64 y el optimizador SGD"
+    assert best_group_text([base, n1]) == "del base ni de las corridas con $n_1$ = 64"

@@ -72,7 +72,9 @@ def test_every_rule_declares_memory_and_wall_time(tmp_path):
         p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]),
         re.M)) - {"all"}
     seen: dict[str, list[str]] = {}
-    test_set = tiny(dataset={"name": "fashion_mnist", "n_val": 10_000, "n_test": 1000})
+    # two seeds: the forest plot of the effects is drawn too
+    test_set = tiny(dataset={"name": "fashion_mnist", "n_val": 10_000, "n_test": 1000},
+                    seeds=[0, 1])
     studies = {"tiny": test_set, **{name: study_config(name)
                                     for name in ("tiny_models", "tiny_autoencoder")}}
     for name, config in studies.items():

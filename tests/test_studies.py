@@ -211,7 +211,7 @@ def test_with_seeds_each_run_compares_its_final_loss_with_the_bases_too():
 
     from nnreport.studies.experiments import add_comparisons
 
-    runs = [{"name": n, "diverged": False, "final_accuracy": a}
+    runs = [{"name": n, "diverged": False, "final_accuracy": a, "phrase": n}
             for n, a in (("base", 81.0), ("p~0.5", 80.0))]
     context = {"runs": runs, "ranking": runs, "best": {"name": "base"}}
     table = pd.DataFrame([{"variant": v, "seed": s, "status": "completed",
@@ -237,7 +237,7 @@ def test_an_effect_significant_alone_is_not_called_so_among_a_family_holm_correc
     seeds = {"base": [0.80, 0.81, 0.82], "n1~64": [0.83, 0.84, 0.85],
              **{v: [0.80, 0.81, 0.82] for v in ("n2~32", "p~0.5", "lr~0.01")}}
     assert stats.ttest_ind(seeds["n1~64"], seeds["base"], equal_var=False).pvalue < 0.05
-    runs = [{"name": n, "diverged": False, "final_accuracy": 100 * sum(a) / 3,
+    runs = [{"name": n, "diverged": False, "final_accuracy": 100 * sum(a) / 3, "phrase": n,
              "delta_pp": 100 * (sum(a) - sum(seeds["base"])) / 3} for n, a in seeds.items()]
     context = {"runs": runs, "ranking": runs, "best": {"name": "n1~64"}}
     table = pd.DataFrame([{"variant": v, "seed": s, "status": "completed",

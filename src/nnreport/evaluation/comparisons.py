@@ -144,11 +144,22 @@ def effect(a: list[float], b: list[float], image_differences=None) -> Effect:
                   image_differences is not None)
 
 
-def holm(effects: dict[str, Effect], reference: str,
-         alpha: float = 1 - CONFIDENCE) -> dict[str, Comparison]:
-    """Correct a family of effects against `reference` with Holm's step-down procedure: each
-    comparison's adjusted p-value, whether it is resolved, and its interval at the confidence
-    the procedure tests it at (see the module's docstring)."""
+def paired_effect(a, b) -> Effect:
+    """The mean of the image-by-image differences a - b of two runs scored on the same images,
+    with the paired t test's standard error: the images' sampling noise only."""
+    if len(a) != len(b):
+        raise ValueError(f"runs scored on {len(a)} and {len(b)} images; a paired comparison "
+                         "needs the same images")
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    return Effect(float(d.mean()), float(d.std(ddof=1)) / math.sqrt(len(d)), len(d) - 1, True)
+
+
+def holm(effects: dict[str, Effect], reference: str | dict[str, str],
+         alpha: float = 1 - CONFIDENCE, method: str = WELCH) -> dict[str, Comparison]:
+    """Correct a family of effects against `reference` (one for all, or each effect's own)
+    with Holm's step-down procedure: each comparison's adjusted p-value, whether it is
+    resolved, and its interval at the confidence the procedure tests it at (see the module's
+    docstring); `method` names how the effects were measured."""
     names = list(effects)
     if not names:
         return {}
@@ -161,7 +172,8 @@ def holm(effects: dict[str, Effect], reference: str,
         confidence = 1 - alpha / (m - (rank if stop is None else stop))
         e = effects[names[i]]
         low, high = e.interval(confidence)
-        out[names[i]] = Comparison(names[i], reference, e.difference, low, high, WELCH,
+        ref = reference if isinstance(reference, str) else reference[names[i]]
+        out[names[i]] = Comparison(names[i], ref, e.difference, low, high, method,
                                    bool(reject[i]), p[i], float(adjusted[i]), confidence,
                                    e.images)
     return {n: out[n] for n in names}
@@ -226,13 +238,5 @@ def paired_comparison(variant: str, reference: str, a, b,
                       confidence: float = CONFIDENCE) -> Comparison:
     """Compare two runs scored on the same images (`a`, `b`: each image's score, in the same
     order) by the paired t interval of the mean difference a - b: the images' sampling noise,
-    without the seeds' (one seed cannot resolve that)."""
-    if len(a) != len(b):
-        raise ValueError(f"{variant} and {reference} were scored on {len(a)} and {len(b)} "
-                         "images; a paired comparison needs the same images")
-    diff = [x - y for x, y in zip(a, b, strict=True)]
-    mean = sum(diff) / len(diff)
-    if len(set(diff)) == 1:
-        return Comparison(variant, reference, mean, mean, mean, PAIRED, mean != 0)
-    low, high = mean_interval(diff, confidence)
-    return Comparison(variant, reference, mean, low, high, PAIRED, low > 0 or high < 0)
+    without the seeds' (one seed cannot resolve that); a family of one."""
+    return holm({variant: paired_effect(a, b)}, reference, 1 - confidence, PAIRED)[variant]

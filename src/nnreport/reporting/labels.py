@@ -153,6 +153,14 @@ def panel_letters(ids: list[str]) -> dict[str, str]:
     return dict(zip(ids, string.ascii_lowercase, strict=False))
 
 
+def series(items: list[str]) -> str:
+    """Return `items` as a sentence lists them: `a`, `a y b`, `a, b y c` (the language's
+    word for "and")."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word('and')} {items[-1]}"
+
+
 def plural(n: int, one: str, many: str) -> str:
     """Return `n` with its noun in the right number: `1 época`, `30 épocas`."""
     return f"{n} {one if n == 1 else many}"

@@ -3,9 +3,11 @@ uncertainty and its comparison with the base, the classifiers on its encoder, an
 report's context.
 
 The MSE is the mean over validation images of each image's mean squared pixel error (pixels
-in [0, 1]), printed times 10^3. With several seeds a difference carries Welch's interval over
-seeds; with one seed, the paired t interval over the validation images, which both runs
-reconstructed (the images' sampling noise: one seed cannot resolve the seeds' own).
+in [0, 1]), printed times 10^3. With several seeds a difference carries the interval over seeds
+and images of evaluation/comparisons.effect; with one seed, the paired t interval over the
+validation images, which both runs reconstructed (the images' sampling noise: one seed cannot
+resolve the seeds' own). The autoencoders' comparisons with their references are one family,
+the classifiers' another, each corrected with Holm's procedure.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
     BINOMIAL,
     CONFIDENCE,
+    HOLM,
     PAIRED,
     WELCH,
     Comparison,
+    Effect,
     accuracy_interval,
     compare,
+    effect,
+    holm,
     mean_interval,
-    paired_comparison,
+    paired_effect,
 )
 from nnreport.evaluation.trends import verdict
 from nnreport.reporting.context import (
@@ -83,17 +89,43 @@ def per_image_errors(paths: list[str]) -> dict[tuple[str, int], np.ndarray]:
     return out
 
 
-def mse_comparison(runs: pd.DataFrame, errors: dict[tuple[str, int], np.ndarray], variant: str,
-                   reference: str) -> Comparison:
-    """Compare two autoencoders' final validation MSE: Welch over seeds when both have two or
-    more, else the paired t interval over the images both reconstructed (first seed)."""
+def mse_effect(runs: pd.DataFrame, errors: dict[tuple[str, int], np.ndarray], variant: str,
+               reference: str) -> tuple[Effect, str]:
+    """How two autoencoders' final validation MSE differ, and by which method: over seeds and
+    images (WELCH) when both have two seeds or more, else paired over the images both
+    reconstructed with their first common seed (PAIRED)."""
     ok = runs[runs["status"] != "diverged"]
     seeds = {v: sorted(int(s) for s in ok.loc[ok["variant"] == v, "seed"])
              for v in (variant, reference)}
     if len(seeds[variant]) > 1 and len(seeds[reference]) > 1:
-        return compare(runs, variant, reference, "final_val_loss")
+        values = {v: ok.loc[ok["variant"] == v, "final_val_loss"].astype(float).tolist()
+                  for v in seeds}
+        images = (np.mean([errors[variant, s] for s in seeds[variant]], axis=0)
+                  - np.mean([errors[reference, s] for s in seeds[reference]], axis=0))
+        return effect(values[variant], values[reference], images), WELCH
     seed = min(set(seeds[variant]) & set(seeds[reference]))
-    return paired_comparison(variant, reference, errors[variant, seed], errors[reference, seed])
+    return paired_effect(errors[variant, seed], errors[reference, seed]), PAIRED
+
+
+def mse_comparisons(runs: pd.DataFrame, errors: dict[tuple[str, int], np.ndarray],
+                    pairs: dict[str, str]) -> dict[str, Comparison]:
+    """Compare each autoencoder of `pairs` (run -> its reference) with its reference as one
+    family, corrected with Holm's procedure."""
+    measured = {v: mse_effect(runs, errors, v, ref) for v, ref in pairs.items()}
+    method = next(iter(measured.values()))[1] if measured else WELCH
+    return holm({v: e for v, (e, _) in measured.items()}, pairs, method=method)
+
+
+def accuracy_comparisons(runs: pd.DataFrame, pairs: dict[str, str],
+                         n_val: int) -> dict[str, Comparison]:
+    """Compare each classifier of `pairs` with its reference: with several seeds as one family
+    over seeds corrected with Holm's procedure; with one, by their Wilson intervals."""
+    ok = runs[runs["status"] != "diverged"]
+    if not pairs or ok.groupby("variant").size().min() < 2:
+        return {v: compare(runs, v, ref, "final_val_accuracy", n_val) for v, ref in pairs.items()}
+    values = {v: ok.loc[ok["variant"] == v, "final_val_accuracy"].astype(float).tolist()
+              for v in {*pairs, *pairs.values()}}
+    return holm({v: effect(values[v], values[ref]) for v, ref in pairs.items()}, pairs)
 
 
 def autoencoder_entry(v: Variant, s: pd.Series, errors: dict, runs: pd.DataFrame) -> dict:
@@ -152,6 +184,7 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame, runs: pd.DataFra
     stats = summary.set_index("variant")
     config_of = {r["variant"]: r for r in run_configs}
     by_name: dict[str, dict] = {}
+    pairs: dict[str, dict[str, str]] = {"mse": {}, "accuracy": {}}  # run -> its reference
     for v in variants:
         s = stats.loc[v.name]
         entry = {"name": v.name, "label": run_label(v), "experiment": v.experiment,
@@ -169,20 +202,20 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame, runs: pd.DataFra
             entry["frozen"] = bool(v.hparams.get("freeze", True))
         ref = by_name.get(v.reference or "")
         if ref is not None and not entry["diverged"] and not ref["diverged"]:
-            if entry["autoencoder"]:
-                c = mse_comparison(runs, errors, v.name, ref["name"])
-                with_comparison(entry, c, MSE_SCALE, MSE_SCALE * stats.loc[ref["name"],
-                                                                           "final_val_loss_mean"])
-            else:
-                c = compare(runs, v.name, ref["name"], "final_val_accuracy", n_val)
-                with_comparison(entry, c, 100, 100 * stats.loc[ref["name"],
-                                                               "final_val_accuracy_mean"])
+            pairs["mse" if entry["autoencoder"] else "accuracy"][v.name] = ref["name"]
         if ref is not None:
             entry["reference_label"] = ref["label"]
             entry["reference_frozen"] = bool(ref.get("frozen"))
             entry["parameter_ratio"] = entry["parameters"] / ref["parameters"]
             entry["time_ratio"] = entry["seconds"] / ref["seconds"] if ref["seconds"] else None
         by_name[v.name] = entry
+    # each task's comparisons are one family, corrected together
+    for name, c in mse_comparisons(runs, errors, pairs["mse"]).items():
+        with_comparison(by_name[name], c, MSE_SCALE,
+                        MSE_SCALE * stats.loc[c.reference, "final_val_loss_mean"])
+    for name, c in accuracy_comparisons(runs, pairs["accuracy"], n_val).items():
+        with_comparison(by_name[name], c, 100,
+                        100 * stats.loc[c.reference, "final_val_accuracy_mean"])
     return list(by_name.values())
 
 
@@ -258,7 +291,8 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
         "base_result": by_name["base"],
         "statistics": {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
                        "method": WELCH if n_seeds > 1 else PAIRED, "binomial": BINOMIAL,
-                       "n_val": n_val},
+                       "n_val": n_val, "correction": HOLM,
+                       "comparisons": sum(r.get("resolved") is not None for r in autoencoders)},
         "model_sources": model_sources({v.hparams.get("model", "mlp") for v in variants}),
         "provenance": provenance_context(provenance),
         "test": None,  # reported on validation only (the checks refuse a test split)

@@ -40,6 +40,7 @@ from nnreport.reporting.labels import (
     knob_name,
     panel_letters,
     power_of_ten,
+    series,
     variant_label,
     variant_phrase,
 )
@@ -214,6 +215,19 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
     context["best_group"] = [by_name[n] for n in
                              best_group(runs_table, best, metric, n_val, correct=correct)
                              if n != best]
+    context["best_group_text"] = best_group_text(context["best_group"])
+
+
+def best_group_text(group: list[dict]) -> str:
+    """The runs the evidence cannot tell apart from the best, as a sentence names them after
+    "no se distingue": `del base ni de las corridas con $n_1$ = 64 y el optimizador SGD`."""
+    others = series([r["phrase"] for r in group if r["name"] != "base"])
+    with_base = any(r["name"] == "base" for r in group)
+    if not group:
+        return ""
+    if not others:
+        return word("best_group.base")
+    return word("best_group.both" if with_base else "best_group.others", runs=others)
 
 
 def add_findings(context: dict) -> None:
