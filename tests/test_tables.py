@@ -32,8 +32,8 @@ def _summary(variants, n_seeds=1):
 def test_results_table_has_one_row_per_run_with_labels(default_config):
     variants = expand_grid(default_config)
     text = results_table(_summary(variants), variants, default_config)
-    assert r"1 & base & 90.00 & 91.00 & 12 & 0.3000 & 0.2900 & 20.0 \\" in text
-    assert r"2 & $n_1$ = 256 & 90.00" in text
+    assert r"1 & base & 90.00 & --- & 0.300 & --- & 0.290 & 20.0 \\" in text
+    assert r"2 & $n_1$ = 256 & 90.00 & $0.00$ & 0.300" in text  # one seed: no interval
     assert (r"7 & tasa de aprendizaje = $10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
             r"20.0 \\") in text
     assert sum(line.endswith(r"\\") for line in text.splitlines()) == 12 + 2  # two header rows
@@ -67,3 +67,17 @@ def test_architecture_table_lists_layers_from_the_model():
     assert r"Lineal 784$\to$128 & 128 & 100\,480 \\" in text
     assert r"Dropout ($p$ = 0.2) & 128 & 0 \\" in text
     assert r"Total & & 109\,386 \\" in text
+
+
+def test_results_table_prints_the_corrected_differences_from_the_base(default_config):
+    from nnreport.evaluation.comparisons import WELCH, Comparison
+
+    variants = expand_grid(default_config)
+    summary = _summary(variants, n_seeds=3)
+    summary.loc[summary["variant"] == "n1~256", "final_val_accuracy_mean"] = 0.905
+    up = Comparison("n1~256", "base", 0.005, 0.001, 0.009, WELCH, True)
+    same = Comparison("n1~256", "base", 0.01, -0.02, 0.04, WELCH, False)
+    text = results_table(summary, variants, default_config, ({"n1~256": up}, {"n1~256": same}))
+    # resolved: bold, with its interval beneath; not resolved: plain, with its interval
+    assert r"\vtop{\halign{\hfil#\hfil\cr$\mathbf{+0.50}$\cr$[+0.10, +0.90]$\cr}}" in text
+    assert r"\vtop{\halign{\hfil#\hfil\cr$+0.010$\cr$[-0.020, +0.040]$\cr}}" in text

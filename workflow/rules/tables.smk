@@ -44,6 +44,8 @@ rule table_experiments:
 rule table_results:
     input:
         summary=f"{RESULTS}/summary.parquet",
+        runs=f"{RESULTS}/runs.parquet",  # with several seeds, the corrected differences
+        correct=f"{RESULTS}/correct.parquet",
     output:
         f"{BUILD}/tables/results.tex",
     params:

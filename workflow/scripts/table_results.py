@@ -1,5 +1,6 @@
 """Adapter: summary.parquet -> the results tabular (an autoencoder study's: its autoencoders'
-MSE; `classifiers`: the classifiers on its encoder)."""
+MSE; `classifiers`: the classifiers on its encoder); a Table I study's with several seeds also
+shows each run's corrected difference from the base (runs.parquet, correct.parquet)."""
 
 import pandas as pd
 
@@ -14,6 +15,7 @@ from nnreport.reporting.tables import (
     results_table,
 )
 from nnreport.reporting.words import activate
+from nnreport.studies.experiments import base_comparisons, compared_runs
 
 to_file(snakemake.log[0])
 activate(snakemake.params.language, snakemake.params.knobs)  # the report's words
@@ -27,5 +29,9 @@ if table == "classifiers":
 elif snakemake.params.kind == "autoencoder":
     text = autoencoder_results_table(summary, variants, config, labels)
 else:
-    text = results_table(summary, variants, config)
+    runs = pd.read_parquet(verified(snakemake.input.runs))
+    several = runs.groupby("variant")["seed"].nunique().min() > 1
+    effects = base_comparisons(runs, compared_runs(runs, list(labels)), pd.read_parquet(
+        verified(snakemake.input.correct))) if several else None
+    text = results_table(summary, variants, config, effects)
 write_text(snakemake.output[0], text)

@@ -16,6 +16,7 @@ from nnreport.reporting.labels import (
     knob_header,
     knob_name,
     plus_minus,
+    signed,
     thousands,
     variant_label,
 )
@@ -92,10 +93,32 @@ def _pm(mean: float, std: float, n: int, fmt: str) -> str:
     return plus_minus(mean, std, fmt) if n > 1 else format(mean, fmt)
 
 
-def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) -> str:
-    """Return the results tabular: final and best validation metrics and time of every run."""
+def _delta(difference: float, comparison, scale: float, digits: int) -> str:
+    """A difference from the base as Table II prints it, times `scale`: the comparison's when
+    there is one, bold when its correction resolves it, with its corrected interval beneath."""
+    if comparison is None or math.isnan(comparison.low):
+        return f"${signed(scale * difference, digits)}$"
+    text = signed(scale * comparison.difference, digits)
+    number = rf"\mathbf{{{text}}}" if comparison.resolved else text
+    low, high = (signed(scale * x, digits) for x in (comparison.low, comparison.high))
+    # two centred lines on the row's baseline, in a box (\vtop), not a nested tabular:
+    # revtex's ruledtabular widens every tabular inside it to the page
+    return rf"\vtop{{\halign{{\hfil#\hfil\cr${number}$\cr$[{low}, {high}]$\cr}}}}"
+
+
+def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict,
+                  effects: tuple[dict, dict] | None = None) -> str:
+    """Return the results tabular: the final validation accuracy and loss, their difference from
+    the base (`effects`: the corrected families of accuracy and loss, variant -> Comparison,
+    with several seeds: their intervals), the lowest validation loss and the time of every run
+    (not the best accuracy over the epochs: a maximum over noisy epochs, chosen on the images
+    it is measured on, flatters every run)."""
     exp_number = {e["id"]: i for i, e in enumerate(config["experiments"], start=1)}
     by_name = {v.name: v for v in variants}
+    accuracy, loss = effects or ({}, {})
+    stats = summary.set_index("variant")
+    base = stats.loc["base"] if "base" in stats.index and not stats.loc["base", "diverged"] \
+        else None
     lines = [r"\begin{tabular}{clcccccc}", r"\hline\hline", *header_rows("tables.results"),
              r"\hline"]
     for row in summary.itertuples(index=False):
@@ -109,17 +132,26 @@ def results_table(summary: pd.DataFrame, variants: list[Variant], config: dict) 
                      _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f")]
             lines.append(" & ".join(cells) + r" \\")
             continue
+        if base is None or row.variant == "base":
+            d_acc = d_loss = "---"
+        else:
+            d_acc = _delta(row.final_val_accuracy_mean - base.final_val_accuracy_mean,
+                           accuracy.get(row.variant), 100, 2)
+            d_loss = _delta(row.final_val_loss_mean - base.final_val_loss_mean,
+                            loss.get(row.variant), 1, 3)
         cells = [
             str(exp_number[v.experiment]),
             label,
             _pm(100 * row.final_val_accuracy_mean, 100 * row.final_val_accuracy_std, n, ".2f"),
-            _pm(100 * row.best_val_accuracy_mean, 100 * row.best_val_accuracy_std, n, ".2f"),
-            _pm(row.best_epoch_mean, row.best_epoch_std, n, ".0f"),
-            _pm(row.final_val_loss_mean, row.final_val_loss_std, n, ".4f"),
-            _pm(row.min_val_loss_mean, row.min_val_loss_std, n, ".4f"),
+            d_acc,
+            _pm(row.final_val_loss_mean, row.final_val_loss_std, n, ".3f"),
+            d_loss,
+            _pm(row.min_val_loss_mean, row.min_val_loss_std, n, ".3f"),
             _pm(row.train_seconds_mean, row.train_seconds_std, n, ".1f"),
         ]
-        lines.append(" & ".join(cells) + r" \\")
+        # an interval beneath a difference: room before the next row
+        lines.append(" & ".join(cells) + (r" \\[3pt]" if r"\vtop" in d_acc + d_loss
+                                          else r" \\"))
     lines += [r"\hline\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
