@@ -7,6 +7,7 @@ from snakemake.utils import min_version, validate
 
 from nnreport.config.files import ConfigFileError, read_config_file
 from nnreport.config.grid import coerce_numbers
+from nnreport.config.templates import default_sections
 from nnreport.checks.config import ConfigError, validate_config
 
 min_version("9.17")  # a rule's priority may be a function
@@ -28,6 +29,7 @@ if not workflow.overwrite_configfiles:
 
 SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 coerce_numbers(config, SCHEMA)
+default_sections(config)  # `language: en` alone: the English prose
 # Every problem of the config in one short message (file, path, value, fix), no traceback;
 # then Snakemake's own validation, which also fills in the schema's defaults.
 try:

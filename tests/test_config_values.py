@@ -104,3 +104,17 @@ def test_a_single_seed_without_brackets_is_refused_with_the_brackets(tmp_path):
                                "-n", "--configfile", str(config), "--config", given],
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1] == line
+
+
+def test_a_report_in_another_language_or_of_models_takes_its_own_prose_by_default():
+    from nnreport.config.templates import default_sections
+
+    def sections(report, **top):
+        return default_sections({**top, "report": report})["report"].get("sections")
+
+    assert sections({}) is None  # the schema's default: report/sections
+    assert sections({"language": "en"}) == "report/sections/en"
+    assert sections({"language": "en"}, models=[]) == "report/sections/en/tp"
+    assert sections({}, models=[]) == "report/sections/tp"
+    assert sections({"language": "en", "sections": "mine"}) == "mine"  # the author's own
+    assert default_sections({"report": "x"}) == {"report": "x"}  # the checks name it

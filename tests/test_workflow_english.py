@@ -21,7 +21,8 @@ def english(config: dict) -> dict:
     stay in the language the config gives them, so the test gives them in English."""
     return {**config,
             "experiments": [{**e, "objective": "Vary a knob."} for e in config["experiments"]],
-            "report": {**config["report"], "language": "en", "sections": "report/sections/en",
+            # no `sections`: `language: en` alone takes the English prose
+            "report": {**config["report"], "language": "en",
                        "title": "Test report", "abstract": "A minimal report for the tests.",
                        "date": "January 1, 2026",
                        "pdf": config["report"]["pdf"].replace(".pdf", "-en.pdf")}}
