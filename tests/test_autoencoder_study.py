@@ -47,8 +47,8 @@ def test_an_experiment_with_its_own_base_has_a_reference_run_named_by_its_id():
     assert tuned.reference == "clasificador" and tuned.hparams == {**own.hparams,
                                                                    "freeze": False}
     assert variants["bottleneck~4"].reference == "base"
-    assert run_label(own) == "codificador fijo = sí" and run_label(tuned) == (
-        "codificador fijo = no")
+    assert run_label(own) == "codificador fijo~=~sí" and run_label(tuned) == (
+        "codificador fijo~=~no")
     assert variant_phrase("freeze", True) == "el codificador fijo"
     assert variant_phrase("freeze", False) == "el codificador ajustado"
 
@@ -159,9 +159,9 @@ def test_the_autoencoders_and_the_classifiers_get_a_table_each():
     summary = _summary(config)
     auto = autoencoder_results_table(summary, variants, config, labels)
     assert r"1 & base & 12.30 & 12.00 & 2 & 1\,234 & 3.0 \\" in auto
-    assert "código = 4" in auto and "codificador" not in auto
+    assert "código~=~4" in auto and "codificador" not in auto
     clf = classifiers_table(summary, variants, config, labels)
-    assert r"codificador fijo = sí & 80.00 & 56 & 3.0 \\" in clf and "base" not in clf
+    assert r"codificador fijo~=~sí & 80.00 & 56 & 3.0 \\" in clf and "base" not in clf
     table_one = experiments_table(config)
     # the classifier's row: no autoencoder knob; what it varies beside its objective
     assert (r"4 & --- & --- & Clasificar con el codificador del autoencoder base. "

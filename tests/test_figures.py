@@ -92,3 +92,26 @@ def test_a_plotted_axis_without_label_fails_with_the_file_name(tmp_path):
     with pytest.raises(FigureError, match=r"bad.pdf: axes without a label \(panel 1: y axis\)"):
         _save(fig, tmp_path / "bad.pdf")
     assert not (tmp_path / "bad.pdf").exists()
+
+
+def test_an_effect_far_beyond_the_others_is_drawn_at_the_edge_not_squeezing_them():
+    from nnreport.reporting.figures import _effect_limits
+
+    intervals = [(-4.1, -0.1), (0.3, 3.6), (-3.9, 3.2), (-76.1, -50.1), (-24.6, -18.9)]
+    (left, right), far = _effect_limits(intervals)
+    # four times the typical reach (4.1): SGD's -63 and the -21 at the edge, the rest shown
+    assert far == {3, 4} and -4.1 > left > -5 and 3.6 < right < 5
+    (left, right), far = _effect_limits([(-1.0, 1.0), (0.5, 2.0)])
+    assert far == set() and left < -1.0 < 2.0 < right  # too few to tell an outlier: all shown
+
+
+def test_the_forest_plot_is_drawn_with_every_axis_labelled(tmp_path):
+    from nnreport.evaluation.comparisons import WELCH, Comparison
+    from nnreport.reporting.figures import effects
+
+    acc = {v: Comparison(v, "base", d, d - 0.01, d + 0.01, WELCH, abs(d) > 0.01)
+           for v, d in (("a", 0.02), ("b", -0.005), ("c", -0.6))}
+    loss = {v: Comparison(v, "base", -c.difference, -c.high, -c.low, WELCH, c.resolved)
+            for v, c in acc.items()}
+    effects(acc, loss, {"base": "base", "a": "a", "b": "b", "c": "c"}, tmp_path / "f.pdf")
+    assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")

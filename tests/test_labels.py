@@ -26,8 +26,8 @@ def test_plain_labels_drop_tex_markup():
 
 def test_variant_labels():
     assert variant_label(None, None) == "base"
-    assert variant_label("n1", 64) == "$n_1$ = 64"
-    assert variant_label("lr", 1e-2) == "tasa de aprendizaje = $10^{-2}$"
+    assert variant_label("n1", 64) == "$n_1$~=~64"  # ties: never broken across lines
+    assert variant_label("lr", 1e-2) == "tasa de aprendizaje~=~$10^{-2}$"
 
 
 def test_every_latex_special_character_is_escaped():
@@ -55,7 +55,7 @@ def test_a_run_reads_as_words_in_a_sentence_and_nouns_agree_with_their_number():
     assert variant_phrase("optimizer", "sgd") == "el optimizador SGD"
     assert variant_phrase("lr", 1e-2) == "una tasa de aprendizaje de $10^{-2}$"
     assert variant_phrase("batch_size", 128) == "mini-batches de 128 imágenes"
-    assert variant_phrase("n1", 64) == "$n_1$ = 64"  # a symbol reads as its label
+    assert variant_phrase("n1", 64) == "$n_1$~=~64"  # a symbol reads as its label
     assert (plural(1, "época", "épocas"), plural(30, "época", "épocas")) == ("1 época",
                                                                              "30 épocas")
 

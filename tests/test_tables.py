@@ -33,8 +33,8 @@ def test_results_table_has_one_row_per_run_with_labels(default_config):
     variants = expand_grid(default_config)
     text = results_table(_summary(variants), variants, default_config)
     assert r"1 & base & 90.00 & --- & 0.300 & --- & 0.290 & 20.0 \\" in text
-    assert r"2 & $n_1$ = 256 & 90.00 & $0.00$ & 0.300" in text  # one seed: no interval
-    assert (r"7 & tasa de aprendizaje = $10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
+    assert r"2 & $n_1$~=~256 & 90.00 & $0.00$ & 0.300" in text  # one seed: no interval
+    assert (r"7 & tasa de aprendizaje~=~$10^{-2}$ & \multicolumn{5}{c}{divergió en la época 4} & "
             r"20.0 \\") in text
     assert sum(line.endswith(r"\\") for line in text.splitlines()) == 12 + 2  # two header rows
 

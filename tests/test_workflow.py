@@ -105,7 +105,7 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "optimizador Adam (β1 = 0.9, β2 = 0.999, ϵ = 10" in text  # decimal point in math
     # written numbers: effects in percentage points, overfitting epoch, the best run
     assert "puntos porcentuales; exactitud en [" in text
-    assert "es mínima en la época" in text and "La mejor corrida es" in text
+    assert "es mínima en la época" in text and "La mejor es la corrida con" in text
     # one seed: each accuracy with its binomial interval; two epochs: no trend is claimed
     assert "intervalo de Wilson del 95 %" in text
     assert re.search(r"Con n1 = 64 \(\+[\d.]+ puntos porcentuales; exactitud en "

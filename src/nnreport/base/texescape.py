@@ -149,8 +149,9 @@ def figure_text(label: str) -> str:
     """Return a LaTeX label (escaped text, `$...$` math) as matplotlib's text prints it: the
     characters escape() escaped outside math as themselves (`Tasa \\& 50\\%` -> `Tasa & 50%`),
     math unchanged (mathtext reads it)."""
-    parts = label.split("$")
-    return "$".join(p if i % 2 else _PLAIN_RE.sub(lambda m: _PLAIN[m.group()], p)
+    parts = label.split("$")  # a tie (`~`, never the text's own: that is escaped) is a space
+    return "$".join(p if i % 2 else _PLAIN_RE.sub(lambda m: _PLAIN[m.group()],
+                                                  p.replace("~", " "))
                     for i, p in enumerate(parts))
 
 

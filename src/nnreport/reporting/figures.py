@@ -276,11 +276,26 @@ def noise_robustness(noise: pd.DataFrame, labels: dict[str, str], path: str | Pa
         _save(fig, path)
 
 
+def _effect_limits(intervals: list[tuple[float, float]]) -> tuple[tuple[float, float], set[int]]:
+    """The x limits of a forest plot's panel and the effects drawn at its edge: an effect
+    reaching more than four times as far from zero as the typical one (SGD at Adam's learning
+    rate, say) would squeeze every other interval into a line, so the limits cover the others
+    and it is drawn as an arrow at the edge, with its value."""
+    reach = [max(abs(lo), abs(hi)) for lo, hi in intervals]
+    typical = float(np.median(reach)) if reach else 0.0
+    far = {i for i, r in enumerate(reach) if len(reach) >= 3 and typical > 0 and r > 4 * typical}
+    kept = [iv for i, iv in enumerate(intervals) if i not in far] or intervals
+    low, high = min(0.0, *(lo for lo, _ in kept)), max(0.0, *(hi for _, hi in kept))
+    pad = 0.08 * (high - low or 1.0)
+    return (low - pad, high + pad), far
+
+
 def effects(accuracy: dict, loss: dict, labels: dict[str, str], path: str | Path) -> None:
     """Draw a forest plot: each variant's difference from the base in final validation accuracy
     (points) and loss, with its corrected interval (`accuracy`, `loss`: variant -> Comparison),
     a line at zero, the variants top to bottom in `labels`' order (Table I's); a filled marker
-    for an effect the correction resolves, a hollow one otherwise."""
+    for an effect the correction resolves, a hollow one otherwise; an effect far beyond the
+    others is an arrow at the panel's edge with its value (see `_effect_limits`)."""
     names = [n for n in labels if n in accuracy]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, sharey=True, figsize=(COLUMN_WIDTH,
@@ -290,12 +305,22 @@ def effects(accuracy: dict, loss: dict, labels: dict[str, str], path: str | Path
                 (axes[0], accuracy, 100, "effects.accuracy", "effects.delta_accuracy"),
                 (axes[1], loss, 1, "effects.loss", "effects.delta_loss")):
             ax.axvline(0, color="0.5", lw=0.8)
-            for k, name in zip(y, names, strict=True):
-                c = found[name]
+            shown = [found[n] for n in names]
+            (left, right), far = _effect_limits([(scale * c.low, scale * c.high) for c in shown])
+            for i, (k, c) in enumerate(zip(y, shown, strict=True)):
+                fill = "C0" if c.resolved else "white"
+                if i in far:  # beyond the panel: an arrow at its edge, with the value
+                    x, side = (left, "<") if c.difference < 0 else (right, ">")
+                    ax.plot(x, k, marker=side, ms=5, color="C0", mfc=fill, clip_on=False)
+                    ax.annotate(f"{scale * c.difference:+.{2 if scale == 100 else 3}f}",
+                                (x, k), xytext=(7 if side == "<" else -7, 0),
+                                textcoords="offset points", va="center", fontsize=6,
+                                ha="left" if side == "<" else "right")
+                    continue
                 ax.errorbar(scale * c.difference, k, xerr=[[scale * (c.difference - c.low)],
                                                            [scale * (c.high - c.difference)]],
-                            fmt="o", ms=3.5, capsize=2, lw=1, color="C0",
-                            mfc="C0" if c.resolved else "white")
+                            fmt="o", ms=3.5, capsize=2, lw=1, color="C0", mfc=fill)
+            ax.set_xlim(left, right)
             ax.set_title(word(title))
             ax.set_xlabel(word(label))
             ax.grid(axis="x", lw=0.3, alpha=0.5)

@@ -122,16 +122,17 @@ def format_value(knob: str, value: Any) -> str:
 
 
 def plain(label: str) -> str:
-    """Return a label without TeX markup, for HTML: `$n_1$ = 64` -> `n1 = 64`."""
-    text = label.replace(r"\times", "×").replace("$", "")
+    """Return a label without TeX markup, for HTML: `$n_1$~=~64` -> `n1 = 64`."""
+    text = label.replace(r"\times", "×").replace("$", "").replace("~", " ")
     return re.sub(r"[_{}\\]", "", text)
 
 
 def variant_label(knob: str | None, value: Any) -> str:
-    """Return a run's label: `$n_1$ = 64`, or `base` for the base run."""
+    """Return a run's label: `$n_1$~=~64` (ties: a line never breaks inside it), or `base`
+    for the base run."""
     if knob is None:
         return "base"
-    return f"{knob_name(knob)} = {format_value(knob, value)}"
+    return f"{knob_name(knob)}~=~{format_value(knob, value)}"
 
 
 def variant_phrase(knob: str | None, value: Any) -> str:

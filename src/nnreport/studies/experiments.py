@@ -85,6 +85,9 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
         runs.append({
             "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
             "phrase": variant_phrase(v.knob, v.value),
+            # the run as the subject of a sentence: "el base", "la corrida con el optimizador SGD"
+            "named": word("runs.base") if v.knob is None else word(
+                "runs.named", phrase=variant_phrase(v.knob, v.value)),
             "final_accuracy": 100 * s["final_val_accuracy_mean"],
             # one seed has no spread: None, so the prose prints the accuracy alone
             "final_accuracy_std": (100 * s["final_val_accuracy_std"] if s["n_seeds"] > 1
