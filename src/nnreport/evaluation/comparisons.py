@@ -68,14 +68,7 @@ def accuracy_interval(accuracy: float, n_images: int,
 def welch_interval(a: list[float], b: list[float],
                    confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Welch's t interval of mean(a) - mean(b); both need two values or more."""
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError(f"Welch's interval needs two values or more on each side, got "
-                         f"{len(a)} and {len(b)}")
-    if pd.Series(a).std() == 0 and pd.Series(b).std() == 0:  # identical seeds: no spread
-        d = sum(a) / len(a) - sum(b) / len(b)
-        return d, d
-    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(confidence)
-    return float(ci.low), float(ci.high)
+    return effect(a, b).interval(confidence)
 
 
 def compare(runs: pd.DataFrame, variant: str, reference: str, metric: str,
@@ -179,45 +172,47 @@ def holm(effects: dict[str, Effect], reference: str | dict[str, str],
     return {n: out[n] for n in names}
 
 
-def image_differences(correct: pd.DataFrame | None, variant: str, reference: str,
+def image_differences(per_image: pd.DataFrame | None, variant: str, reference: str,
                       seeds: dict[str, list[int]]) -> np.ndarray | None:
-    """Each validation image's difference of the two sides' correctness averaged over their
-    `seeds` (`correct`: one 0/1 column per run, `<variant>/seed<k>`, the images in the same
-    order), None without `correct`."""
-    if correct is None:
+    """Each validation image's difference of the two sides' scores averaged over their `seeds`
+    (`per_image`: one column per run, `<variant>/seed<k>`, e.g. its 0/1 correctness or its
+    MSE, the images in the same order), None without `per_image`."""
+    if per_image is None:
         return None
-    a, b = (correct[[f"{v}/seed{s}" for s in seeds[v]]].to_numpy(float).mean(axis=1)
+    a, b = (per_image[[f"{v}/seed{s}" for s in seeds[v]]].to_numpy(float).mean(axis=1)
             for v in (variant, reference))
     return a - b
 
 
-def family(runs: pd.DataFrame, variants: list[str], reference: str, metric: str,
-           correct: pd.DataFrame | None = None,
+def family(runs: pd.DataFrame, variants: list[str], reference: str | dict[str, str],
+           metric: str, per_image: pd.DataFrame | None = None,
            alpha: float = 1 - CONFIDENCE) -> dict[str, Comparison]:
-    """Compare `metric` of every one of `variants` with `reference` over their non-diverged
-    seeds (two or more on each side), as one family corrected with Holm's procedure; with
-    `correct` (each run's correctness on each validation image), the accuracies' intervals
-    also cover the sampling of the images."""
+    """Compare `metric` of every one of `variants` with `reference` (one for all, or each
+    variant's own) over their non-diverged seeds (two or more on each side), as one family
+    corrected with Holm's procedure; with `per_image` (each run's score on each validation
+    image, see `image_differences`), the intervals also cover the sampling of the images."""
     ok = runs[runs["status"] != "diverged"]
-    sides = [*variants, reference]
+    refs = {v: reference if isinstance(reference, str) else reference[v] for v in variants}
+    sides = [*variants, *refs.values()]
     values = {v: ok.loc[ok["variant"] == v, metric].astype(float).tolist() for v in sides}
     seeds = ({v: ok.loc[ok["variant"] == v, "seed"].astype(int).tolist() for v in sides}
-             if correct is not None else {})
-    effects = {v: effect(values[v], values[reference],
-                         image_differences(correct, v, reference, seeds))
-               for v in variants if v != reference}
+             if per_image is not None else {})
+    effects = {v: effect(values[v], values[refs[v]],
+                         image_differences(per_image, v, refs[v], seeds))
+               for v in variants if v != refs[v]}
     return holm(effects, reference, alpha)
 
 
 def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None = None,
-               confidence: float = CONFIDENCE, correct: pd.DataFrame | None = None) -> list[str]:
+               confidence: float = CONFIDENCE, per_image: pd.DataFrame | None = None
+               ) -> list[str]:
     """The variants the evidence cannot tell apart from `best` (itself included), in order:
     with several seeds on every side, the comparisons with the best as one family corrected
-    with Holm's procedure (`correct` adds the images' noise, see `family`)."""
+    with Holm's procedure (`per_image` adds the images' noise, see `family`)."""
     ok = runs[runs["status"] != "diverged"]
     variants = ok["variant"].drop_duplicates().tolist()
     if ok.groupby("variant").size().min() > 1:  # several seeds on every side
-        found = family(ok, [v for v in variants if v != best], best, metric, correct,
+        found = family(ok, [v for v in variants if v != best], best, metric, per_image,
                        1 - confidence)
         return [v for v in variants if v == best or not found[v].resolved]
     return [v for v in variants

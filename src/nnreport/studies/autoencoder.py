@@ -29,10 +29,9 @@ from nnreport.evaluation.comparisons import (
     PAIRED,
     WELCH,
     Comparison,
-    Effect,
     accuracy_interval,
     compare,
-    effect,
+    family,
     holm,
     mean_interval,
     paired_effect,
@@ -89,31 +88,23 @@ def per_image_errors(paths: list[str]) -> dict[tuple[str, int], np.ndarray]:
     return out
 
 
-def mse_effect(runs: pd.DataFrame, errors: dict[tuple[str, int], np.ndarray], variant: str,
-               reference: str) -> tuple[Effect, str]:
-    """How two autoencoders' final validation MSE differ, and by which method: over seeds and
-    images (WELCH) when both have two seeds or more, else paired over the images both
-    reconstructed with their first common seed (PAIRED)."""
-    ok = runs[runs["status"] != "diverged"]
-    seeds = {v: sorted(int(s) for s in ok.loc[ok["variant"] == v, "seed"])
-             for v in (variant, reference)}
-    if len(seeds[variant]) > 1 and len(seeds[reference]) > 1:
-        values = {v: ok.loc[ok["variant"] == v, "final_val_loss"].astype(float).tolist()
-                  for v in seeds}
-        images = (np.mean([errors[variant, s] for s in seeds[variant]], axis=0)
-                  - np.mean([errors[reference, s] for s in seeds[reference]], axis=0))
-        return effect(values[variant], values[reference], images), WELCH
-    seed = min(set(seeds[variant]) & set(seeds[reference]))
-    return paired_effect(errors[variant, seed], errors[reference, seed]), PAIRED
-
-
 def mse_comparisons(runs: pd.DataFrame, errors: dict[tuple[str, int], np.ndarray],
                     pairs: dict[str, str]) -> dict[str, Comparison]:
-    """Compare each autoencoder of `pairs` (run -> its reference) with its reference as one
-    family, corrected with Holm's procedure."""
-    measured = {v: mse_effect(runs, errors, v, ref) for v, ref in pairs.items()}
-    method = next(iter(measured.values()))[1] if measured else WELCH
-    return holm({v: e for v, (e, _) in measured.items()}, pairs, method=method)
+    """Compare each autoencoder of `pairs` (run -> its reference) with its reference's final
+    validation MSE as one family, corrected with Holm's procedure: over seeds and images when
+    every run has two seeds or more, else paired over the images both reconstructed with their
+    first common seed."""
+    ok = runs[runs["status"] != "diverged"]
+    seeds = {v: sorted(int(s) for s in ok.loc[ok["variant"] == v, "seed"])
+             for v in {*pairs, *pairs.values()}}
+    if all(len(s) > 1 for s in seeds.values()):
+        per_image = pd.DataFrame({f"{v}/seed{s}": errors[v, s] for v in seeds for s in seeds[v]})
+        return family(runs, list(pairs), pairs, "final_val_loss", per_image)
+    effects = {}
+    for v, ref in pairs.items():
+        seed = min(set(seeds[v]) & set(seeds[ref]))
+        effects[v] = paired_effect(errors[v, seed], errors[ref, seed])
+    return holm(effects, pairs, method=PAIRED)
 
 
 def accuracy_comparisons(runs: pd.DataFrame, pairs: dict[str, str],
@@ -123,9 +114,7 @@ def accuracy_comparisons(runs: pd.DataFrame, pairs: dict[str, str],
     ok = runs[runs["status"] != "diverged"]
     if not pairs or ok.groupby("variant").size().min() < 2:
         return {v: compare(runs, v, ref, "final_val_accuracy", n_val) for v, ref in pairs.items()}
-    values = {v: ok.loc[ok["variant"] == v, "final_val_accuracy"].astype(float).tolist()
-              for v in {*pairs, *pairs.values()}}
-    return holm({v: effect(values[v], values[ref]) for v, ref in pairs.items()}, pairs)
+    return family(runs, list(pairs), pairs, "final_val_accuracy")
 
 
 def autoencoder_entry(v: Variant, s: pd.Series, errors: dict, runs: pd.DataFrame) -> dict:

@@ -84,10 +84,9 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
             round(s["min_val_loss_epoch_mean"]))
         runs.append({
             "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
-            "phrase": variant_phrase(v.knob, v.value),
+            "phrase": (phrase := variant_phrase(v.knob, v.value)),
             # the run as the subject of a sentence: "el base", "la corrida con el optimizador SGD"
-            "named": word("runs.base") if v.knob is None else word(
-                "runs.named", phrase=variant_phrase(v.knob, v.value)),
+            "named": word("runs.base") if v.knob is None else word("runs.named", phrase=phrase),
             "final_accuracy": 100 * s["final_val_accuracy_mean"],
             # one seed has no spread: None, so the prose prints the accuracy alone
             "final_accuracy_std": (100 * s["final_val_accuracy_std"] if s["n_seeds"] > 1
@@ -216,7 +215,7 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
     context["best"].update(by_name[best])  # the best run's comparison with the base
     context["best"]["accuracy"] = by_name[best]["final_accuracy"]
     context["best_group"] = [by_name[n] for n in
-                             best_group(runs_table, best, metric, n_val, correct=correct)
+                             best_group(runs_table, best, metric, n_val, per_image=correct)
                              if n != best]
     context["best_group_text"] = best_group_text(context["best_group"])
 
