@@ -149,6 +149,54 @@ def test_a_variant_that_breaks_the_class_is_named_by_its_value(tmp_path, monkeyp
     assert "base.model" not in text  # the base builds
 
 
+def test_a_users_class_is_sized_from_what_its_check_measured(tmp_path, monkeypatch):
+    from nnreport.studies.resources import model_mb
+
+    (tmp_path / "mi_red.py").write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    config = user_config()
+    validate_config(config, SCHEMA, ["config.yaml"])
+    base = config["base"]
+    assert model_mb(config, base) > 0  # before: 0, its memory was its data's alone
+    [entry] = [v for v in yaml.safe_load(CHECKED.read_text()).values()
+               if v["parameters"] == 15770]
+    # what autograd keeps per image: at least the convolution's output (8 x 28 x 28) and the
+    # input, at most a few copies of them (the pooling's indices, the dropout's mask)
+    assert 784 + 8 * 28 * 28 <= entry["activations"] <= 3 * (784 + 8 * 28 * 28)
+    assert model_mb(config, base) == pytest.approx(
+        (16 * 15770 + 8 * base["batch_size"] * entry["activations"]) / 1e6)
+    # a variant whose activations do not fit is refused, naming its value and the limit
+    config["experiments"][1]["vary"] = {"canales": [4, 256]}
+    config["memory_limit_mb"] = 1500  # the data and the base fit in it
+    text = problems(tmp_path, None, config, monkeypatch)
+    assert ("experiments[1].vary.canales[1] is 256: a run needs about 2.0 GB (5.04e+05 "
+            "parameters with their gradients and optimiser state, and the activations of a "
+            "batch of 256 images), more than memory_limit_mb: 1500 (1.5 GB)") in text, text
+    assert "canales[0]" not in text and "base." not in text
+
+
+def test_a_users_class_larger_than_memory_is_counted_not_built(tmp_path, monkeypatch):
+    config = user_config()
+    config["experiments"][1]["vary"] = {"canales": [4, 10_000_000]}  # 2e10 weights: 315 GB
+    config["memory_limit_mb"] = 64_000
+    text = problems(tmp_path, GOOD, config, monkeypatch)  # built, it would need 80 GB here
+    assert ("experiments[1].vary.canales[1] is 10000000: a run needs about 315.2 GB (1.97e+10 "
+            "parameters with their gradients and optimiser state, before its data and "
+            "activations), more than memory_limit_mb: 64000 (64.0 GB)") in text, text
+
+
+def test_a_scratch_class_is_sized_from_the_arrays_its_step_holds(tmp_path, monkeypatch):
+    (tmp_path / "mi_red.py").write_text(SCRATCH)
+    monkeypatch.chdir(tmp_path)
+    validate_config(scratch_config(), SCHEMA, ["config.yaml"])
+    sizes = {v["parameters"]: v["activations"]
+             for v in yaml.safe_load(CHECKED.read_text()).values()}
+    # 784-100-50-10: at least the image and each layer's output, at most twice its outputs and
+    # activations (a ReLU's mask is a byte a value)
+    kept = sizes[784 * 100 + 100 + 100 * 50 + 50 + 50 * 10 + 10]
+    assert 784 + 100 + 50 + 10 <= kept <= 2 * (784 + 2 * 100 + 2 * 50 + 10)
+
+
 def test_the_class_may_not_be_a_reconstruction_yet(tmp_path, monkeypatch):
     text = problems(tmp_path, GOOD, user_config(task="reconstruction"), monkeypatch)
     assert "base.task is 'reconstruction'" in text and "model: conv_autoencoder" in text

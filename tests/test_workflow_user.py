@@ -8,6 +8,7 @@ import json
 import shutil
 
 import pytest
+import yaml
 
 from conftest import (
     ROOT,
@@ -20,6 +21,8 @@ from conftest import (
     study_config,
     train_jobs,
 )
+from nnreport.config.grid import run_configs
+from nnreport.studies.resources import MEMORY_SAFETY, memory_mb, model_mb
 
 OTRA = '''\
 from torch import nn
@@ -94,6 +97,20 @@ def test_editing_one_file_retrains_exactly_its_runs(user_study):
     assert retrained == {"variant=base, seed=0", "variant=canales~4, seed=0",
                          "variant=densas~16, seed=0"}
     mine.write_text(source)
+
+
+@needs_fashion_mnist
+def test_a_students_runs_declare_their_models_memory_and_more_than_they_used(
+        user_study, monkeypatch):
+    tmp, path = user_study
+    monkeypatch.chdir(tmp)  # where the check remembered what it measured
+    config = yaml.safe_load(path.read_text())
+    for (variant, seed), run in run_configs(config).items():
+        assert model_mb(config, run["hparams"]) > 0, variant  # measured by the check
+        info = json.loads((tmp / "results" / "tiny_mi_cnn" / "runs" / variant / f"seed{seed}"
+                           / "run.json").read_text())
+        declared = memory_mb(config, run["backend"], 1, run["hparams"])  # the job's mem_mb
+        assert 0 < info["peak_memory_mb"] < declared / MEMORY_SAFETY, (variant, declared)
 
 
 @pytest.fixture(scope="module")

@@ -188,15 +188,22 @@ def arguments_key(digest: str, hparams: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def measured(hparams: dict) -> dict:
+    """Return what the check measured of this run's model: its trainable `parameters`, its
+    multiply-adds per image (`macs`) and the float32 values a training step keeps per image for
+    its backward pass (`activations`); empty when it is no user's class, or not checked with
+    this content."""
+    target = parse_target(hparams.get("model"))
+    if target is None or not Path(target.path).is_file():
+        return {}
+    key = arguments_key(file_digest(target.path), hparams)
+    return next((e for e in remembered().values() if e.get("arguments") == key), {})
+
+
 def measured_macs(hparams: dict) -> int | None:
     """Return the multiply-adds per image the check measured for this run's model (None when
     it is no user's class, or not checked with this content)."""
-    target = parse_target(hparams.get("model"))
-    if target is None or not Path(target.path).is_file():
-        return None
-    key = arguments_key(file_digest(target.path), hparams)
-    return next((e.get("macs") for e in remembered().values() if e.get("arguments") == key),
-                None)
+    return measured(hparams).get("macs")
 
 
 def class_source(target: Target) -> tuple[str, list[str]]:

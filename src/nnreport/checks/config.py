@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from nnreport.checks.data import data_problems
+from nnreport.checks.data import data_problems, memory_problems
 from nnreport.checks.models import model_problems
 from nnreport.checks.paths import path_problems
 from nnreport.checks.studies import experiment_problems, shape_problems
@@ -107,6 +107,8 @@ def validate_config(config: dict, schema: dict | str | Path,
         found += knob_label_problems(config)
         if not found:  # a user's class is built only from a config without other problems
             found += user_model_problems(config, schema)
+        if not found:  # a user's class is sized from what its check measured
+            found += memory_problems(config, schema, users=True)
     if not found:
         log.debug("config from %s is valid", ", ".join(map(str, sources)))
         return

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 
 from nnreport.base.families import pooling_problem
+from nnreport.base.usercode import is_user_model
 from nnreport.checks.models import Candidate, model_runs
 from nnreport.config.grid import model_size
 from nnreport.config.messages import ConfigPath, Problem, format_path, show
@@ -256,12 +257,30 @@ def _size_knob(where: dict) -> tuple[str, ConfigPath] | None:
     return knob, where[knob]
 
 
-def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
-    """Yield a run whose estimated memory (the data, its model's parameters with gradients and
-    optimiser state, a batch's activations) exceeds the machine's, or `memory_limit_mb`."""
+def memory_limit(config: dict) -> tuple[float, str]:
+    """Return the memory a run may use, in MB, and what sets it: `memory_limit_mb`, else this
+    machine's memory."""
     limit = config.get("memory_limit_mb")
-    limit, whose = ((limit, f"memory_limit_mb: {limit}") if isinstance(limit, int)
-                    else (machine_memory_mb(), "this machine's memory"))
+    return ((limit, f"memory_limit_mb: {limit}") if isinstance(limit, int)
+            else (machine_memory_mb(), "this machine's memory"))
+
+
+def too_big(at: ConfigPath, value, need_mb: float, what: str, config: dict) -> Problem:
+    """The problem of a run that needs `need_mb` (`what` it holds) beyond memory_limit."""
+    limit, whose = memory_limit(config)
+    return Problem(at, f"{format_path(at)} is {show(value)}: a run needs about "
+                       f"{need_mb / 1000:.1f} GB ({what}), more than {whose} "
+                       f"({limit / 1000:.1f} GB); make the model or the batch smaller, or set "
+                       f"memory_limit_mb to the memory of the machine that trains (a cluster "
+                       f"node's)")
+
+
+def memory_problems(config: dict, schema: dict, users: bool = False) -> Iterator[Problem]:
+    """Yield a run whose estimated memory (the data, its model's parameters with gradients and
+    optimiser state, a batch's activations) exceeds the machine's, or `memory_limit_mb`.
+    `users`: only the runs of a user's own class, sized from what its check measured (a pass
+    after that check; before it they are sized by their data alone)."""
+    limit, _ = memory_limit(config)
     sized = {**config, "dataset": _dataset(config, schema)}
     try:
         shape = describe(sized["dataset"]).shape
@@ -274,6 +293,8 @@ def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
         for run in model_runs_]
     said = set()
     for (hparams, where), backend in runs:
+        if users and not is_user_model(hparams.get("model")):
+            continue
         hidden = hparams.get("hidden", [])
         if not all(isinstance(hparams.get(k, 1), int | float) and not isinstance(
                 hparams.get(k, 1), bool) for k in SIZE_KNOBS if k != "hidden") or not (
@@ -281,18 +302,17 @@ def memory_problems(config: dict, schema: dict) -> Iterator[Problem]:
             continue  # a value the schema refuses
         need = memory_mb(sized, backend if backend in ("torch", "numpy") else "torch", 1,
                          hparams) / MEMORY_SAFETY
-        knob, at = _size_knob(where) or ("model", ("base",))
+        # a user's class takes any knob: name the one its experiment (or search) varies
+        varied = [k for k in where if {"vary", "search"} & set(where[k])] if users else []
+        knob, at = ((varied[0], where[varied[0]]) if varied else _size_knob(where)
+                    or ("model", where.get("model", ("base",))))
         if need > limit and at not in said:
             said.add(at)
             size = model_size(hparams, shape)
             what = (f"{size[0]:.3g} parameters with their gradients and optimiser state, and "
                     f"the activations of a batch of {hparams.get('batch_size', 256)} images"
                     if size else "its data")
-            yield Problem(at, f"{format_path(at)} is {show(hparams.get(knob))}: a run needs "
-                              f"about {need / 1000:.1f} GB ({what}), more than {whose} "
-                              f"({limit / 1000:.1f} GB); make the model or the batch smaller, "
-                              f"or set memory_limit_mb to the memory of the machine that "
-                              f"trains (a cluster node's)")
+            yield too_big(at, hparams.get(knob, hparams.get("model")), need, what, config)
 
 
 def data_problems(config: dict, schema: dict) -> Iterator[Problem]:

@@ -31,6 +31,7 @@ from nnreport.base.usercode import (
     remember,
     remembered,
 )
+from nnreport.checks.data import memory_limit, too_big
 from nnreport.checks.models import model_runs, numpy_optimizers, numpy_problems
 from nnreport.config.grid import config_hash
 from nnreport.config.messages import ConfigPath, Problem, format_path, show, suggest
@@ -38,8 +39,9 @@ from nnreport.data.idx import DataError
 from nnreport.data.registry import describe
 from nnreport.models.user_scratch import missing_methods
 from nnreport.models.user_scratch import probe as probe_scratch
+from nnreport.studies.resources import PARAMETER_BYTES
 
-CHECK_VERSION = 3  # bump when what a check verifies changes: older passes no longer count
+CHECK_VERSION = 4  # bump when what a check verifies changes: older passes no longer count
 # One run: its hyper-parameters, where each is set, and the key its experiment varies.
 Run = tuple[dict[str, Any], dict[str, ConfigPath], str | None]
 
@@ -171,11 +173,20 @@ def user_model_problems(config: dict, schema: dict) -> Iterator[Problem]:
                     yield problem
             continue
         here = where[knob] if knob else at
+        if not scratch:  # counted before it is built: a model larger than memory is not
+            user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
+            count = user.parameter_count(str(target), hparams, shape, n_classes)
+            need = count and PARAMETER_BYTES.get(str(hparams.get("optimizer")), 16) * count / 1e6
+            if need and need > memory_limit(config)[0] and here not in reported:
+                reported.add(here)
+                yield too_big(here, hparams[knob] if knob else str(target), need,
+                              f"{count:.3g} parameters with their gradients and optimiser "
+                              "state, before its data and activations", config)
+                continue
         try:
             if scratch:  # NumPy alone
                 found_out = probe_scratch(target, hparams, shape, n_classes)
             else:
-                user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
                 found_out = user.probe(str(target), hparams, shape, n_classes)
             passed[key] = {**found_out, "arguments": arguments_key(digest, hparams)}
         except UserCodeError as err:

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnreport.base.usercode import file_digest, is_user_model, measured_macs, parse_target
+from nnreport.base.usercode import (
+    file_digest,
+    is_user_model,
+    measured,
+    measured_macs,
+    parse_target,
+)
 from nnreport.config.layout import dataset_name
 from nnreport.config.values import normalise_values
 
@@ -315,10 +321,13 @@ def model_size(hparams: dict, input_shape: tuple[int, ...] = (1, 28, 28),
                n_classes: int = 10) -> tuple[int, int] | None:
     """Return (parameters, activations per image) of a built-in family's model (the defaults
     of models/ where unset) on images of `input_shape` (C, H, W): the numbers a training run's
-    memory grows with. None for a user's class (its check builds it and measures it)."""
+    memory grows with. A user's class: what its check measured (None before it is checked)."""
     model = hparams.get("model", "mlp")
     if is_user_model(model):
-        return None
+        found = measured(hparams)
+        if "parameters" not in found or "activations" not in found:
+            return None
+        return int(found["parameters"]), int(found["activations"])
     if model == "mlp":
         sizes = [int(n) for n in _mlp_sizes(hparams, input_shape, n_classes)]
         params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))

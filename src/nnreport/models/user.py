@@ -85,9 +85,12 @@ def probe(model: str, hparams: dict, input_shape: tuple[int, ...], n_classes: in
     macs = [0]
     hooks = [m.register_forward_hook(_count(macs)) for m in net.modules()
              if isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d)]
+    own = {p.untyped_storage().data_ptr() for p in net.parameters()}
+    kept: dict[int, int] = {}  # storage -> bytes autograd keeps of it for the backward pass
     net.train()
     try:
-        out = net(x)
+        with torch.autograd.graph.saved_tensors_hooks(_keep(own, kept), lambda t: t):
+            out = net(x)
     except Exception as exc:
         raise UserCodeError(f"{call}.forward(x) with x of shape {_shape(x.shape)} failed at "
                             f"{where_in(exc, fam.user.path)}; forward receives a batch of images "
@@ -122,7 +125,35 @@ def probe(model: str, hparams: dict, input_shape: tuple[int, ...], n_classes: in
         raise UserCodeError(f"{call}.forward(x) in eval mode with x of shape "
                             f"{_shape(one.shape)} returned {got}; expected "
                             f"{_shape((1, *wanted[1:]))} (avoid x.squeeze())")
-    return {"parameters": sum(p.numel() for p in trainable), "macs": macs[0] // len(x)}
+    return {"parameters": sum(p.numel() for p in trainable), "macs": macs[0] // len(x),
+            "activations": sum(kept.values()) // 4 // len(x)}
+
+
+def parameter_count(model: str, hparams: dict, input_shape: tuple[int, ...],
+                    n_classes: int) -> int | None:
+    """Return the trainable parameters of the user's module built with a run's arguments on
+    PyTorch's meta device, which allocates nothing (a layer of 10^10 weights is counted, not
+    built); None when it does not build there (the real build then says why)."""
+    try:
+        fam = family(model, hparams.get("task", "classification"))
+        with torch.device("meta"):
+            net = build_user_model(fam, hparams, input_shape, n_classes)
+        return sum(p.numel() for p in net.parameters() if p.requires_grad)
+    except Exception:  # noqa: BLE001 - any failure of theirs is the real build's to report
+        return None
+
+
+def _keep(own: set[int], kept: dict[int, int]):
+    """A pack hook of saved_tensors_hooks recording the bytes of each tensor autograd saves
+    for the backward pass (the activations a training step holds), but not the parameters'."""
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in own:
+            kept[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    return pack
 
 
 def _count(total: list[int]):

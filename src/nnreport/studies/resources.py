@@ -83,7 +83,7 @@ ACTIVATION_BYTES = 8  # a float32 activation of each image of a batch, and its g
 def model_mb(config: dict, hparams: dict) -> float:
     """The memory one training run's model needs besides the data, in MB: its parameters with
     their gradients and optimiser state, and a batch's activations with their gradients (a
-    user's class: 0 here, its check builds it)."""
+    user's class: what its check measured; 0 before it is checked)."""
     info = describe(config["dataset"])
     size = model_size(hparams, info.shape, info.n_classes)
     if size is None:
