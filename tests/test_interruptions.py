@@ -1,11 +1,15 @@
 """A workflow killed for real (SIGKILL) leaves nothing that looks finished, a rerun retrains
-the killed run only, and a second invocation on a running folder is refused."""
+the killed run only, and a second invocation on a running folder is refused, after --unlock
+too."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 
 import yaml
@@ -19,6 +23,7 @@ from conftest import (
     processes_working_in,
     snakemake,
 )
+from nnreport.base.integrity import running_here, running_workflow
 
 
 def wait_for(predicate, timeout: float) -> bool:
@@ -49,10 +54,17 @@ def test_a_killed_training_job_is_retrained_alone(tmp_path):
     try:
         assert wait_for(lambda: slow_log.exists() and "epoch   1/" in slow_log.read_text(),
                         timeout=300), "the slow run never started"
-        # a second invocation on the same folder is refused while the first one runs
+        # a second invocation on the same folder is refused while the first one runs, even
+        # after --unlock removed Snakemake's lock (which says only that a workflow ran)
+        running = f"another workflow is running in this folder: pid {proc.pid}, started "
         second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert second.returncode != 0
-        assert "Directory cannot be locked" in second.stdout + second.stderr
+        assert second.returncode != 0 and running in second.stdout + second.stderr
+        unlock = snakemake(tmp_path, "--unlock", config=path)
+        assert f"pid {proc.pid} (`snakemake " in unlock and "still runs in this folder" in unlock
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        out = second.stdout + second.stderr
+        assert second.returncode != 0 and running in out and "Nothing was run." in out
+        assert "damaged" not in out and "Traceback" not in out
         assert proc.poll() is None  # the first one goes on untouched
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -62,9 +74,38 @@ def test_a_killed_training_job_is_retrained_alone(tmp_path):
     assert not list((runs / "batch_size~1" / "seed0").glob("*"))
     assert not list(tmp_path.rglob("*.tmp"))
     snakemake(tmp_path, "--unlock", config=path)  # SIGKILL leaves Snakemake's lock behind
-    out = snakemake(tmp_path, "-n", "report/tiny.pdf", config=path)
-    assert job_counts(out)["train"] == 1
+    out = snakemake(tmp_path, "-n", "report/tiny.pdf", config=path)  # and the dead one's pid
+    assert job_counts(out)["train"] == 1 and "another workflow" not in out
     assert "variant=batch_size~1," in out
+
+
+def test_a_workflow_counts_as_running_while_its_snakemake_lives_on_this_machine(tmp_path):
+    record = tmp_path / "running.json"
+    with running_here(record):
+        mine = json.loads(record.read_text())
+        assert mine["pid"] == os.getpid() and mine["host"] == socket.gethostname()
+        assert running_workflow(record) is None  # this process itself
+    assert not record.exists()  # removed when it ends
+    sleeper = "import time; time.sleep(60)"
+    alive = subprocess.Popen([sys.executable, "-c", sleeper, "snakemake"])  # "snakemake" in argv
+    other = subprocess.Popen([sys.executable, "-c", sleeper])  # a pid a new process took
+    try:
+        for proc, running in ((alive, True), (other, False)):
+            record.write_text(json.dumps({"pid": proc.pid, "host": socket.gethostname()}))
+            assert (running_workflow(record) is not None) is running
+        record.write_text(json.dumps({"pid": alive.pid, "host": "otro-nodo"}))
+        assert running_workflow(record) is None  # its pid says nothing on this machine
+    finally:
+        alive.kill(), other.kill()
+        alive.wait(), other.wait()
+    record.write_text(json.dumps({"pid": alive.pid, "host": socket.gethostname()}))
+    assert running_workflow(record) is None  # it died (kill -9 leaves the record behind)
+    for damaged in ("", "{", '{"pid": "x"}', "[]"):
+        record.write_text(damaged)
+        assert running_workflow(record) is None
+    with running_here(record):  # another's record written meanwhile is left alone
+        record.write_text(json.dumps({"pid": alive.pid}))
+    assert record.exists()
 
 
 def _latexmk_running_in(folder) -> bool:

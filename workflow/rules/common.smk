@@ -23,6 +23,9 @@ from nnreport.base.integrity import (
     damaged_files,
     deleted_files,
     packed_params,
+    running_here,
+    running_message,
+    running_workflow,
     stale_runs,
 )
 from nnreport.data.registry import content_digest, describe
@@ -107,8 +110,11 @@ TEMPLATE = template_path(Path(workflow.basedir) / "report" / "templates", TEMPLA
 TEMPLATE_PARTS = template_parts(TEMPLATE) if TEMPLATE.is_file() else []  # e.g. determinismo
 # A damaged file the workflow wrote stops the run before any job, with the command that
 # rebuilds it: a job reading it would fail, and Snakemake deletes the outputs of failed jobs.
-DAMAGED = damaged_files([DATA_FILE, *(p for p in Path(RESULTS).rglob("*")
-                                      if p.suffix not in (".tmp", ".sha256"))])
+# While another workflow runs in this folder (started after --unlock) its files are being
+# written: not damage; this one is refused before any job (rebuild_stale).
+OTHER_WORKFLOW = running_workflow() if workflow.is_main_process else None
+DAMAGED = {} if OTHER_WORKFLOW else damaged_files([
+    DATA_FILE, *(p for p in Path(RESULTS).rglob("*") if p.suffix not in (".tmp", ".sha256"))])
 if DAMAGED:
     sys.exit(damage_message(DAMAGED, [os.path.relpath(f) for f in
                                       workflow.overwrite_configfiles or []]))
@@ -430,7 +436,7 @@ def rebuild_stale():
                 f"here, e.g. {untrained[0][0]} seed {untrained[0][1]}; set device: auto (the "
                 f"GPU where there is one, else the CPU) or cpu, or submit the jobs to a "
                 f"cluster's GPUs (--profile profiles/slurm)")
-        if forced:
+        if forced and executing:
             logger.warning(
                 f"{len(forced)} result file(s) are gone or were built from another config "
                 f"than the config now gives; they are built again, then what was built from "
@@ -439,3 +445,29 @@ def rebuild_stale():
         return prepare(*args, **kwargs)
 
     workflow._prepare_dag = prepare_with_stale
+    executing = []  # non-empty while the workflow runs (or dry-runs) its jobs, not --unlock's
+    execute, unlock = workflow.execute, workflow.unlock
+
+    def execute_alone(*args, **kwargs):
+        """Run the jobs, refused while another workflow runs in this folder: Snakemake's lock
+        no longer says so after --unlock. A dry run is only warned."""
+        plugin = kwargs.get("executor_plugin", args[0] if args else None)
+        dry = bool(getattr(getattr(plugin, "common_settings", None), "dryrun_exec", False))
+        if OTHER_WORKFLOW and not dry:
+            sys.exit(running_message(OTHER_WORKFLOW))
+        if OTHER_WORKFLOW:
+            logger.warning(running_message(OTHER_WORKFLOW).replace(" Nothing was run.", ""))
+        executing.append(True)
+        if dry:
+            return execute(*args, **kwargs)
+        with running_here():
+            return execute(*args, **kwargs)
+
+    def unlock_warned(*args, **kwargs):
+        if OTHER_WORKFLOW:
+            logger.warning(f"pid {OTHER_WORKFLOW['pid']} (`{OTHER_WORKFLOW.get('command')}`) "
+                           f"still runs in this folder: its lock is removed as asked, but a "
+                           f"workflow started here before it ends is refused")
+        return unlock(*args, **kwargs)
+
+    workflow.execute, workflow.unlock = execute_alone, unlock_warned

@@ -3,16 +3,21 @@ that rebuilds it, before a job that reads it fails (and Snakemake deletes finish
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shlex
+import socket
+import sys
+import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from nnreport.base.errors import ExpectedError
-from nnreport.base.io import seal_problem
+from nnreport.base.io import atomic_path, seal_problem
 
 _ZIPS = (".npz", ".pt")  # NumPy archives and torch.save files are zip files
 
@@ -88,6 +93,72 @@ def damage_message(damaged: dict[str, str], configfiles: Sequence[str]) -> str:
     return "\n".join(lines + [
         f"Nothing was run and no finished result was touched. Rebuild {them} with `{command}` "
         f"(only the jobs that write {them} run again), then run the workflow as before."])
+
+
+# The workflow running in this folder now: Snakemake's own lock says only that one ran, and
+# --unlock removes it whether that one died or still runs.
+RUNNING = Path(".snakemake") / "nnreport" / "running.json"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this machine is a Snakemake that still runs (not one whose
+    pid a new process took after it died)."""
+    proc = Path("/proc") / str(pid) / "cmdline"
+    if Path("/proc/self").is_dir():
+        try:
+            return b"snakemake" in proc.read_bytes()
+        except OSError:
+            return False
+    try:  # no /proc (macOS): the pid alone
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def running_workflow(path: str | Path = RUNNING) -> dict | None:
+    """Return the record of another Snakemake workflow running in this folder now (its pid,
+    host, start and command), or None: none recorded, it ended, it died (kill -9 leaves its
+    record behind), or it runs on another machine (its pid says nothing here)."""
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if info.get("host") != socket.gethostname() or pid == os.getpid() or not _alive(pid):
+        return None
+    return info
+
+
+@contextlib.contextmanager
+def running_here(path: str | Path = RUNNING) -> Iterator[None]:
+    """Record this process as the workflow running in this folder while the block runs."""
+    record = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "command": " ".join(["snakemake", *sys.argv[1:]])}
+    try:
+        with atomic_path(path, seal=False) as tmp:
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+    except OSError:  # a read-only .snakemake/: Snakemake's own lock still guards the folder
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(Path(path).read_text(encoding="utf-8")).get("pid") == os.getpid():
+                Path(path).unlink()
+
+
+def running_message(info: dict) -> str:
+    """Why a second workflow in a folder where one runs is refused, and what to do."""
+    return (f"another workflow is running in this folder: pid {info['pid']}, started "
+            f"{info.get('started', '?')} (`{info.get('command', 'snakemake')}`). Two at once "
+            f"write the same files, and each fails on what the other half-wrote. Let it finish "
+            f"(or stop it: kill {info['pid']}), then run this command again; --unlock removes "
+            f"only the lock of a workflow that died. Nothing was run.")
 
 
 def packed_params(path: str | Path) -> dict | None:
