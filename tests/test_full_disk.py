@@ -1,9 +1,11 @@
 """A full disk is named by the writers (issue 24): the file, its folder and how far it got,
-with nothing half-written left and nothing finished changed. On a real 2 MB tmpfs (root only)."""
+with nothing half-written left and nothing finished changed. On a real small tmpfs (root only):
+each writer, then the whole workflow with results/ on one."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import numpy as np
@@ -11,6 +13,14 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import (
+    job_counts,
+    make_workdir,
+    needs_fashion_mnist,
+    run_snakemake,
+    snakemake,
+    study_config,
+)
 from nnreport.base.io import OutputError, atomic_path, write_json
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
@@ -65,3 +75,44 @@ def test_latex_on_a_full_disk_is_told_as_a_full_disk(small_disk):
     (small_disk / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 4096))
     with pytest.raises(LatexError, match=f"the disk of {small_disk} is full; free some space"):
         compile_pdf(tex)
+
+
+@needs_fashion_mnist
+def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tmp_path):
+    """The real workflow with results/ on a small disk: a run deleted by hand is retrained
+    while the disk has no room for its model; the failure says so in a line, no traceback,
+    nothing half-written, every finished run untouched; with room made, the same command
+    retrains that run alone and builds the report."""
+    config = study_config("tiny", epochs=1)
+    config["experiments"] = config["experiments"][:2]
+    path = make_workdir(tmp_path, config)
+    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+    results = tmp_path / "results"
+    shutil.move(results, tmp_path / "built")
+    results.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(results)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        shutil.copytree(tmp_path / "built", results, dirs_exist_ok=True)
+        runs = results / "tiny" / "runs"
+        [gone, *kept] = sorted(p for p in runs.iterdir() if p.name != "base")
+        kept_files = {p: p.read_bytes() for p in runs.rglob("*")
+                      if p.is_file() and gone not in p.parents}
+        shutil.rmtree(gone)
+        free = os.statvfs(results)  # room for the small files, not for a model of 0.4 MB
+        (results / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 64 * 1024))
+        proc = run_snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "No space left on device; the disk of" in " ".join(out.split()), out[-3000:]
+        assert "Traceback" not in out and "common.smk" not in out
+        assert not list(results.rglob("*.tmp")) and not list(gone.rglob("*.pt"))
+        assert {p: p.read_bytes() for p in kept_files} == kept_files
+        (results / "filler").unlink()
+        out = snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+        assert job_counts(out)["train"] == 1 and (gone / "seed0" / "model.pt").is_file()
+        assert (tmp_path / "report" / "tiny.pdf").read_bytes().startswith(b"%PDF")
+    finally:
+        subprocess.run(["umount", "--lazy", str(results)], check=True)

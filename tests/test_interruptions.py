@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
@@ -23,7 +24,7 @@ from conftest import (
     processes_working_in,
     snakemake,
 )
-from nnreport.base.integrity import running_here, running_workflow
+from nnreport.base.integrity import mark_running, running_workflow, unmark_running
 
 
 def wait_for(predicate, timeout: float) -> bool:
@@ -81,18 +82,21 @@ def test_a_killed_training_job_is_retrained_alone(tmp_path):
 
 def test_a_workflow_counts_as_running_while_its_snakemake_lives_on_this_machine(tmp_path):
     record = tmp_path / "running.json"
-    with running_here(record):
-        mine = json.loads(record.read_text())
-        assert mine["pid"] == os.getpid() and mine["host"] == socket.gethostname()
-        assert running_workflow(record) is None  # this process itself
-    assert not record.exists()  # removed when it ends
+    mark_running(record)
+    mine = json.loads(record.read_text())
+    assert mine["pid"] == os.getpid() and mine["host"] == socket.gethostname()
+    assert running_workflow(record) is None  # this process itself
+    unmark_running(record)  # at its exit
+    assert not record.exists()
     sleeper = "import time; time.sleep(60)"
     alive = subprocess.Popen([sys.executable, "-c", sleeper, "snakemake"])  # "snakemake" in argv
     other = subprocess.Popen([sys.executable, "-c", sleeper])  # a pid a new process took
     try:
         for proc, running in ((alive, True), (other, False)):
             record.write_text(json.dumps({"pid": proc.pid, "host": socket.gethostname()}))
-            assert (running_workflow(record) is not None) is running
+            found = running_workflow(record)
+            assert (found is not None) is running, (proc.args, found,
+                                                    Path(f"/proc/{proc.pid}/cmdline").read_bytes())
         record.write_text(json.dumps({"pid": alive.pid, "host": "otro-nodo"}))
         assert running_workflow(record) is None  # its pid says nothing on this machine
     finally:
@@ -103,8 +107,9 @@ def test_a_workflow_counts_as_running_while_its_snakemake_lives_on_this_machine(
     for damaged in ("", "{", '{"pid": "x"}', "[]"):
         record.write_text(damaged)
         assert running_workflow(record) is None
-    with running_here(record):  # another's record written meanwhile is left alone
-        record.write_text(json.dumps({"pid": alive.pid}))
+    mark_running(record)  # another's record written meanwhile is left alone at its exit
+    record.write_text(json.dumps({"pid": alive.pid}))
+    unmark_running(record)
     assert record.exists()
 
 

@@ -23,7 +23,7 @@ from nnreport.base.integrity import (
     damaged_files,
     deleted_files,
     packed_params,
-    running_here,
+    mark_running,
     running_message,
     running_workflow,
     stale_runs,
@@ -419,6 +419,20 @@ def rebuild_stale():
 
     def prepare_with_stale(*args, **kwargs):
         settings = workflow.dag_settings
+        # Workflow.execute runs the jobs (or dry-runs them); --unlock, --lint, ... only build
+        # the DAG. While another workflow runs in this folder (Snakemake's lock no longer says
+        # so after --unlock) this one is refused; a dry run is only warned.
+        caller = sys._getframe(1).f_code.co_name
+        if caller == "unlock" and OTHER_WORKFLOW:
+            logger.warning(f"pid {OTHER_WORKFLOW['pid']} (`{OTHER_WORKFLOW.get('command')}`) "
+                           f"still runs in this folder: its lock is removed as asked, but a "
+                           f"workflow started here before it ends is refused")
+        if caller == "execute" and OTHER_WORKFLOW and not workflow.dryrun:
+            sys.exit(running_message(OTHER_WORKFLOW))
+        if caller == "execute" and OTHER_WORKFLOW:
+            logger.warning(running_message(OTHER_WORKFLOW).replace(" Nothing was run.", ""))
+        if caller == "execute" and not workflow.dryrun:
+            mark_running()
         targets = [str(t) for t in settings.targets]
         folders = {str(Path(t).parent) for t in targets}
         only_runs = bool(targets) and all(t.startswith(f"{RUNS}/") for t in targets)
@@ -436,7 +450,7 @@ def rebuild_stale():
                 f"here, e.g. {untrained[0][0]} seed {untrained[0][1]}; set device: auto (the "
                 f"GPU where there is one, else the CPU) or cpu, or submit the jobs to a "
                 f"cluster's GPUs (--profile profiles/slurm)")
-        if forced and executing:
+        if forced and caller == "execute":
             logger.warning(
                 f"{len(forced)} result file(s) are gone or were built from another config "
                 f"than the config now gives; they are built again, then what was built from "
@@ -445,29 +459,3 @@ def rebuild_stale():
         return prepare(*args, **kwargs)
 
     workflow._prepare_dag = prepare_with_stale
-    executing = []  # non-empty while the workflow runs (or dry-runs) its jobs, not --unlock's
-    execute, unlock = workflow.execute, workflow.unlock
-
-    def execute_alone(*args, **kwargs):
-        """Run the jobs, refused while another workflow runs in this folder: Snakemake's lock
-        no longer says so after --unlock. A dry run is only warned."""
-        plugin = kwargs.get("executor_plugin", args[0] if args else None)
-        dry = bool(getattr(getattr(plugin, "common_settings", None), "dryrun_exec", False))
-        if OTHER_WORKFLOW and not dry:
-            sys.exit(running_message(OTHER_WORKFLOW))
-        if OTHER_WORKFLOW:
-            logger.warning(running_message(OTHER_WORKFLOW).replace(" Nothing was run.", ""))
-        executing.append(True)
-        if dry:
-            return execute(*args, **kwargs)
-        with running_here():
-            return execute(*args, **kwargs)
-
-    def unlock_warned(*args, **kwargs):
-        if OTHER_WORKFLOW:
-            logger.warning(f"pid {OTHER_WORKFLOW['pid']} (`{OTHER_WORKFLOW.get('command')}`) "
-                           f"still runs in this folder: its lock is removed as asked, but a "
-                           f"workflow started here before it ends is refused")
-        return unlock(*args, **kwargs)
-
-    workflow.execute, workflow.unlock = execute_alone, unlock_warned

@@ -3,6 +3,7 @@ that rebuilds it, before a job that reads it fails (and Snakemake deletes finish
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -11,7 +12,7 @@ import socket
 import sys
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -132,9 +133,9 @@ def running_workflow(path: str | Path = RUNNING) -> dict | None:
     return info
 
 
-@contextlib.contextmanager
-def running_here(path: str | Path = RUNNING) -> Iterator[None]:
-    """Record this process as the workflow running in this folder while the block runs."""
+def mark_running(path: str | Path = RUNNING) -> None:
+    """Record this process as the workflow running in this folder until it exits (the record
+    is removed then; one left by a process killed with -9 names a dead pid)."""
     record = {"pid": os.getpid(), "host": socket.gethostname(),
               "started": time.strftime("%Y-%m-%d %H:%M:%S"),
               "command": " ".join(["snakemake", *sys.argv[1:]])}
@@ -142,14 +143,15 @@ def running_here(path: str | Path = RUNNING) -> Iterator[None]:
         with atomic_path(path, seal=False) as tmp:
             tmp.write_text(json.dumps(record), encoding="utf-8")
     except OSError:  # a read-only .snakemake/: Snakemake's own lock still guards the folder
-        yield
         return
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(Path(path).read_text(encoding="utf-8")).get("pid") == os.getpid():
-                Path(path).unlink()
+    atexit.register(unmark_running, path)
+
+
+def unmark_running(path: str | Path = RUNNING) -> None:
+    """Remove this process's record of running in this folder (another's stays)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if json.loads(Path(path).read_text(encoding="utf-8")).get("pid") == os.getpid():
+            Path(path).unlink()
 
 
 def running_message(info: dict) -> str:

@@ -91,12 +91,12 @@ def atomic_path(path: str | os.PathLike, seal: bool | None = None) -> Iterator[P
         raise OutputError(path, e) from e
     os.close(fd)
     tmp = Path(name)
+    sealed = seal_of(tmp).with_name(seal_of(path).name + ".tmp")
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
     try:
         yield tmp
         if seal:
             digest = sha256(tmp)
-            sealed = seal_of(tmp).with_name(seal_of(path).name + ".tmp")
             sealed.write_text(f"{digest}  {path.name}\n", encoding="ascii")
             os.replace(sealed, seal_of(path))
         os.replace(tmp, path)
@@ -109,6 +109,7 @@ def atomic_path(path: str | os.PathLike, seal: bool | None = None) -> Iterator[P
                           _size(tmp)) from e
     finally:
         tmp.unlink(missing_ok=True)
+        sealed.unlink(missing_ok=True)  # its seal's, when the disk filled while writing it
 
 
 FULL_BYTES = 1 << 20  # less free than this on a disk after a failed write: it filled it
