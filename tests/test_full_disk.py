@@ -4,6 +4,7 @@ each writer, then the whole workflow with results/ on one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -26,12 +27,12 @@ from nnreport.base.io import OutputError, atomic_path, write_json
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    folder = tmp_path / "disk"
+@contextlib.contextmanager
+def tmpfs(folder, size: str):
+    """`folder` (made empty) as a tmpfs of `size` while the block runs (skip where no mount)."""
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(folder)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -39,6 +40,12 @@ def small_disk(tmp_path):
     finally:
         # lazily: a failed torch.save keeps its file open until it is collected
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    with tmpfs(tmp_path / "disk", "2m") as folder:
+        yield folder
 
 
 @pytest.mark.parametrize("kind", ["torch", "parquet", "npz"])
@@ -89,12 +96,7 @@ def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tmp
     snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
     results = tmp_path / "results"
     shutil.move(results, tmp_path / "built")
-    results.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(results)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(results, "4m"):
         shutil.copytree(tmp_path / "built", results, dirs_exist_ok=True)
         runs = results / "tiny" / "runs"
         [gone, *kept] = sorted(p for p in runs.iterdir() if p.name != "base")
@@ -114,5 +116,3 @@ def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tmp
         out = snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
         assert job_counts(out)["train"] == 1 and (gone / "seed0" / "model.pt").is_file()
         assert (tmp_path / "report" / "tiny.pdf").read_bytes().startswith(b"%PDF")
-    finally:
-        subprocess.run(["umount", "--lazy", str(results)], check=True)
