@@ -10,6 +10,7 @@ from statsmodels.stats.multitest import multipletests
 
 from nnreport.evaluation.comparisons import (
     BINOMIAL,
+    PAIRED,
     WELCH,
     Effect,
     accuracy_interval,
@@ -63,6 +64,34 @@ def test_with_one_seed_the_binomial_intervals_must_not_overlap():
     assert compare(runs, "far", "base", "final_val_accuracy", n_images=10_000).resolved
     with pytest.raises(ValueError, match="number of validation images is needed"):
         compare(runs, "far", "base", "final_val_accuracy")
+
+
+def test_with_one_seed_each_difference_is_paired_over_the_images_and_corrected_with_holm():
+    rng = np.random.default_rng(3)
+    truth = rng.random(2000) < 0.85  # the base's correctness on 2,000 validation images
+    flip = {"same": 0.0, "small": 0.015, "large": 0.06}  # images a variant gets wrong more
+    per_image = {"base/seed0": truth.astype(float)}
+    for name, share in flip.items():
+        per_image[f"{name}/seed0"] = (truth & (rng.random(2000) >= share)).astype(float)
+    per_image = pd.DataFrame(per_image)
+    runs = _runs({v: [per_image[f"{v}/seed0"].mean()] for v in ["base", *flip]})
+    found = family(runs, list(flip), "base", "final_val_accuracy", per_image)
+    # the paired t test of each variant's correctness against the base's, then Holm's
+    p = [stats.ttest_rel(per_image[f"{v}/seed0"], per_image["base/seed0"]).pvalue
+         for v in flip]
+    p = [1.0 if math.isnan(x) else x for x in p]  # identical runs: scipy's 0/0, no difference
+    reject, adjusted, _, _ = multipletests(p, method="holm")
+    for (v, c), pv, r, a in zip(found.items(), p, reject, adjusted, strict=True):
+        assert c.method == PAIRED and c.images
+        assert c.difference == pytest.approx(per_image[f"{v}/seed0"].mean() - truth.mean())
+        assert c.p == pytest.approx(pv) and c.p_adjusted == pytest.approx(a)
+        assert c.resolved == r == (c.low > 0 or c.high < 0)  # the interval agrees
+    assert not found["same"].resolved and found["large"].resolved
+    with pytest.raises(ValueError, match="with one, a difference needs each image's scores"):
+        family(runs, list(flip), "base", "final_val_accuracy")
+    # the best group: what the paired family cannot tell from the best (here the base)
+    assert best_group(runs, "base", "final_val_accuracy", per_image=per_image) == [
+        v for v in ["base", *flip] if v == "base" or not found[v].resolved]
 
 
 def test_the_best_group_holds_what_cannot_be_told_apart_from_the_best():

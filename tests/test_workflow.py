@@ -104,14 +104,23 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "25 818 parámetros entrenables" in text
     assert "optimizador Adam (β1 = 0.9, β2 = 0.999, ϵ = 10" in text  # decimal point in math
     # written numbers: effects in percentage points, overfitting epoch, the best run
-    assert "puntos porcentuales; exactitud en [" in text
     assert "es mínima en la época" in text and "La mejor es la corrida con" in text
-    # one seed: each accuracy with its binomial interval; two epochs: no trend is claimed
+    # one seed: each accuracy with its binomial interval, each difference with the paired
+    # interval over the images, corrected with Holm, said to miss the training's noise
     assert "intervalo de Wilson del 95 %" in text
-    assert re.search(r"Con n1 = 64 \(\+[\d.]+ puntos porcentuales; exactitud en "
-                     r"\[[\d.]+, [\d.]+\] %\), (en cambio, )?la evidencia no separa el efecto del "
-                     r"ruido: el intervalo de Wilson de su exactitud se superpone con el del base",
-                     text)
+    assert ("cada diferencia con el base, el intervalo t pareado de las diferencias imagen por "
+            "imagen entre las dos corridas") in text
+    assert "Ese intervalo cubre solo el muestreo de las imágenes" in text
+    assert "Las 3 comparaciones con el base forman una familia corregida con el procedimiento "\
+           "de Holm" in text
+    # each effect named with its interval, on the side of zero the sentence says
+    for side, sign in (("baja", "−"), ("sube", "\\+")):
+        found = re.search(side + r" más allá del ruido con [^.;]*?\((" + sign + r")[\d.]+ "
+                          r"puntos porcentuales, intervalo \[(" + sign + r")[\d.]+, (" + sign
+                          + r")[\d.]+\]\)", text)
+        assert found, side
+    assert "Figura 2. Diferencia de cada corrida con el base en la exactitud de validación " \
+           "final, en puntos porcentuales, con una semilla por lado" in text
     assert "no hay suficientes para juzgar tendencias" in text
     assert "evitaría" not in text and "Sobreajustan" not in text
     # the abstract states the findings: the base, what beats it, what hurts it most
@@ -205,7 +214,8 @@ def test_a_test_split_reports_the_chosen_configuration_on_images_no_choice_saw(t
         assert len(z["test_idx"]) == 3000 and len(z["train_idx"]) == 70000 - 10000 - 3000
         assert not set(z["test_idx"]) & (set(z["train_idx"]) | set(z["val_idx"]))
     text = pdf_text(tmp_path / "report" / "tiny.pdf")
-    assert "las 500 imágenes de prueba, que no intervinieron en ninguna elección" in text
+    assert "se midió luego sobre las 500 imágenes de prueba," in text  # a figure may come
+    assert "que no intervinieron en ninguna elección" in text  # between the two
     assert f"{100 * chosen['test_accuracy']:.2f} % (intervalo de Wilson" in text
     assert "estimación optimista" not in text
 
@@ -235,7 +245,7 @@ def test_changing_one_value_reruns_that_run_and_its_dependents_only(tiny_run):
     assert counts.pop("learning_curves") == 1
     assert "prepare_data" not in counts
     assert set(counts) <= {"aggregate", "confusion_matrix", "table_experiments", "table_results",
-                           "learning_curves_grid",
+                           "learning_curves_grid", "effects",
                            "report", "publish_report", "all"}
 
 

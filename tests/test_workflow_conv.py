@@ -46,7 +46,8 @@ def test_a_cnn_study_reports_table_one_every_run_and_its_layers(cnn_run):
     assert "Los demás hiperparámetros son los mismos en todos: bloques = 2" in text
     assert "Convolución 1→8, 3 × 3" in text and "Max-pooling 2 × 2" in text  # Table III
     assert "class CNN(nn.Module)" in text and "def conv_blocks(" in text  # the code that ran
-    assert "red convolucional" in text and "Figura 2. Matriz de confusión" in text
+    # Fig. 2: each difference from the base
+    assert "red convolucional" in text and "Figura 3. Matriz de confusión" in text
     assert "El modelo es un MLP" not in text
 
 

@@ -1,5 +1,5 @@
 """Adapter: summary.parquet -> the results tabular (an autoencoder study's: its autoencoders'
-MSE; `classifiers`: the classifiers on its encoder); a Table I study's with several seeds also
+MSE; `classifiers`: the classifiers on its encoder); a Table I study's also
 shows each run's corrected difference from the base (runs.parquet, correct.parquet)."""
 
 import pandas as pd
@@ -30,8 +30,7 @@ elif snakemake.params.kind == "autoencoder":
     text = autoencoder_results_table(summary, variants, config, labels)
 else:
     runs = pd.read_parquet(verified(snakemake.input.runs))
-    several = runs.groupby("variant")["seed"].nunique().min() > 1
     effects = base_comparisons(runs, compared_runs(runs, list(labels)), pd.read_parquet(
-        verified(snakemake.input.correct))) if several else None
+        verified(snakemake.input.correct)))
     text = results_table(summary, variants, config, effects)
 write_text(snakemake.output[0], text)

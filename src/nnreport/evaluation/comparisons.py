@@ -17,9 +17,13 @@ confidence Holm tests it at (1 - 0.05/k for the k-th smallest remaining p-value;
 first comparison not resolved for all after it), so that an interval excludes zero exactly when
 the correction resolves the effect.
 
-With one seed, each accuracy carries its Wilson binomial interval from the number of validation
-images (`scipy.stats.binomtest`), and two runs are told apart only when their intervals do not
-overlap (a conservative rule: one seed cannot resolve smaller differences).
+With one seed on a side, the seeds cannot measure the training's randomness: a difference of
+accuracies is then the mean of the image-by-image differences of the two runs' correctness
+(both are scored on the same images), with the paired t test's interval (`paired_effect`): the
+sampling noise of the images only, so it is narrower than what a second seed could show; the
+family is still corrected with Holm's procedure. Without each image's scores (a loss), one seed
+gives no interval: the difference is stated, untested. An accuracy alone carries its Wilson
+binomial interval from the number of validation images (`scipy.stats.binomtest`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ CONFIDENCE = 0.95
 WELCH = "welch"
 BINOMIAL = "binomial"
 HOLM = "holm"
+PAIRED = "paired"
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,12 @@ def paired_effect(a, b) -> Effect:
     if len(a) != len(b):
         raise ValueError(f"runs scored on {len(a)} and {len(b)} images; a paired comparison "
                          "needs the same images")
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    return differences_effect(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+
+
+def differences_effect(differences) -> Effect:
+    """The mean of image-by-image differences with the paired t test's standard error."""
+    d = np.asarray(differences, dtype=float)
     return Effect(float(d.mean()), float(d.std(ddof=1)) / math.sqrt(len(d)), len(d) - 1, True)
 
 
@@ -197,29 +207,32 @@ def family(runs: pd.DataFrame, variants: list[str], reference: str | dict[str, s
     values = {v: ok.loc[ok["variant"] == v, metric].astype(float).tolist() for v in sides}
     seeds = ({v: ok.loc[ok["variant"] == v, "seed"].astype(int).tolist() for v in sides}
              if per_image is not None else {})
-    effects = {v: effect(values[v], values[refs[v]],
-                         image_differences(per_image, v, refs[v], seeds))
+    one = [v for v in sides if len(values[v]) < 2]
+    if one and per_image is None:
+        raise ValueError(f"{one[0]} has {len(values[one[0]])} finished seed(s): with one, a "
+                         f"difference needs each image's scores (per_image) for its interval")
+    effects = {v: (effect(values[v], values[refs[v]],
+                          image_differences(per_image, v, refs[v], seeds)) if not one else
+                   differences_effect(image_differences(per_image, v, refs[v], seeds)))
                for v in variants if v != refs[v]}
-    return holm(effects, reference, alpha)
+    return holm(effects, reference, alpha, PAIRED if one else WELCH)
 
 
 def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None = None,
                confidence: float = CONFIDENCE, per_image: pd.DataFrame | None = None
                ) -> list[str]:
     """The variants the evidence cannot tell apart from `best` (itself included), in order:
-    with several seeds on every side, the comparisons with the best as one family corrected
-    with Holm's procedure (`per_image` adds the images' noise, see `family`)."""
+    with several seeds on every side, or each image's scores, the comparisons with the best as
+    one family corrected with Holm's procedure (see `family`); else their Wilson intervals."""
     ok = runs[runs["status"] != "diverged"]
     variants = ok["variant"].drop_duplicates().tolist()
-    if ok.groupby("variant").size().min() > 1:  # several seeds on every side
+    if ok.groupby("variant").size().min() > 1 or per_image is not None:
         found = family(ok, [v for v in variants if v != best], best, metric, per_image,
                        1 - confidence)
         return [v for v in variants if v == best or not found[v].resolved]
     return [v for v in variants
             if v == best or not compare(ok, v, best, metric, n_images, confidence).resolved]
 
-
-PAIRED = "paired"
 
 
 def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:

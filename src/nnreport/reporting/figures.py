@@ -297,13 +297,18 @@ def effects(accuracy: dict, loss: dict, labels: dict[str, str], path: str | Path
     for an effect the correction resolves, a hollow one otherwise; an effect far beyond the
     others is an arrow at the panel's edge with its value (see `_effect_limits`)."""
     names = [n for n in labels if n in accuracy]
+    panels = [(accuracy, 100, "effects.accuracy", "effects.delta_accuracy")]
+    if any(n in loss for n in names):  # one seed: the loss has no interval, no panel
+        panels.append((loss, 1, "effects.loss", "effects.delta_loss"))
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, sharey=True, figsize=(COLUMN_WIDTH,
-                                                              0.9 + 0.2 * len(names)))
+        fig, axes = plt.subplots(1, len(panels), sharey=True, squeeze=False,
+                                 figsize=(COLUMN_WIDTH, 0.9 + 0.2 * max(1, len(names))))
+        axes = axes[0]
         y = np.arange(len(names))[::-1]
-        for ax, found, scale, title, label in (
-                (axes[0], accuracy, 100, "effects.accuracy", "effects.delta_accuracy"),
-                (axes[1], loss, 1, "effects.loss", "effects.delta_loss")):
+        if not names:  # every variation diverged, or none was run
+            axes[0].text(0.5, 0.5, word("effects.none"), ha="center", va="center",
+                         transform=axes[0].transAxes)
+        for ax, (found, scale, title, label) in zip(axes, panels if names else [], strict=False):
             ax.axvline(0, color="0.5", lw=0.8)
             shown = [found[n] for n in names]
             (left, right), far = _effect_limits([(scale * c.low, scale * c.high) for c in shown])

@@ -18,6 +18,7 @@ from nnreport.evaluation.comparisons import (
     BINOMIAL,
     CONFIDENCE,
     HOLM,
+    PAIRED,
     WELCH,
     accuracy_interval,
     best_group,
@@ -167,11 +168,15 @@ def compared_runs(runs_table: pd.DataFrame, order: list[str]) -> list[str]:
 
 def base_comparisons(runs_table: pd.DataFrame, compared: list[str],
                      correct: pd.DataFrame | None = None) -> tuple[dict, dict]:
-    """The two families the report states with several seeds, each corrected with Holm's
-    procedure: the `compared` runs' final validation accuracy against the base's (with the
-    images' noise given `correct`) and their final validation loss (over seeds)."""
+    """The two families the report states, each corrected with Holm's procedure: the
+    `compared` runs' final validation accuracy against the base's (with the images' noise given
+    `correct`; with one seed, that noise alone) and, with several seeds, their final validation
+    loss (over seeds; one seed gives it no interval: {})."""
+    several = runs_table.groupby("variant")["seed"].nunique().min() > 1
+    if not several and correct is None:
+        return {}, {}
     return (family(runs_table, compared, "base", "final_val_accuracy", correct),
-            family(runs_table, compared, "base", "final_val_loss"))
+            family(runs_table, compared, "base", "final_val_loss") if several else {})
 
 
 def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
@@ -186,14 +191,15 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
     by_name = {r["name"]: r for r in context["runs"]}
     compared = compared_runs(runs_table, [r["name"] for r in context["runs"]])
     several = n_seeds > 1
+    method = WELCH if several else PAIRED if correct is not None else BINOMIAL
     context["statistics"] = {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
-                             "n_val": n_val, "method": WELCH if several else BINOMIAL,
-                             "correction": HOLM if several else None,
+                             "n_val": n_val, "method": method,
+                             "correction": HOLM if method != BINOMIAL else None,
                              "comparisons": len(compared),  # and the confidence of the
                              # first Holm tests (the smallest p-value: 1 - 0.05/m)
                              "top_confidence": 100 * (1 - (1 - CONFIDENCE) / max(1, len(compared))),
                              "images": several and correct is not None}
-    accuracy, loss = base_comparisons(runs_table, compared, correct) if several else ({}, {})
+    accuracy, loss = base_comparisons(runs_table, compared, correct)
     for run in context["runs"]:
         run["resolved"] = None  # the base, and diverged runs, compare with nothing
         run["loss_delta"] = None  # the final validation loss against the base's, over seeds

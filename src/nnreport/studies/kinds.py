@@ -42,12 +42,8 @@ class TableStudy(StudyKind):
 
     name, template = "experiments", "informe"
     tables = ("experiments", "results", "architecture", "counts")
-    figures: tuple[str, ...] = ("learning_curves", "confusion_matrix", "samples")
-
-    def __init__(self, config: dict | None = None):
-        seeds = (config or {}).get("seeds")  # unchecked yet: the checks ask for the kind
-        if isinstance(seeds, list) and len(seeds) > 1:  # differences with intervals
-            self.figures = (*TableStudy.figures, "effects")
+    # effects: each variation's difference from the base with its corrected interval
+    figures: tuple[str, ...] = ("learning_curves", "confusion_matrix", "samples", "effects")
 
     def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
         return [e["id"] for e in config["experiments"] if e.get("vary")]
@@ -170,4 +166,4 @@ def study_kind(config: dict) -> StudyKind:
         return ModelStudy()
     if run_family(config.get("base") or {}) == "conv_autoencoder":
         return AutoencoderStudy(config)
-    return TableStudy(config)
+    return TableStudy()
