@@ -115,7 +115,8 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
            "de Holm" in text
     # each effect named with its interval, on the side of zero the sentence says
     for side, sign in (("baja", "−"), ("sube", "\\+")):
-        found = re.search(side + r" más allá del ruido con [^.;]*?\((" + sign + r")[\d.]+ "
+        found = re.search(side + r" más allá del ruido de las imágenes con [^.;]*?\((" + sign
+                          + r")[\d.]+ "
                           r"puntos porcentuales, intervalo \[(" + sign + r")[\d.]+, (" + sign
                           + r")[\d.]+\]\)", text)
         assert found, side
