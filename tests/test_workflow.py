@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -318,3 +320,17 @@ def test_a_truncated_dataset_file_is_one_clear_line_not_a_traceback(tmp_path):
     assert (f"{broken}: cannot read (Compressed file ended before the end-of-stream marker was "
             "reached); the file is corrupt or truncated, replace it with a fresh copy") in out
     assert "Traceback" not in out
+
+
+@needs_fashion_mnist
+def test_the_grid_benchmark_reads_every_job_of_a_real_snakemake_log(tiny_run):
+    """benchmarks/bench_grid.py times the stages from Snakemake's log: every job of the Job
+    stats table, each with a start no later than its end."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_grid import parse_jobs
+
+    _, _, out = tiny_run
+    jobs = parse_jobs(out)
+    counted = collections.Counter(j["rule"] for j in jobs)
+    assert counted == {k: v for k, v in job_counts(out).items() if k != "total"}
+    assert all(j["start"] <= j["end"] for j in jobs) and counted["train"] == 5
