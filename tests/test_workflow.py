@@ -125,6 +125,11 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "Figura 2. Diferencia de cada corrida con el base en la exactitud de validación " \
            "final, en puntos porcentuales, con una semilla por lado" in text
     assert "no hay suficientes para juzgar tendencias" in text
+    # the conclusions end with what the design cannot say
+    assert ("Estas conclusiones tienen límites que el diseño impone. Cada configuración se "
+            "entrenó con una sola semilla, de modo que el azar del entrenamiento no se midió"
+            ) in text
+    assert "el presupuesto fue fijo: 2 épocas" in text and "nada de sus interacciones" in text
     assert "evitaría" not in text and "Sobreajustan" not in text
     # the abstract states the findings: the base, what beats it, what hurts it most
     assert re.search(r"Resumen .* El experimento base alcanza [\d.]+ % de exactitud en "

@@ -63,6 +63,9 @@ def test_the_english_report_reads_in_english_throughout(english_run):
         assert heading in raw, heading
     assert "Table I. List of experiments" in text and "Figure 1. Learning curves" in text
     assert "accuracy" in text and "epoch" in text and "T-shirt/top" in text
+    assert "These conclusions have limits the design imposes. Each configuration was trained " \
+           "with 2 seeds, few to estimate the randomness of training precisely" in text
+    assert "the study says nothing about their interactions" in text
     leaks = [w for w in SPANISH if re.search(re.escape(w), text)]
     assert leaks == [], leaks
 
