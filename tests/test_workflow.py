@@ -139,8 +139,10 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert re.search(r"Experimento 2 \(Fig\. 1\(a\)\)\. El ancho de la primera capa oculta "
                      r"cambia la capacidad de la red y su costo\. Con n1 = 16 la red tiene "
                      r"13 002 parámetros \(0\.\d\d veces los del base\)", text)
-    assert re.search(r"Con el optimizador SGD, con la misma tasa de aprendizaje \(10−3 ?\), cada "
-                     r"paso es proporcional al gradiente.* en sus 16 pasos", text)
+    assert re.search(r"Con el optimizador SGD, con la misma tasa de aprendizaje \(10−3 ?\) y sin "
+                     r"momento, cada paso es proporcional al gradiente.* en sus 16 pasos", text)
+    assert ("La comparación vale para este SGD, no para el método: la tasa de aprendizaje es la "
+            "del base, y SGD suele necesitar una mayor, y momento, para avanzar") in text
     # no test set: choosing and reporting on the same validation images is called optimistic
     assert "es una estimación optimista" in text and "dataset: n_test" in text
     # the model code, extracted from the package, with line numbers

@@ -262,6 +262,9 @@ def add_costs(context: dict, runs: list[dict], runs_table: pd.DataFrame) -> None
         run["parameters"] = int(config["parameters"])
         run["updates_per_epoch"] = math.ceil(n_train / config["hparams"]["batch_size"])
         run["updates"] = run["updates_per_epoch"] * run["epochs_run"]
+        # what a comparison of optimisers must state: the variant's own settings
+        run["optimizer"] = str(config["hparams"].get("optimizer", "adam")).lower()
+        run["momentum"] = float(config["hparams"].get("momentum", 0.0))
         run["train_accuracy"] = 100 * float(train_accuracy[run["name"]])
         run["gap"] = run["train_accuracy"] - run["final_accuracy"]
     for run in context["runs"]:
