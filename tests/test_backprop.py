@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,3 +120,23 @@ def test_the_direct_fused_adam_step_equals_opt_step_bit_for_bit(name):
         assert torch.equal(a, b)
     assert not FusedAdamStep.covers(make_optimizer({"optimizer": "sgd", "lr": 0.1},
                                                    models[0].parameters()))
+
+
+def test_training_with_adam_never_imports_torch_dynamo():
+    """torch.optim imports torch._dynamo (1.3 s here) on an optimiser's construction and its
+    opt.step(); the trainer's Adam path needs neither, so a training job does not pay it."""
+    code = """
+import sys, torch
+from nnreport.models.registry import build_model
+from nnreport.training.backprop import training_step
+from nnreport.training.loop import FusedAdamStep, make_optimizer
+model = build_model({"n1": 16, "n2": 8, "p": 0.1}, 784, 10)
+opt = make_optimizer({"optimizer": "adam", "lr": 1e-3}, model.parameters())
+step, opt_step = training_step(model), FusedAdamStep(opt)
+for _ in range(3):
+    step(torch.randn(32, 784), torch.randint(0, 10, (32,)))
+    opt_step()
+print("torch._dynamo" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
