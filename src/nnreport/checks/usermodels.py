@@ -39,7 +39,7 @@ from nnreport.data.idx import DataError
 from nnreport.data.registry import describe
 from nnreport.models.user_scratch import missing_methods
 from nnreport.models.user_scratch import probe as probe_scratch
-from nnreport.studies.resources import PARAMETER_BYTES
+from nnreport.studies.resources import parameters_mb
 
 CHECK_VERSION = 4  # bump when what a check verifies changes: older passes no longer count
 # One run: its hyper-parameters, where each is set, and the key its experiment varies.
@@ -176,7 +176,7 @@ def user_model_problems(config: dict, schema: dict) -> Iterator[Problem]:
         if not scratch:  # counted before it is built: a model larger than memory is not
             user = importlib.import_module("nnreport.models.user")  # PyTorch: only here
             count = user.parameter_count(str(target), hparams, shape, n_classes)
-            need = count and PARAMETER_BYTES.get(str(hparams.get("optimizer")), 16) * count / 1e6
+            need = count and parameters_mb(hparams, count)
             if need and need > memory_limit(config)[0] and here not in reported:
                 reported.add(here)
                 yield too_big(here, hparams[knob] if knob else str(target), need,

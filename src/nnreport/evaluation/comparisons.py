@@ -211,10 +211,11 @@ def family(runs: pd.DataFrame, variants: list[str], reference: str | dict[str, s
     if one and per_image is None:
         raise ValueError(f"{one[0]} has {len(values[one[0]])} finished seed(s): with one, a "
                          f"difference needs each image's scores (per_image) for its interval")
-    effects = {v: (effect(values[v], values[refs[v]],
-                          image_differences(per_image, v, refs[v], seeds)) if not one else
-                   differences_effect(image_differences(per_image, v, refs[v], seeds)))
-               for v in variants if v != refs[v]}
+    effects = {}
+    for v in variants:
+        if v != refs[v]:
+            d = image_differences(per_image, v, refs[v], seeds)
+            effects[v] = differences_effect(d) if one else effect(values[v], values[refs[v]], d)
     return holm(effects, reference, alpha, PAIRED if one else WELCH)
 
 
@@ -232,7 +233,6 @@ def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None 
         return [v for v in variants if v == best or not found[v].resolved]
     return [v for v in variants
             if v == best or not compare(ok, v, best, metric, n_images, confidence).resolved]
-
 
 
 def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:

@@ -89,9 +89,14 @@ def model_mb(config: dict, hparams: dict) -> float:
     if size is None:
         return 0.0
     params, activations = size
-    per_parameter = PARAMETER_BYTES.get(str(hparams.get("optimizer", "adam")), 16)
     batch = int(hparams.get("batch_size", 256))
-    return (per_parameter * params + ACTIVATION_BYTES * batch * activations) / 1e6
+    return parameters_mb(hparams, params) + ACTIVATION_BYTES * batch * activations / 1e6
+
+
+def parameters_mb(hparams: dict, count: int) -> float:
+    """The MB `count` trainable parameters hold while training with the run's optimiser: each
+    with its gradient and the optimiser's state (PARAMETER_BYTES)."""
+    return PARAMETER_BYTES.get(str(hparams.get("optimizer", "adam")), 16) * count / 1e6
 
 
 def memory_mb(config: dict, backend: str = "torch", attempt: int = 1,
