@@ -288,8 +288,9 @@ def test_training_learns_separable_blobs_and_records_every_epoch(optimizer):
     hp = {**HP, "optimizer": optimizer, "momentum": 0.9} if optimizer == "sgd" else HP
     model, hist, (vx, vy) = _run(hp)
     assert hist.status == "completed" and hist.diverged_epoch is None and hist.seconds > 0
-    assert len(hist.rows) == 8 and all(set(r) == KEYS for r in hist.rows)
-    assert [(r["epoch"], r["split"]) for r in hist.rows[:2]] == [(1, "train"), (1, "val")]
+    assert len(hist.rows) == 12 and all(set(r) == KEYS for r in hist.rows)
+    assert [(r["epoch"], r["split"]) for r in hist.rows[:3]] == [(1, "fit"), (1, "train"),
+                                                                  (1, "val")]
     val = [r for r in hist.rows if r["split"] == "val"]
     assert val[-1]["accuracy"] > 0.9 and val[-1]["loss"] < val[0]["loss"]
     assert all(0 <= r["accuracy"] <= 1 and r["lr"] == 1e-2 for r in hist.rows)
@@ -298,6 +299,11 @@ def test_training_learns_separable_blobs_and_records_every_epoch(optimizer):
     assert model.forward(vx[:5]).dtype == np.float32
     loss, acc = evaluate(model, vx, vy, np, batch=64)
     assert loss == pytest.approx(val[-1]["loss"], rel=1e-5) and acc == val[-1]["accuracy"]
+    # the training rows: the model in eval mode on the first training images (all 300 here)
+    (tx, ty), train_rows = _blobs(), [r for r in hist.rows if r["split"] == "train"]
+    loss, acc = evaluate(model, tx, ty, np)
+    assert loss == pytest.approx(train_rows[-1]["loss"], rel=1e-5)
+    assert acc == train_rows[-1]["accuracy"]
     assert np.mean(predict(model, vx, np, batch=50) == vy) == acc
 
 
@@ -334,7 +340,7 @@ def test_without_early_stopping_every_epoch_runs_on_noisy_val_labels():
     vy = np.random.default_rng(3).integers(0, 3, size=len(vx))
     model = build_mlp(HP, 784, 3, 0, np)
     hist = train(model, tx, ty, vx, vy, {**HP, "early_stopping_patience": None}, 6, 0, np)
-    assert len(hist.rows) == 12 and hist.rows[-1]["epoch"] == 6
+    assert len(hist.rows) == 18 and hist.rows[-1]["epoch"] == 6
 
 
 def test_non_finite_input_stops_the_run_as_diverged():
@@ -344,7 +350,7 @@ def test_non_finite_input_stops_the_run_as_diverged():
     with np.errstate(all="ignore"):
         hist = train(model, tx, ty, vx, vy, HP, 5, 0, np)
     assert hist.status == "diverged" and hist.diverged_epoch == 1
-    assert len(hist.rows) == 2 and not np.isfinite(hist.rows[0]["loss"])
+    assert len(hist.rows) == 3 and not np.isfinite(hist.rows[0]["loss"])
 
 
 def test_build_mlp_reads_hidden_or_n1_n2(caplog):

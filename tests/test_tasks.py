@@ -18,7 +18,8 @@ def _history(accuracy: bool) -> History:
     hist = History()
     for epoch, (train_loss, val_loss) in enumerate([(0.9, 0.8), (0.5, 0.4), (0.3, 0.6)], 1):
         acc = (0.5 + epoch / 10) if accuracy else None
-        hist.end_epoch(epoch, 3, (train_loss, acc), (val_loss, acc), 1e-3, 0.1)
+        hist.end_epoch(epoch, 3, (train_loss + 0.05, acc), (train_loss, acc), (val_loss, acc), 1e-3,
+                       0.1)
     return hist
 
 

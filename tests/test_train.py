@@ -10,7 +10,7 @@ from nnreport.evaluation.statistics import (
 )
 from nnreport.models.mlp import MLP
 from nnreport.models.registry import build_model, parameter_count
-from nnreport.training.loop import Split, make_optimizer, train
+from nnreport.training.loop import Split, evaluate, make_optimizer, train
 from nnreport.training.metrics import read_metrics, write_metrics
 
 HP = {"model": "mlp", "n1": 16, "n2": 8, "p": 0.0, "optimizer": "adam", "batch_size": 32,
@@ -36,11 +36,24 @@ def test_training_learns_separable_blobs_and_records_every_epoch():
     model = build_model(HP, 784, 3)
     hist = train(model, _blobs(), _blobs(seed=1), HP, epochs=3, seed=0)
     df = pd.DataFrame(hist.rows)
-    assert len(df) == 6 and set(df["split"]) == {"train", "val"}
+    assert len(df) == 9 and set(df["split"]) == {"fit", "train", "val"}
     val = df[df["split"] == "val"]
     assert val["accuracy"].iloc[-1] > 0.9
     assert val["loss"].iloc[-1] < val["loss"].iloc[0]
     assert hist.status == "completed" and (df["lr"] == 1e-2).all()
+
+
+def test_training_metrics_are_measured_in_eval_mode_on_fixed_training_images(monkeypatch):
+    # dropout 0.5: the running mean over the batches ("fit") sees half the units off; the
+    # "train" rows are the model in eval mode on the first TRAIN_EVAL_IMAGES training images
+    monkeypatch.setattr("nnreport.training.loop.TRAIN_EVAL_IMAGES", 100)
+    data = _blobs()
+    model = build_model({**HP, "p": 0.5}, 784, 3)
+    hist = train(model, data, _blobs(seed=1), {**HP, "p": 0.5}, epochs=2, seed=0)
+    last = pd.DataFrame(hist.rows).query("epoch == 2").set_index("split")
+    loss, acc, _ = evaluate(model, Split(data.x[:100], data.y[:100]))
+    assert (last.loc["train", "loss"], last.loc["train", "accuracy"]) == (loss, acc)
+    assert last.loc["fit", "loss"] != loss and not model.training
 
 
 def test_non_finite_loss_stops_the_run_as_diverged():
@@ -49,7 +62,7 @@ def test_non_finite_loss_stops_the_run_as_diverged():
     model = build_model(HP, 784, 3)
     hist = train(model, data, _blobs(seed=1), HP, epochs=5, seed=0)
     assert hist.status == "diverged" and hist.diverged_epoch == 1
-    assert len(hist.rows) == 2
+    assert len(hist.rows) == 3
 
 
 def test_unknown_optimizer_lists_the_known_ones():

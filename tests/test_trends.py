@@ -4,19 +4,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnreport.evaluation.trends import tail_trend, verdict
+from nnreport.evaluation.trends import GAIN_LOSS, GAIN_POINTS, tail_trend, verdict
 
 
-def _metrics(loss, accuracy, seeds=(0,)):
+def _metrics(loss, accuracy, seeds=(0,), train=None):
     """Validation rows of one variant: loss and accuracy per epoch, the same for each seed
-    unless given per seed (a list of lists)."""
+    unless given per seed (a list of lists); `train`: the training loss per epoch (eval
+    mode), the same for every seed (no training rows without it)."""
     rows = []
     for k, seed in enumerate(seeds):
         ls = loss[k] if isinstance(loss[0], list) else loss
         acc = accuracy[k] if isinstance(accuracy[0], list) else accuracy
         rows += [{"seed": seed, "epoch": e, "split": "val", "loss": x, "accuracy": a}
                  for e, (x, a) in enumerate(zip(ls, acc, strict=True), start=1)]
+        rows += [{"seed": seed, "epoch": e, "split": "train", "loss": x, "accuracy": 0.9}
+                 for e, x in enumerate(train or [], start=1)]
     return pd.DataFrame(rows)
+
+
+FALLING = [1.0 * 0.9 ** e for e in range(12)]  # a training loss that keeps falling
 
 
 def test_a_straight_rise_has_its_slope_and_a_zero_width_interval():
@@ -43,12 +49,13 @@ def test_too_few_epochs_give_no_verdict():
     assert verdict(_metrics([0.5, 0.4], [0.8, 0.81]), n_val=1000) is None
 
 
-def test_rising_loss_with_flat_accuracy_is_over_confidence_not_overfitting():
+def test_rising_loss_with_flat_accuracy_is_overfitting_seen_as_over_confidence():
     loss = [1.0, 0.6, 0.5, 0.45, 0.44, 0.45, 0.47, 0.49, 0.51, 0.53, 0.55, 0.57]
     acc = [0.70, 0.80, 0.85, 0.86, 0.87, 0.87, 0.871, 0.869, 0.87, 0.871, 0.869, 0.87]
-    v = verdict(_metrics(loss, acc), n_val=10_000)
-    assert v.loss.rising and not v.accuracy.falling
-    assert v.overconfident and not v.overfits and v.converged
+    v = verdict(_metrics(loss, acc, train=FALLING), n_val=10_000)
+    assert v.loss.rising and not v.accuracy.falling and v.train_loss.falling
+    assert v.overfits and v.overconfident and not v.loses_accuracy and not v.unstable
+    assert v.converged
     # at the lowest loss (epoch 5) the accuracy was 0.87, the same as at the end
     assert v.early_stop_gain == pytest.approx(0.0) and not v.early_stop_helps
 
@@ -56,10 +63,38 @@ def test_rising_loss_with_flat_accuracy_is_over_confidence_not_overfitting():
 def test_rising_loss_with_falling_accuracy_is_overfitting_and_early_stopping_helps():
     loss = [1.0, 0.6, 0.5, 0.45, 0.44, 0.46, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75]
     acc = [0.70, 0.80, 0.85, 0.86, 0.88, 0.87, 0.86, 0.85, 0.84, 0.83, 0.82, 0.81]
-    v = verdict(_metrics(loss, acc), n_val=10_000)
-    assert v.overfits and not v.overconfident
+    v = verdict(_metrics(loss, acc, train=FALLING), n_val=10_000)
+    assert v.overfits and v.loses_accuracy and not v.overconfident
     # one seed: 0.88 and 0.81 on 10,000 images, Wilson intervals far apart
     assert v.early_stop_gain == pytest.approx(0.07) and v.early_stop_helps
+
+
+def test_a_rising_validation_loss_without_a_falling_training_loss_is_not_overfitting():
+    loss = [1.0, 0.6, 0.5, 0.45, 0.44, 0.46, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75]
+    acc = [0.70, 0.80, 0.85, 0.86, 0.88, 0.87, 0.86, 0.85, 0.84, 0.83, 0.82, 0.81]
+    rising = [0.5, 0.4, 0.35, 0.33, 0.32, 0.33, 0.35, 0.37, 0.4, 0.42, 0.45, 0.48]
+    v = verdict(_metrics(loss, acc, train=rising), n_val=10_000)
+    assert v.loss.rising and v.unstable and not v.overfits and not v.overconfident
+    # metrics without training rows (none measured) never read as overfitting
+    v = verdict(_metrics(loss, acc), n_val=10_000)
+    assert v.train_loss is None and not v.overfits and v.unstable
+
+
+def test_a_resolved_but_negligible_gain_is_convergence():
+    # 0.03 points per epoch, perfectly straight (its interval excludes zero): over the last
+    # four epochs a gain of 0.09 points, below GAIN_POINTS; the loss falls 0.1 % over them
+    acc = [0.88 + 0.0003 * e for e in range(12)]
+    loss = [0.35 - 0.0001 * e for e in range(12)]
+    v = verdict(_metrics(loss, acc), n_val=10_000)
+    assert v.accuracy.rising and v.loss.falling
+    assert 100 * v.accuracy.change < GAIN_POINTS and v.converged
+    # the same line, 20 times steeper: 1.8 points over the tail, still improving
+    acc = [0.70 + 0.006 * e for e in range(12)]
+    assert not verdict(_metrics(loss, acc), n_val=10_000).converged
+    # a loss 5 % lower over the tail, with a flat accuracy: still improving
+    loss = [0.35 * (1 - 0.017 * e) for e in range(12)]
+    v = verdict(_metrics(loss, [0.88] * 12), n_val=10_000)
+    assert -v.loss.change > GAIN_LOSS * v.loss.level and not v.converged
 
 
 def test_a_run_still_improving_at_its_last_epoch_has_not_converged():

@@ -12,7 +12,7 @@ from torch import nn
 
 from nnreport.models.registry import CLASSIFICATION, Task
 from nnreport.training.backprop import AutogradStep, BackpropStep, log_softmax, training_step
-from nnreport.training.history import EarlyStopping, History
+from nnreport.training.history import TRAIN_EVAL_IMAGES, EarlyStopping, History
 from nnreport.training.schedules import epoch_lr
 
 log = logging.getLogger(__name__)
@@ -192,6 +192,9 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
     opt_step = (FusedAdamStep(opt) if isinstance(step, BackpropStep) and FusedAdamStep.covers(opt)
                 else opt.step)
     bs, n = int(hparams["batch_size"]), len(train_split.y)
+    k = min(n, TRAIN_EVAL_IMAGES)  # measured in eval mode at each epoch's end
+    train_probe = Split(train_split.x[:k], train_split.y[:k], train_split.scale,
+                        train_split.shift)
     patience = int(hparams.get("early_stopping_patience") or 0)
     stopper, best_state = EarlyStopping(patience, best_epoch=0), None
     gradients = "backprop" if isinstance(step, BackpropStep) else "autograd"
@@ -213,12 +216,12 @@ def train(model: nn.Module, train_split: Split, val_split: Split, hparams: dict,
             loss_sum += batch_loss  # stays on the device: no sync per step
             if batch_correct is not None:
                 correct += batch_correct
-        train_loss = loss_sum.item() / n
-        train_acc = correct.item() / n if task == CLASSIFICATION else None
+        fit = (loss_sum.item() / n, correct.item() / n if task == CLASSIFICATION else None)
+        train_loss, train_acc, _ = evaluate(model, train_probe, task)
         val_loss, val_acc, _ = evaluate(model, val_split, task)
         seconds = time.perf_counter() - t0
-        if not hist.end_epoch(epoch, epochs, (train_loss, train_acc), (val_loss, val_acc), lr,
-                              seconds):
+        if not hist.end_epoch(epoch, epochs, fit, (train_loss, train_acc), (val_loss, val_acc),
+                              lr, seconds):
             break
         verdict = stopper.update(val_loss, epoch)
         hist.best_epoch = stopper.best_epoch

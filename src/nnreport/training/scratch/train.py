@@ -10,7 +10,7 @@ import numpy as np
 
 from nnreport.models.scratch import MLP, SoftmaxCrossEntropy
 from nnreport.models.user_scratch import ScratchModel
-from nnreport.training.history import EarlyStopping, History
+from nnreport.training.history import TRAIN_EVAL_IMAGES, EarlyStopping, History
 from nnreport.training.schedules import epoch_lr
 from nnreport.training.scratch.optim import SGD, Adam, Optimizer
 
@@ -106,10 +106,12 @@ def train(model: Net, train_x, train_y, val_x, val_y, hparams: dict, epochs: int
             opt.step()
             loss_sum += loss * len(idx)  # stays on the device: no sync per step
             correct += (logits.argmax(axis=1) == yb).sum()
-        train_loss, train_acc = float(loss_sum) / n, int(correct) / n
+        fit = (float(loss_sum) / n, int(correct) / n)
+        k = min(n, TRAIN_EVAL_IMAGES)  # the same first images every epoch, in eval mode
+        train_loss, train_acc = evaluate(model, train_x[:k], train_y[:k], xp)
         val_loss, val_acc = evaluate(model, val_x, val_y, xp)
         seconds = time.perf_counter() - t0
-        if not hist.end_epoch(epoch, epochs, (train_loss, train_acc), (val_loss, val_acc),
+        if not hist.end_epoch(epoch, epochs, fit, (train_loss, train_acc), (val_loss, val_acc),
                               opt.lr, seconds):
             break
         verdict = stopper.update(val_loss, epoch)
