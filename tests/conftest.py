@@ -16,6 +16,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# every report the tests build fails on a problem a reader would see (report: strict: true);
+# the workflow's subprocesses inherit it
+os.environ["NNREPORT_STRICT"] = "1"
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion_mnist = pytest.mark.skipif(
     not (DEBIAN_FASHION / "train-images-idx3-ubyte.gz").exists(),

@@ -160,6 +160,25 @@ def test_a_family_of_seeds_and_images_corrects_every_variant_against_the_base():
         min(1.0, 2 * min(c.p for c in found.values())))
 
 
+def test_an_interval_of_two_seeds_is_cut_to_the_range_an_accuracy_difference_can_take():
+    # two seeds a side: Welch's df is about 1.6 here, and Holm over 4 tests at 98.75 %: the
+    # t interval of a -60 point drop reaches far past -100 points before the cut
+    runs = _runs({"base": [0.85, 0.86], "sgd": [0.1, 0.4], "a": [0.84, 0.86],
+                  "b": [0.85, 0.87], "c": [0.86, 0.85]})
+    raw = family(runs, ["sgd", "a", "b", "c"], "base", "final_val_accuracy")
+    cut = family(runs, ["sgd", "a", "b", "c"], "base", "final_val_accuracy",
+                 bounds=(-1.0, 1.0))
+    assert raw["sgd"].low < -1 < 1 < raw["sgd"].high and not raw["sgd"].clipped
+    assert (cut["sgd"].low, cut["sgd"].high) == (-1.0, 1.0) and cut["sgd"].clipped
+    assert cut["sgd"].df == pytest.approx(effect([0.1, 0.4], [0.85, 0.86]).df)
+    assert cut["sgd"].df < 2
+    # everything else as without the cut: the decision, the p-values, an interval inside
+    assert cut["sgd"].p_adjusted == raw["sgd"].p_adjusted and not cut["sgd"].resolved
+    narrow = [n for n in ("a", "b", "c") if raw[n].low >= -1 and raw[n].high <= 1]
+    assert narrow and all((cut[n].low, cut[n].high, cut[n].clipped)
+                          == (raw[n].low, raw[n].high, False) for n in narrow)
+
+
 def test_correctness_pairs_the_runs_on_the_same_images():
     same = pd.DataFrame({"true": [0, 1, 2], "pred": [0, 1, 1]})
     frame = correctness({"base/seed0": same, "n1~64/seed0": same.assign(pred=[0, 0, 2]),

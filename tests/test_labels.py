@@ -89,6 +89,6 @@ def test_the_best_group_is_named_in_a_sentence_not_by_its_labels():
     n1 = {"name": "n1~64", "phrase": "$n_1$ = 64"}
     sgd = {"name": "optimizer~sgd", "phrase": "el optimizador SGD"}
     assert best_group_text([]) == ""
-    assert best_group_text([base]) == "del base"
+    assert best_group_text([base]) == "del modelo base"
     assert best_group_text([n1, sgd]) == "de las corridas con $n_1$ = 64 y el optimizador SGD"
-    assert best_group_text([base, n1]) == "del base ni de las corridas con $n_1$ = 64"
+    assert best_group_text([base, n1]) == "del modelo base ni de las corridas con $n_1$ = 64"

@@ -30,12 +30,12 @@ def test_template_includes_the_authors_prose_with_latex_safe_delimiters(tmp_path
         "\\section{A}\nAcc 88.1\\,\\%.\n{\\bf 50\\% \\& \\_}\n")
 
 
-@pytest.mark.parametrize(("seeds", "out"), [(3, "del base\ny cada una\ncon 3 semillas.\n"),
-                                            (1, "del base. Fin.\ncon 1 semillas.\n")])
+@pytest.mark.parametrize(("seeds", "out"), [(3, "del modelo base\ny cada una\ncon 3 semillas.\n"),
+                                            (1, "del modelo base. Fin.\ncon 1 semillas.\n")])
 def test_a_block_tag_that_ends_a_line_of_text_keeps_the_line_break_a_space_needs(tmp_path,
                                                                                    seeds, out):
     (tmp_path / "main.tex.j2").write_text(
-        "del base\\BLOCK{if seeds > 1}\ny cada una\\BLOCK{else}. Fin.\\BLOCK{endif}\n"
+        "del modelo base\\BLOCK{if seeds > 1}\ny cada una\\BLOCK{else}. Fin.\\BLOCK{endif}\n"
         "\\BLOCK{if seeds}\n"  # a tag alone on its line leaves nothing, as before
         "con \\VAR{seeds} semillas.\n\\BLOCK{endif}\n"
         "\\BLOCK{if seeds > 5}\n\\and\n\\BLOCK{endif}\n")
@@ -243,3 +243,30 @@ def test_the_confusion_summarys_class_names_are_escaped_for_the_prose():
     assert (words["confusion"]["true"], words["confusion"]["pred"]) == ("sauce\\_llorón", "A\\&B")
     assert (words["easiest"]["name"], words["hardest"]["name"]) == ("50\\%", "x\\#y")
     assert confusion_words({"variant": "base"}) == {"variant": "base"}  # an autoencoder's
+
+
+def test_the_config_key_for_a_test_set_is_advised_in_the_log_not_in_the_prose():
+    from nnreport.reporting.build import config_advice
+
+    advice = config_advice({"test": None, "ranking": [{"name": "base"}]})
+    assert len(advice) == 1 and "dataset: n_test" in advice[0]
+    assert config_advice({"test": {"label": "base"}, "ranking": [{"name": "base"}]}) == []
+    assert config_advice({"runs": []}) == []  # a study kind without a chosen configuration
+
+
+def test_a_reports_problems_are_published_beside_it_and_go_when_it_has_none(tmp_path):
+    from nnreport.reporting.build import problems_path, publish_report, set_aside
+
+    build, published = tmp_path / "build" / "informe.pdf", tmp_path / "report" / "informe.pdf"
+    build.parent.mkdir()
+    build.write_bytes(b"%PDF-1.5 first")
+    problems_path(build).write_text("- page 3 (60 % empty)\n")
+    publish_report(build, published)
+    assert problems_path(published).read_text() == "- page 3 (60 % empty)\n"
+    assert problems_path(published).name == "informe-problems.txt"
+    with set_aside(published):  # a new build: the list spoke of the report set aside
+        assert not problems_path(published).exists()
+        problems_path(build).unlink()
+        build.write_bytes(b"%PDF-1.5 second")
+        publish_report(build, published)
+    assert published.read_bytes() == b"%PDF-1.5 second" and not problems_path(published).exists()

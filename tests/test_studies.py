@@ -264,3 +264,34 @@ def test_the_abstract_names_what_beats_the_base_and_the_two_effects_that_hurt_it
     add_findings(context)
     assert [r["name"] for r in context["improvements"]] == ["a"]  # b is not resolved
     assert [r["name"] for r in context["worsenings"]] == ["c", "e"]
+
+
+def test_a_run_whose_validation_loss_climbs_while_its_training_loss_falls_overfits():
+    # a p = 0-like run: the eval-mode training loss keeps falling, the validation loss climbs
+    # from epoch 4, the accuracy holds (over-confidence); lr 0.01-like: both losses climb
+    import pandas as pd
+
+    from nnreport.reporting.labels import named_runs
+    from nnreport.studies.experiments import add_trends
+
+    epochs = range(1, 13)
+    curves = {"base": ([0.5 - 0.01 * e for e in epochs], [0.40 - 0.001 * e for e in epochs]),
+              "p~0": ([0.5 - 0.03 * e for e in epochs],
+                      [0.45 + 0.02 * max(0, e - 4) for e in epochs]),
+              "lr~0.01": ([0.5 + 0.01 * max(0, e - 4) for e in epochs],
+                          [0.45 + 0.02 * max(0, e - 4) for e in epochs])}
+    metrics = pd.DataFrame([{"variant": v, "seed": 0, "epoch": e, "split": split, "loss": x,
+                             "accuracy": 0.9 if split == "train" else 0.88}
+                            for v, losses in curves.items()
+                            for split, values in zip(("train", "val"), losses, strict=True)
+                            for e, x in zip(epochs, values, strict=True)])
+    runs = [{"name": n, "diverged": False, "phrase": f"${n}$"} for n in curves]
+    context = {"runs": runs}
+    add_trends(context, metrics, n_val=10_000)
+    assert [r["name"] for r in context["overfitting"]] == ["p~0"]
+    assert [r["name"] for r in context["overconfident"]] == ["p~0"]
+    assert context["loses_accuracy"] == [] and context["not_converged"] == []
+    assert [r["name"] for r in context["unstable"]] == ["lr~0.01"]
+    assert named_runs(context["overfitting"]) == "la corrida con $p~0$"
+    assert named_runs(runs) == "el modelo base y las corridas con $p~0$ y $lr~0.01$"
+    assert named_runs(runs[:1]) == "el modelo base" and named_runs([]) == ""

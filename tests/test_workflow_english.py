@@ -73,7 +73,7 @@ def test_the_english_report_reads_in_english_throughout(english_run):
 @needs_fashion_mnist
 @pytest.mark.parametrize(("pdf", "words"), [
     ("tiny.pdf", ("procedimiento de Holm", "valor p corregido", "Fig. 2 muestra cada diferencia",
-                  "Figura 2. Diferencia de cada corrida con el base", "Satterthwaite",
+                  "Figura 2. Diferencia de cada corrida con el modelo base", "Satterthwaite",
                   "imágenes de validación, medido imagen por imagen")),
     ("tiny-en.pdf", ("Holm’s procedure", "corrected p-value", "Fig. 2 shows each difference",
                      "Figure 2. Difference of each run from the base", "Satterthwaite",

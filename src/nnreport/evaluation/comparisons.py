@@ -43,6 +43,9 @@ HOLM = "holm"
 PAIRED = "paired"
 
 
+ACCURACY_BOUNDS = (-1.0, 1.0)  # no difference of two accuracies lies outside it
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A variant against a reference (the base, or the best): the difference of their means and
@@ -60,6 +63,9 @@ class Comparison:
     p_adjusted: float = math.nan  # corrected for its family (Holm); p alone otherwise
     confidence: float = CONFIDENCE  # the confidence of [low, high]
     images: bool = False  # whether the interval covers the sampling of the images too
+    df: float = math.inf  # the t interval's degrees of freedom (Satterthwaite's, or paired)
+    clipped: bool = False  # the interval reached past what the metric can differ by, and was
+    #                        cut there (an accuracy difference lies within [-1, 1])
 
 
 def accuracy_interval(accuracy: float, n_images: int,
@@ -158,11 +164,14 @@ def differences_effect(differences) -> Effect:
 
 
 def holm(effects: dict[str, Effect], reference: str | dict[str, str],
-         alpha: float = 1 - CONFIDENCE, method: str = WELCH) -> dict[str, Comparison]:
+         alpha: float = 1 - CONFIDENCE, method: str = WELCH,
+         bounds: tuple[float, float] | None = None) -> dict[str, Comparison]:
     """Correct a family of effects against `reference` (one for all, or each effect's own)
     with Holm's step-down procedure: each comparison's adjusted p-value, whether it is
     resolved, and its interval at the confidence the procedure tests it at (see the module's
-    docstring); `method` names how the effects were measured."""
+    docstring); `method` names how the effects were measured. `bounds`: the range the
+    difference itself cannot leave (an accuracy's, [-1, 1]); an interval reaching past it (a
+    t quantile of one or two degrees of freedom does) is cut there and marked `clipped`."""
     names = list(effects)
     if not names:
         return {}
@@ -175,10 +184,13 @@ def holm(effects: dict[str, Effect], reference: str | dict[str, str],
         confidence = 1 - alpha / (m - (rank if stop is None else stop))
         e = effects[names[i]]
         low, high = e.interval(confidence)
+        clipped = bounds is not None and (low < bounds[0] or high > bounds[1])
+        if bounds is not None:
+            low, high = max(low, bounds[0]), min(high, bounds[1])
         ref = reference if isinstance(reference, str) else reference[names[i]]
         out[names[i]] = Comparison(names[i], ref, e.difference, low, high, method,
                                    bool(reject[i]), p[i], float(adjusted[i]), confidence,
-                                   e.images)
+                                   e.images, e.df, clipped)
     return {n: out[n] for n in names}
 
 
@@ -196,11 +208,13 @@ def image_differences(per_image: pd.DataFrame | None, variant: str, reference: s
 
 def family(runs: pd.DataFrame, variants: list[str], reference: str | dict[str, str],
            metric: str, per_image: pd.DataFrame | None = None,
-           alpha: float = 1 - CONFIDENCE) -> dict[str, Comparison]:
+           alpha: float = 1 - CONFIDENCE,
+           bounds: tuple[float, float] | None = None) -> dict[str, Comparison]:
     """Compare `metric` of every one of `variants` with `reference` (one for all, or each
     variant's own) over their non-diverged seeds (two or more on each side), as one family
     corrected with Holm's procedure; with `per_image` (each run's score on each validation
-    image, see `image_differences`), the intervals also cover the sampling of the images."""
+    image, see `image_differences`), the intervals also cover the sampling of the images;
+    `bounds`: see `holm`."""
     ok = runs[runs["status"] != "diverged"]
     refs = {v: reference if isinstance(reference, str) else reference[v] for v in variants}
     sides = [*variants, *refs.values()]
@@ -216,7 +230,7 @@ def family(runs: pd.DataFrame, variants: list[str], reference: str | dict[str, s
         if v != refs[v]:
             d = image_differences(per_image, v, refs[v], seeds)
             effects[v] = differences_effect(d) if one else effect(values[v], values[refs[v]], d)
-    return holm(effects, reference, alpha, PAIRED if one else WELCH)
+    return holm(effects, reference, alpha, PAIRED if one else WELCH, bounds)
 
 
 def best_group(runs: pd.DataFrame, best: str, metric: str, n_images: int | None = None,

@@ -20,7 +20,7 @@ from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, disk_full, write_text
 from nnreport.base.texescape import escape
 from nnreport.config.templates import template_folders
-from nnreport.reporting.labels import plural, plus_minus, signed, thousands
+from nnreport.reporting.labels import named_runs, plural, plus_minus, signed, thousands
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ _ENDS_WITH_TAG = re.compile(r"\\BLOCK\{[^}]*\}[ \t]*$")
 
 class KeepLineBreaks(jinja2.ext.Extension):
     """trim_blocks drops the line break after every block tag, which is right for a tag alone on
-    its line but glues words together after a tag that ends a line of text (`del base\\BLOCK{
+    its line but glues words together after a tag that ends a line of text (`del modelo base\\BLOCK{
     if ...}` + `y cada` gave "basey cada"). After a tag that ends a line holding text besides
     its tags, the break, a space in LaTeX, stays; a line of tags alone keeps none."""
 
@@ -63,6 +63,7 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
     env.filters["signed"] = signed  # \VAR{r.delta_pp|signed(2)}: +0.15, -0.84, 0.00
     env.filters["pm"] = plus_minus  # \VAR{r.final_accuracy|pm(r.final_accuracy_std)}
     env.filters["plural"] = plural  # \VAR{epochs|plural("época", "épocas")}
+    env.filters["named"] = named_runs  # \VAR{overfitting|named}: la corrida con $p$ = 0
     env.filters["channels"] = per_channel  # \VAR{run.normalisation.mean|channels}: 0.2860
     return env
 
@@ -162,6 +163,13 @@ def publish(src: str | Path, dst: str | Path) -> None:
         shutil.copyfile(src, tmp)
 
 
+def problems_path(pdf: str | Path) -> Path:
+    """The list of a report's problems beside it: `informe-problems.txt` beside `informe.pdf`
+    (or `informe.tex` in its build), present only when the report has problems."""
+    pdf = Path(pdf)
+    return pdf.with_name(f"{pdf.stem}-problems.txt")
+
+
 def previous_pdf(published: str | Path) -> Path:
     """Where the published report waits while a new one builds: `informe.previous.pdf`."""
     published = Path(published)
@@ -190,6 +198,7 @@ def set_aside(published: str | Path) -> Iterator[None]:
     builds it again.
     """
     published, previous = Path(published), previous_pdf(published)
+    problems_path(published).unlink(missing_ok=True)  # it spoke of the report set aside
     for current, aside in ((published, previous),
                            (source_bundle_path(published), previous_bundle(published))):
         if current.exists():
@@ -210,6 +219,11 @@ def publish_report(src: str | Path, published: str | Path,
     bundle); with `bundle`, also write the report's source bundle (see `source_bundle`)."""
     if bundle is not None:
         source_bundle(Path(src).with_suffix(".tex"), bundle)
+    problems = problems_path(src)
+    if problems.exists():  # the report's problems go with it (before it: never a PDF alone)
+        publish(problems, problems_path(published))
+    else:
+        problems_path(published).unlink(missing_ok=True)
     publish(src, published)
     previous_pdf(published).unlink(missing_ok=True)
     previous_bundle(published).unlink(missing_ok=True)
@@ -262,23 +276,67 @@ def build_lock(folder: str | Path) -> Iterator[None]:
         yield
 
 
-def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
-              bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT) -> None:
-    """Render the report, run the report check, compile it next to `tex` and check the log.
+def config_advice(context: dict) -> list[str]:
+    """What the config could change for a sounder report, for the build log (the prose says
+    what the numbers mean, not which config key to set)."""
+    if "test" in context and not context["test"] and context.get("ranking"):
+        return ["the best run is chosen and measured on the same validation images, an "
+                "optimistic estimate (the report says so); a test set (dataset: n_test, or "
+                "holdout_test: true) would measure the chosen configuration without that bias"]
+    return []
 
-    Unreferenced floats, undefined references, overfull lines, floats far from their first
-    citation and half-empty pages fail; the softer findings are warnings.
+
+def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
+              bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT,
+              strict: bool = False) -> list[str]:
+    """Render the report, run the report check, compile it next to `tex` and check the log;
+    return the problems found.
+
+    The problems a reader would see (an unreferenced float, an undefined reference, an overfull
+    line, a float far from its first citation, a half-empty page) are each logged and listed
+    in `problems_path(tex)`, and the PDF is still built; with `strict` they fail the build
+    (ReportCheckError naming them all). The softer findings are warnings. A LaTeX error fails
+    either way: there is no PDF then.
     """
     from nnreport.evaluation.trends import rising_loss_warnings
-    from nnreport.reporting.check import check_float_places, check_log, check_pages, check_tex
+    from nnreport.reporting.check import (
+        ReportCheckError,
+        check_float_places,
+        check_log,
+        check_pages,
+        check_tex,
+    )
 
     tex = Path(tex)
+    problems: list[str] = []
+    warnings: list[str] = []
+
+    def check(step, *args) -> None:  # one problem does not hide the next
+        try:
+            warnings.extend(step(*args) or [])
+        except ReportCheckError as e:
+            problems.append(str(e))
+
     with build_lock(tex.parent):
+        problems_path(tex).unlink(missing_ok=True)
         render(template, sections, context, tex)
-        for warning in check_tex(tex.read_text(), str(tex)) + rising_loss_warnings(metrics):
+        check(check_tex, tex.read_text(), str(tex))
+        for warning in warnings + rising_loss_warnings(metrics) + config_advice(context):
             log.warning("report check: %s", warning)
         shutil.copyfile(bibliography, tex.parent / "refs.bib")
-        check_log(compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))
+        check(check_log, compile_pdf(tex, timeout=timeout), str(tex.with_suffix(".log")))
         aux = tex.with_suffix(".aux")
-        check_float_places(aux.read_text(errors="replace"), str(aux), tex.read_text())
-        check_pages(tex.with_suffix(".pdf"), str(tex.with_suffix(".pdf")))
+        check(check_float_places, aux.read_text(errors="replace"), str(aux), tex.read_text())
+        check(check_pages, tex.with_suffix(".pdf"), str(tex.with_suffix(".pdf")))
+        if problems and strict:
+            raise ReportCheckError(" Also: ".join(problems) + " (report: strict: true turns "
+                                   "these problems into failures)")
+        for problem in problems:
+            log.error("report problem: %s", problem)
+        if problems:
+            with atomic_path(problems_path(tex)) as tmp:
+                Path(tmp).write_text("".join(f"- {p}\n" for p in problems))
+            log.warning("%d problem(s) with the report, listed in %s; the PDF is built anyway "
+                        "(report: strict: true makes them fail the build)", len(problems),
+                        problems_path(tex))
+    return problems

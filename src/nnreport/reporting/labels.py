@@ -162,6 +162,17 @@ def series(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} {word('and')} {items[-1]}"
 
 
+def named_runs(runs: list[dict]) -> str:
+    """Return runs (the report's run entries) as a sentence names them, the base first:
+    `el modelo base y las corridas con $p$ = 0 y $n_1$ = 256`; "" for none."""
+    others = series([r["phrase"] for r in runs if r["name"] != "base"])
+    count = sum(r["name"] != "base" for r in runs)
+    if not others:
+        return word("run_list.base") if runs else ""
+    prefix = "base_" if len(runs) > count else ""
+    return word(f"run_list.{prefix}{'one' if count == 1 else 'many'}", runs=others)
+
+
 def plural(n: int, one: str, many: str) -> str:
     """Return `n` with its noun in the right number: `1 época`, `30 épocas`."""
     return f"{n} {one if n == 1 else many}"

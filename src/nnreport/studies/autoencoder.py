@@ -23,6 +23,7 @@ from nnreport.base.texescape import escape
 from nnreport.config.grid import Variant, expand_grid
 from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
+    ACCURACY_BOUNDS,
     BINOMIAL,
     CONFIDENCE,
     HOLM,
@@ -114,7 +115,7 @@ def accuracy_comparisons(runs: pd.DataFrame, pairs: dict[str, str],
     ok = runs[runs["status"] != "diverged"]
     if not pairs or ok.groupby("variant").size().min() < 2:
         return {v: compare(runs, v, ref, "final_val_accuracy", n_val) for v, ref in pairs.items()}
-    return family(runs, list(pairs), pairs, "final_val_accuracy")
+    return family(runs, list(pairs), pairs, "final_val_accuracy", bounds=ACCURACY_BOUNDS)
 
 
 def autoencoder_entry(v: Variant, s: pd.Series, errors: dict, runs: pd.DataFrame) -> dict:

@@ -15,6 +15,7 @@ from nnreport.base.usercode import is_user_model
 from nnreport.config.grid import Variant, expand_grid
 from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
+    ACCURACY_BOUNDS,
     BINOMIAL,
     CONFIDENCE,
     HOLM,
@@ -26,7 +27,7 @@ from nnreport.evaluation.comparisons import (
     family,
 )
 from nnreport.evaluation.selection import best_variant
-from nnreport.evaluation.trends import verdict
+from nnreport.evaluation.trends import GAIN_LOSS, GAIN_POINTS, verdict
 from nnreport.reporting.context import (
     confusion_words,
     dataset_context,
@@ -42,11 +43,13 @@ from nnreport.reporting.labels import (
     panel_letters,
     power_of_ten,
     series,
+    signed,
     variant_label,
     variant_phrase,
 )
 from nnreport.reporting.tables import fixed_knobs
-from nnreport.reporting.words import word
+from nnreport.reporting.words import entry, word
+from nnreport.training.history import TRAIN_EVAL_IMAGES
 
 
 def optimizer_settings(hparams: dict) -> dict:
@@ -86,7 +89,8 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame) -> list[dict]:
         runs.append({
             "name": v.name, "label": variant_label(v.knob, v.value), "experiment": v.experiment,
             "phrase": (phrase := variant_phrase(v.knob, v.value)),
-            # the run as the subject of a sentence: "el base", "la corrida con el optimizador SGD"
+            # the run as the subject of a sentence: "el modelo base", "la corrida con el
+            # optimizador SGD"
             "named": word("runs.base") if v.knob is None else word("runs.named", phrase=phrase),
             "final_accuracy": 100 * s["final_val_accuracy_mean"],
             # one seed has no spread: None, so the prose prints the accuracy alone
@@ -150,6 +154,8 @@ def build_context(config: dict, variants: list[Variant], summary: pd.DataFrame,
         "base_run": base_run,
         "classes": [escape(c) for c in confusion["classes"]],
         "n_train": base_run["normalisation"]["n_train"],
+        # the training images measured in eval mode each epoch (training/history.py)
+        "train_images": min(base_run["normalisation"]["n_train"], TRAIN_EVAL_IMAGES),
         "n_val": base_run["normalisation"]["n_val"],
         "pooled": not config["dataset"].get("holdout_test", False),  # train and test files
         "dataset": dataset_context(config["dataset"]),
@@ -175,7 +181,8 @@ def base_comparisons(runs_table: pd.DataFrame, compared: list[str],
     several = runs_table.groupby("variant")["seed"].nunique().min() > 1
     if not several and correct is None:
         return {}, {}
-    return (family(runs_table, compared, "base", "final_val_accuracy", correct),
+    return (family(runs_table, compared, "base", "final_val_accuracy", correct,
+                   bounds=ACCURACY_BOUNDS),
             family(runs_table, compared, "base", "final_val_loss") if several else {})
 
 
@@ -200,6 +207,10 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
                              "top_confidence": 100 * (1 - (1 - CONFIDENCE) / max(1, len(compared))),
                              "images": several and correct is not None}
     accuracy, loss = base_comparisons(runs_table, compared, correct)
+    # few degrees of freedom (two seeds, Holm's levels): wide intervals the prose warns of
+    df = [c.df for c in accuracy.values()]
+    context["statistics"].update(min_df=min(df, default=math.inf),
+                                 clipped=any(c.clipped for c in accuracy.values()))
     for run in context["runs"]:
         run["resolved"] = None  # the base, and diverged runs, compare with nothing
         run["loss_delta"] = None  # the final validation loss against the base's, over seeds
@@ -224,11 +235,35 @@ def add_comparisons(context: dict, runs_table: pd.DataFrame, n_val: int,
                              best_group(runs_table, best, metric, n_val, per_image=correct)
                              if n != best]
     context["best_group_text"] = best_group_text(context["best_group"])
+    unresolved = 0
+    for run in context["runs"]:  # in Table I order: the frames of unresolved effects rotate
+        run["change"] = change_text(run, method, unresolved)
+        unresolved += run["resolved"] is False
+
+
+def change_text(run: dict, method: str, k: int) -> str:
+    """How a run's final accuracy differs from the base's, as the verb phrase of a sentence
+    whose subject is that accuracy: `baja 1.60 puntos (intervalo [-2.75, -0.45])`; an effect
+    the evidence does not resolve says its interval is compatible with both signs, in the
+    `k`-th of the catalogue's frames (they rotate, so none is read more than a few times)."""
+    delta = run.get("delta_pp", 0.0)
+    size = f"{abs(delta):.2f}"
+    verb = word("change.none") if float(size) == 0 else word(
+        "change.up" if delta > 0 else "change.down", value=size)
+    if run.get("resolved") is None:  # the base itself, a diverged run: nothing compared
+        return verb
+    if method == BINOMIAL:
+        return verb if run["resolved"] else word("change.wilson", change=verb)
+    low, high = signed(run["delta_low"]), signed(run["delta_high"])
+    if run["resolved"]:
+        return word("change.resolved", change=verb, low=low, high=high)
+    frames = entry("change.unresolved")
+    return frames[k % len(frames)].format(change=verb, low=low, high=high)
 
 
 def best_group_text(group: list[dict]) -> str:
     """The runs the evidence cannot tell apart from the best, as a sentence names them after
-    "no se distingue": `del base ni de las corridas con $n_1$ = 64 y el optimizador SGD`."""
+    "no se distingue": `del modelo base ni de las corridas con $n_1$ = 64 y el optimizador SGD`."""
     others = series([r["phrase"] for r in group if r["name"] != "base"])
     with_base = any(r["name"] == "base" for r in group)
     if not group:
@@ -275,14 +310,17 @@ def add_costs(context: dict, runs: list[dict], runs_table: pd.DataFrame) -> None
 
 
 def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
-    """Give each finished run what its validation curves show (evaluation/trends.py), and list
-    the runs that overfit, grow over-confident, would gain from early stopping or have not
-    converged: the only such claims the report makes."""
+    """Give each finished run what its curves show (evaluation/trends.py), and list the runs
+    that overfit (over-confident, or losing accuracy), whose validation loss rises without
+    overfitting, that would gain from early stopping or that have not converged: the only such
+    claims the report makes. `convergence` holds the gains that count as still improving."""
     for run in context["runs"]:
         v = None if run["diverged"] else verdict(metrics[metrics["variant"] == run["name"]], n_val)
         run["trend_known"] = v is not None
         run["overfits"] = bool(v and v.overfits)
         run["overconfident"] = bool(v and v.overconfident)
+        run["loses_accuracy"] = bool(v and v.loses_accuracy)
+        run["unstable"] = bool(v and v.unstable)
         run["converged"] = bool(v is None or v.converged)
         run["early_stop_helps"] = bool(v and v.early_stop_helps)
         run["early_stop_gain"] = 100 * v.early_stop_gain if v and v.early_stop_gain else 0.0
@@ -290,8 +328,11 @@ def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
     context["trends_known"] = any(r["trend_known"] for r in finished)
     context["overfitting"] = [r for r in finished if r["overfits"]]
     context["overconfident"] = [r for r in finished if r["overconfident"]]
+    context["loses_accuracy"] = [r for r in finished if r["loses_accuracy"]]
+    context["unstable"] = [r for r in finished if r["unstable"]]
     context["early_stopping"] = [r for r in finished if r["early_stop_helps"]]
     context["not_converged"] = [r for r in finished if not r["converged"]]
+    context["convergence"] = {"points": GAIN_POINTS, "loss_percent": round(100 * GAIN_LOSS)}
 
 
 def confusion_source(predictions: str | list[str], runs: str | None = None,

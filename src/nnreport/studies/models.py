@@ -35,6 +35,7 @@ from nnreport.reporting.context import (
 )
 from nnreport.reporting.labels import format_value, run_label
 from nnreport.reporting.tables import backend_name
+from nnreport.training.history import TRAIN_EVAL_IMAGES
 
 
 def noise_drops(noise: pd.DataFrame) -> pd.Series:
@@ -167,6 +168,8 @@ def build_models_context(config: dict, variants: list, selections: list[dict],
                     "mean": first_run["normalisation"]["mean"],
                     "std": first_run["normalisation"]["std"]},
         "epochs": int(config["epochs"]),
+        # the training images measured in eval mode each epoch (training/history.py)
+        "train_images": min(first_run["normalisation"]["n_train"], TRAIN_EVAL_IMAGES),
         "seeds": list(config.get("seeds", [0])),
         "models": entries,
         "by_id": {e["id"]: e for e in entries},

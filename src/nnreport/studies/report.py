@@ -3,6 +3,7 @@ from results that are checked to come from the current config."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from nnreport.reporting.provenance import provenance
 from nnreport.studies import autoencoder, experiments, models
 from nnreport.training.metrics import read_metrics
 
+STRICT_VARIABLE = "NNREPORT_STRICT"
 # kind -> (the confusion matrix's predictions and summary, the report's context)
 CONFUSION: dict[str, Callable[..., tuple[list[str], dict]]] = {
     "experiments": experiments.confusion_source, "models": models.confusion_source,
@@ -54,4 +56,10 @@ def build_report(kind: str, inputs: dict, config: dict, sections: str, published
         context = CONTEXT[kind](config, inputs, runs_table, runs, metrics, figures,
                                 provenance(config, runs_table, template.parent))
         build_pdf(template, sections, context, build / "informe.tex", inputs["bibliography"],
-                  metrics, config["report"]["latex_timeout"])
+                  metrics, config["report"]["latex_timeout"], strict(config))
+
+
+def strict(config: dict) -> bool:
+    """Whether the report's problems fail its build: `report: strict: true`, or the
+    environment's NNREPORT_STRICT=1 (the test suite's and CI's)."""
+    return bool(config["report"].get("strict")) or os.environ.get(STRICT_VARIABLE) == "1"
