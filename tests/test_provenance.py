@@ -37,3 +37,25 @@ def test_the_tf32_state_is_that_of_the_gpu_runs(tmp_path):
     assert tf32_states(runs.assign(tf32=[False, False, True])) == [False, True]
     assert tf32_states(runs.assign(device_type="cpu")) == []  # TF32 only exists on a GPU
     assert tf32_states(pd.DataFrame({"threads": [1]})) == []  # runs from before the switch
+
+
+def test_where_a_run_trained_reaches_the_reports_provenance_through_runs_parquet(tmp_path):
+    # run.json's device_type and tf32 travel in the metrics' metadata to runs.parquet, which
+    # the report reads: before, summarise_run dropped them and the TF32 and GPU sentences
+    # never saw a GPU run
+    from nnreport.evaluation.statistics import summarise_run
+    from nnreport.training.metrics import read_metrics, write_metrics
+
+    rows = [{"epoch": 1, "split": s, "loss": 0.5, "accuracy": 0.8, "lr": 1e-3, "seconds": 1.0}
+            for s in ("fit", "train", "val")]
+    summaries = []
+    for seed, device, tf32 in ((0, "cuda", True), (1, "cpu", False)):
+        run = {"variant": "base", "seed": seed, "experiment": "base", "train_seconds": 1.0,
+               "started_at": 1.0, "finished_at": 2.0, "device_name": device, "threads": 1,
+               "device_type": device, "tf32": tf32}
+        write_metrics(tmp_path / f"{seed}.parquet", rows, run)
+        summaries.append(summarise_run(*read_metrics(tmp_path / f"{seed}.parquet")))
+    runs = pd.DataFrame(summaries)
+    p = provenance({"a": 1}, runs, tmp_path)
+    assert p["gpu"] is True and p["tf32"] == [True]
+    assert provenance({"a": 1}, runs.iloc[1:], tmp_path)["gpu"] is False

@@ -42,6 +42,10 @@ def summarise_run(df: pd.DataFrame, run: dict, experiment: str | None = None) ->
         "started_at": run.get("started_at"),
         "finished_at": run.get("finished_at"),
         "device_name": run.get("device_name"),
+        # where it trained and whether its float32 products used TF32: the report's
+        # Reproducibility appendix states both (reporting/provenance.py)
+        "device_type": run.get("device_type"),
+        "tf32": run.get("tf32"),
         "threads": run.get("threads"),
         "parameters": run.get("parameters"),  # trainable (a frozen encoder's are not)
     }
