@@ -66,18 +66,20 @@ def test_the_english_report_reads_in_english_throughout(english_run):
     assert "These conclusions have limits the design imposes. Each configuration was trained " \
            "with 2 seeds, few to estimate the randomness of training precisely" in text
     assert "the study says nothing about their interactions" in text
+    assert "computed by the hand-written backpropagation step BackpropStep (Listing 2)" in text
+    assert "Listing 2. The hand-written backpropagation step" in text
     leaks = [w for w in SPANISH if re.search(re.escape(w), text)]
     assert leaks == [], leaks
 
 
 @needs_fashion_mnist
 @pytest.mark.parametrize(("pdf", "words"), [
-    ("tiny.pdf", ("procedimiento de Holm", "valor p corregido", "Fig. 2 muestra cada diferencia",
+    ("tiny.pdf", ("procedimiento de Holm", "valor p corregido", "Respecto del modelo base (Fig. 2)",
                   "Figura 2. Diferencia de cada corrida con el modelo base", "Satterthwaite",
                   "imágenes de validación, medido imagen por imagen")),
-    ("tiny-en.pdf", ("Holm’s procedure", "corrected p-value", "Fig. 2 shows each difference",
+    ("tiny-en.pdf", ("Holm’s procedure", "corrected p-value", "Relative to the base (Fig. 2)",
                      "Figure 2. Difference of each run from the base", "Satterthwaite",
-                     "validation images, measured image by image"))])
+                     "measured image by image and paired"))])
 def test_with_seeds_the_effects_are_a_corrected_family_drawn_as_a_forest_plot(english_run, pdf,
                                                                               words):
     tmp, _ = english_run
