@@ -1,9 +1,10 @@
 """What a study writes and what its report reads stay inside the project (issue 10)."""
 
 import pytest
-from test_validation import only_problem, problems
+from test_validation import SCHEMA, only_problem, problems
 
 from conftest import make_workdir, run_snakemake
+from nnreport.checks.config import validate_config
 
 
 @pytest.mark.parametrize("study", ["..", ".", ".hidden"])
@@ -78,3 +79,34 @@ def test_prose_the_template_includes_must_be_there_before_any_job(tmp_path, defa
     assert lines[1] == ("config.yaml: report.bibliography is 'refs/mine.bib', which is not a "
                         "file; copy the repository's report/refs.bib there or name your own .bib "
                         "file")
+
+
+def test_a_jinja_error_in_a_prose_file_is_refused_with_its_line_before_any_job(
+        tmp_path, default_config, monkeypatch):
+    import shutil
+
+    from conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "report" / "sections", tmp_path / "mine")
+    discussion = tmp_path / "mine" / "discusion.tex"
+    lines = discussion.read_text().splitlines()
+    lines.insert(2, r"Un cambio mío \BLOCK{if best.resolved}sin cerrar.")  # no \BLOCK{endif}
+    discussion.write_text("\n".join(lines) + "\n")
+    (tmp_path / "report").mkdir()
+    shutil.copy(ROOT / "report" / "refs.bib", tmp_path / "report" / "refs.bib")
+    mine = default_config | {"report": default_config["report"] | {"sections": "mine"}}
+    found = problems(mine)
+    # named at the line that opens the block, not at the file's end where Jinja notices
+    assert len(found) == 1 and found[0].startswith(
+        "config.yaml: report.sections is 'mine': mine/discusion.tex, line 3: Unexpected end of "
+        "template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'.")
+    assert "Fix the \\VAR{...} or \\BLOCK{...} tag there" in found[0]
+    # a tag never closed is named at its line
+    lines[2] = r"Un cambio mío \VAR{runs|length sin cerrar."
+    discussion.write_text("\n".join(lines) + "\n")
+    assert "mine/discusion.tex, line 3: " in problems(mine)[0]
+    # once closed, the same file passes
+    lines[2] = r"Un cambio mío \BLOCK{if best.resolved}cerrado.\BLOCK{endif}"
+    discussion.write_text("\n".join(lines) + "\n")
+    validate_config(mine, SCHEMA, ("config.yaml",), None)  # raises nothing

@@ -1,8 +1,9 @@
 import shutil
 
+import jinja2
 import pytest
 
-from conftest import processes_working_in
+from conftest import ROOT, processes_working_in
 from nnreport.reporting.build import LatexError, compile_pdf, log_excerpt, render
 from nnreport.reporting.context import confusion_words
 from nnreport.reporting.context import long_date as spanish_date
@@ -270,3 +271,18 @@ def test_a_reports_problems_are_published_beside_it_and_go_when_it_has_none(tmp_
         build.write_bytes(b"%PDF-1.5 second")
         publish_report(build, published)
     assert published.read_bytes() == b"%PDF-1.5 second" and not problems_path(published).exists()
+
+
+def test_every_shipped_template_and_prose_file_parses_and_keeps_its_line_numbers(tmp_path):
+    from nnreport.reporting.jinja import latex_env, syntax_problem
+
+    shipped = [*(ROOT / "report" / "templates").rglob("*.j2"),
+               *(ROOT / "report" / "sections").rglob("*.tex")]
+    assert len(shipped) > 40
+    assert [p for p in shipped if syntax_problem(p)] == []
+    # a line that ends with a tag keeps its break without adding one: an error names its line
+    bad = tmp_path / "x.tex"
+    bad.write_text("uno\\BLOCK{if a}\ndos\\BLOCK{endif}\ntres \\VAR{b|nofilter}\n")
+    with pytest.raises(jinja2.TemplateSyntaxError) as caught:
+        latex_env(tmp_path).get_template("x.tex")
+    assert caught.value.lineno == 3

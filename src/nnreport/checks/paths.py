@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from nnreport.config.messages import Problem, format_path, show
 from nnreport.config.templates import template_part, template_path
+from nnreport.reporting.jinja import latex_env, syntax_problem
 from nnreport.studies.kinds import study_kind
 
 # The workflow's own folders: a report published into one of them would be overwritten or
@@ -88,13 +89,23 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
     template = template_path(TEMPLATES, default, language)
     sections, bibliography = report.get("sections"), report.get("bibliography")
     if isinstance(sections, str) and template.is_file():
-        missing = [f for f in included_prose(template) if not (Path(sections) / f).is_file()]
+        prose = [Path(sections) / f for f in included_prose(template)]
+        missing = [p.name for p in prose if not p.is_file()]
         if missing:
             yield Problem(("report", "sections"), f"report.sections is {show(sections)}, which "
                           f"lacks {', '.join(missing)} (the report's template {template.name} "
                           "includes them); copy them from the repository's "
                           f"report/sections/{'' if language == 'es' else language + '/'} "
                           "(its tp/ for a model study) and write your own text")
+        env = latex_env()
+        for path in prose:
+            wrong = syntax_problem(path, env) if path.is_file() else None
+            if wrong:
+                yield Problem(("report", "sections"), f"report.sections is {show(sections)}: "
+                              f"{wrong}. Fix the \\VAR{{...}} or "
+                              "\\BLOCK{...} tag there (each \\BLOCK{if}/\\BLOCK{for} closes "
+                              "with \\BLOCK{endif}/\\BLOCK{endfor}; see the README's 'Writing "
+                              "the report')")
     if isinstance(bibliography, str) and not Path(bibliography).is_file():
         yield Problem(("report", "bibliography"), f"report.bibliography is {show(bibliography)}"
                       ", which is not a file; copy the repository's report/refs.bib there or "

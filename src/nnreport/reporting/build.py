@@ -14,65 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
-import jinja2.ext
 
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, disk_full, write_text
-from nnreport.base.texescape import escape
 from nnreport.config.templates import template_folders
-from nnreport.reporting.labels import named_runs, plural, plus_minus, signed, thousands
+from nnreport.reporting.jinja import latex_env
 
 log = logging.getLogger(__name__)
 
 class LatexError(ExpectedError, RuntimeError):
     """LaTeX failed; the message holds the relevant lines of its log."""
-
-
-_BLOCK_TAG = re.compile(r"\\BLOCK\{[^}]*\}")
-_ENDS_WITH_TAG = re.compile(r"\\BLOCK\{[^}]*\}[ \t]*$")
-
-
-class KeepLineBreaks(jinja2.ext.Extension):
-    """trim_blocks drops the line break after every block tag, which is right for a tag alone on
-    its line but glues words together after a tag that ends a line of text (`del modelo base\\BLOCK{
-    if ...}` + `y cada` gave "basey cada"). After a tag that ends a line holding text besides
-    its tags, the break, a space in LaTeX, stays; a line of tags alone keeps none."""
-
-    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
-        lines = source.split("\n")
-        for i, line in enumerate(lines[:-1]):
-            if _ENDS_WITH_TAG.search(line) and _BLOCK_TAG.sub("", line).strip():
-                lines[i] = line + "\n"  # trim_blocks takes one break; the other stays
-        return "\n".join(lines)
-
-
-def latex_env(*folders: str | Path) -> jinja2.Environment:
-    """Return a Jinja environment whose delimiters do not clash with LaTeX."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
-        block_start_string=r"\BLOCK{", block_end_string="}",
-        variable_start_string=r"\VAR{", variable_end_string="}",
-        comment_start_string=r"\#{", comment_end_string="}",
-        # no line statements or line comments: every LaTeX comment (%, %%, %#) stays LaTeX's
-        trim_blocks=True, lstrip_blocks=True, autoescape=False,
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-        extensions=[KeepLineBreaks],
-    )
-    env.filters["tex"] = escape
-    env.filters["thousands"] = thousands
-    env.filters["signed"] = signed  # \VAR{r.delta_pp|signed(2)}: +0.15, -0.84, 0.00
-    env.filters["pm"] = plus_minus  # \VAR{r.final_accuracy|pm(r.final_accuracy_std)}
-    env.filters["plural"] = plural  # \VAR{epochs|plural("época", "épocas")}
-    env.filters["named"] = named_runs  # \VAR{overfitting|named}: la corrida con $p$ = 0
-    env.filters["channels"] = per_channel  # \VAR{run.normalisation.mean|channels}: 0.2860
-    return env
-
-
-def per_channel(values: float | list[float], digits: int = 4) -> str:
-    """Return one number per channel, `0.2860` or `0.4914, 0.4822, 0.4465` (a normalisation's
-    mean or std; one number in a model.pt written before channels)."""
-    numbers = values if isinstance(values, list) else [values]
-    return ", ".join(f"{float(v):.{digits}f}" for v in numbers)
 
 
 def render(template: str | Path, sections: str | Path, context: dict, out: str | Path) -> None:

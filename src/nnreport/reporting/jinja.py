@@ -1,0 +1,100 @@
+"""The report's Jinja environment: delimiters that do not clash with LaTeX, line breaks kept
+where a sentence needs them, the filters the templates use, and the syntax check of a prose
+file before any job. Light: the config checks import it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import jinja2.ext
+
+from nnreport.base.texescape import escape
+from nnreport.reporting.labels import named_runs, plural, plus_minus, signed, thousands
+
+_BLOCK_TAG = re.compile(r"\\BLOCK\{[^}]*\}")
+_ENDS_WITH_TAG = re.compile(r"\\BLOCK\{[^}]*\}[ \t]*$")
+
+
+class KeepLineBreaks(jinja2.ext.Extension):
+    """trim_blocks drops the line break after every block tag, which is right for a tag alone on
+    its line but glues words together after a tag that ends a line of text (`del modelo base\\BLOCK{
+    if ...}` + `y cada` gave "basey cada"). After a tag that ends a line holding text besides
+    its tags, the break, a space in LaTeX, stays (the tag gets Jinja's `+}`, which turns
+    trim_blocks off for it, so line numbers in Jinja's errors stay the file's); a line of tags
+    alone keeps none."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        lines = source.split("\n")
+        for i, line in enumerate(lines[:-1]):
+            end = _ENDS_WITH_TAG.search(line)
+            if end and _BLOCK_TAG.sub("", line).strip():
+                close = line.rindex("}", end.start(), end.end())
+                if line[close - 1] not in "+-":
+                    lines[i] = line[:close] + "+" + line[close:]
+        return "\n".join(lines)
+
+
+def latex_env(*folders: str | Path) -> jinja2.Environment:
+    """Return a Jinja environment whose delimiters do not clash with LaTeX."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        # no line statements or line comments: every LaTeX comment (%, %%, %#) stays LaTeX's
+        trim_blocks=True, lstrip_blocks=True, autoescape=False,
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        extensions=[KeepLineBreaks],
+    )
+    env.filters["tex"] = escape
+    env.filters["thousands"] = thousands
+    env.filters["signed"] = signed  # \VAR{r.delta_pp|signed(2)}: +0.15, -0.84, 0.00
+    env.filters["pm"] = plus_minus  # \VAR{r.final_accuracy|pm(r.final_accuracy_std)}
+    env.filters["plural"] = plural  # \VAR{epochs|plural("época", "épocas")}
+    env.filters["named"] = named_runs  # \VAR{overfitting|named}: la corrida con $p$ = 0
+    env.filters["channels"] = per_channel  # \VAR{run.normalisation.mean|channels}: 0.2860
+    return env
+
+
+# the block tags that open a block an `end...` tag closes
+_OPENS = {"if", "for", "macro", "call", "filter", "block", "with", "raw", "autoescape"}
+
+
+def syntax_problem(path: Path, env: jinja2.Environment | None = None) -> str | None:
+    """What is wrong with the Jinja tags of a prose or template file (`file, line n: message`),
+    or None: its syntax, parsed as the report's build parses it, before any job runs. A block
+    left open is named at the line that opens it, not at the file's end where Jinja notices."""
+    env = env or latex_env()
+    source = path.read_text(encoding="utf-8")
+    try:
+        env.parse(source, path.name, str(path))
+    except jinja2.TemplateSyntaxError as e:
+        line = e.lineno
+        if e.message and e.message.startswith("Unexpected end of template"):
+            line = _innermost_open(env, source) or line
+        return f"{path}, line {line}: {e.message}"
+    return None
+
+
+def _innermost_open(env: jinja2.Environment, source: str) -> int | None:
+    """The line of the innermost block tag that no `end...` tag closes, or None."""
+    opened: list[int] = []
+    tokens = iter(env.lex(env.preprocess(source)))
+    for lineno, kind, _ in tokens:
+        if kind != "block_begin":
+            continue
+        name = next((v for _, k, v in tokens if k != "whitespace"), "")
+        if name in _OPENS:
+            opened.append(lineno)
+        elif name.startswith("end") and name[3:] in _OPENS and opened:
+            opened.pop()
+    return opened[-1] if opened else None
+
+
+def per_channel(values: float | list[float], digits: int = 4) -> str:
+    """Return one number per channel, `0.2860` or `0.4914, 0.4822, 0.4465` (a normalisation's
+    mean or std; one number in a model.pt written before channels)."""
+    numbers = values if isinstance(values, list) else [values]
+    return ", ".join(f"{float(v):.{digits}f}" for v in numbers)
