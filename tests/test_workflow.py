@@ -149,6 +149,13 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "es una estimación optimista" in text and "dataset: n_test" not in text
     # the model code, extracted from the package, with line numbers
     assert "Código 1. Clase MLP" in text and "class MLP(nn.Module):" in text
+    # and the hand-written backward pass it trained with: what it computes, and its code
+    assert "los calculó el paso de retropropagación escrito a mano BackpropStep (Código 2)" in text
+    assert re.search(r"g = \(softmax\(z\) ?− ?onehot\(y\)\)/B", text)
+    assert "Código 2. El paso de retropropagación escrito a mano" in text
+    assert "out=linear.weight.grad" in text
+    # every run trained on the CPU here: the GPU's non-determinism is not discussed
+    assert "todas las corridas de este informe se entrenaron en la CPU" in text
     # appendix B: samples and counts per class and split; provenance
     assert re.search(r"Figura \d\. Imágenes de ejemplo", text)
     assert "Tabla IV. Cantidad de imágenes por clase" in text and " 3 000 " in text

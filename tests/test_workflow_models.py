@@ -63,6 +63,11 @@ def test_model_study_report_shows_the_four_models_and_robustness(models_run):
     assert "M2 reentrena en PyTorch los hiperparámetros que M1 eligió en NumPy" in text
     assert "la implementación desde cero inicializa con He" in text
     assert "Determinismo: en la CPU, la misma configuración y la misma semilla" in text
+    # what a GPU leaves undetermined is said only when a run trained on one
+    runs = pd.read_parquet(tmp / "results" / "tiny_models" / "runs.parquet")
+    on_gpu = bool((runs["device_type"] == "cuda").any())
+    assert ("cuBLAS" in text) == on_gpu
+    assert ("todas las corridas de este informe se entrenaron en la CPU" in text) != on_gpu
 
 
 @needs_fashion_mnist

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
+import textwrap
 import unicodedata
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from nnreport.data.registry import describe
 from nnreport.models.registry import family
 from nnreport.reporting.labels import variant_label
 from nnreport.reporting.words import entry, word
+from nnreport.training.backprop import BackpropStep
 
 
 def long_date(day: dt.date) -> str:
@@ -113,7 +115,10 @@ def gradient_steps(runs: list[dict], labels: dict[str, str]) -> dict:
         label = labels[run["variant"]]
         if run.get("gradients") in steps and label not in steps[run["gradients"]]:
             steps[run["gradients"]].append(label)
-    return {**steps, "module": escape("nnreport/training/backprop.py"),
+    # the step itself, shown in the appendix beside the model when a run used it
+    code = (listing_code(textwrap.dedent(inspect.getsource(BackpropStep.__call__)))
+            if steps["backprop"] else "")
+    return {**steps, "code": code, "module": escape("nnreport/training/backprop.py"),
             "test": escape("tests/test_backprop.py"),
             "test_name": escape("test_hand_written_gradients_equal_autograd_in_float64")}
 

@@ -58,6 +58,9 @@ def provenance(config: dict, runs: pd.DataFrame, repo: str | Path) -> dict:
         "devices": sorted(runs["device_name"].dropna().unique().tolist()),
         "threads": sorted(int(t) for t in runs["threads"].dropna().unique()),
         "tf32": tf32_states(runs),
+        # whether any run trained on a GPU (the Reproducibility appendix says what a GPU
+        # leaves undetermined only then)
+        "gpu": bool("device_type" in runs and (runs["device_type"] == "cuda").any()),
         "n_runs": len(runs),
         "total_train_seconds": float(runs["train_seconds"].sum()),
         "grid_wall_seconds": wall,
