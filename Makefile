@@ -7,8 +7,13 @@ BIN := $(VENV)/bin
 
 .PHONY: report test setup system test-system lint clean gpu-check
 
+# In a terminal, Snakemake's rich logger plugin shows the progress (jobs done, the running ones,
+# time elapsed per rule and in all); piped into a file or a CI log, or with PROGRESS=plain, the
+# plain job listing. Either way the full plain log is in .snakemake/log/.
 report: setup
-	$(BIN)/snakemake --cores $(CORES) report/informe.pdf
+	@if [ -t 1 ] && [ "$(PROGRESS)" != plain ]; then logger=--logger=rich; else logger=; fi; \
+	echo "$(BIN)/snakemake --cores $(CORES) $$logger report/informe.pdf"; \
+	$(BIN)/snakemake --cores $(CORES) $$logger report/informe.pdf
 
 test: setup test-system lint
 	$(BIN)/pytest

@@ -17,6 +17,7 @@ import yaml
 from conftest import (
     ROOT,
     SNAKEMAKE,
+    copy_study,
     job_counts,
     make_workdir,
     needs_fashion_mnist,
@@ -364,3 +365,48 @@ def test_the_grid_benchmark_reads_every_job_of_a_real_snakemake_log(tiny_run):
     counted = collections.Counter(j["rule"] for j in jobs)
     assert counted == {k: v for k, v in job_counts(out).items() if k != "total"}
     assert all(j["start"] <= j["end"] for j in jobs) and counted["train"] == 5
+
+
+@needs_fashion_mnist
+def test_in_a_terminal_the_rich_logger_shows_the_progress_and_the_log_stays_plain(tiny_run,
+                                                                                   tmp_path):
+    # make report's display (Makefile): Snakemake's rich logger plugin, installed by the set-up,
+    # on a terminal (a pseudo-terminal here); the forced jobs rerun and the report is published
+    import threading
+
+    tmp, config = copy_study(tiny_run[:2], tmp_path)
+    pdf = tmp / "report" / "tiny.pdf"
+    before = pdf.stat().st_mtime_ns
+    master, slave = os.openpty()
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the terminal closed
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp),
+                           "--configfile", str(config), "--cores", "2", "--logger=rich",
+                           "--forcerun", "aggregate", "--", "report/tiny.pdf"],
+                          stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, timeout=600,
+                          env={**os.environ, "COLUMNS": "100"})
+    os.close(slave)
+    reader.join(timeout=30)
+    os.close(master)
+    shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", b"".join(chunks).decode(errors="replace"))
+    assert proc.returncode == 0, shown[-3000:]
+    assert "Total Progress" in shown and "100%" in shown, shown[-3000:]
+    for rule in ("aggregate", "table results", "report", "publish report"):
+        assert f"✓ - {rule}" in shown, rule
+    assert "Workflow Finished" in shown
+    assert pdf.stat().st_mtime_ns > before
+    # Snakemake's own log keeps the plain job listing
+    log = max((tmp / ".snakemake" / "log").glob("*.snakemake.log"), key=os.path.getmtime)
+    assert "rule aggregate:" in log.read_text()
