@@ -166,7 +166,19 @@ def _evaluation(model: str, test: list[float], dev: list[float]) -> dict:
             "per_seed": per_seed}
 
 
-def test_a_reimplementation_is_compared_with_its_source_on_test_with_welchs_interval():
+def _correct(accuracies: dict[str, list[float]], n: int = 1000):
+    """Each model's correctness on `n` images per seed (`<model>/seed<k>`): the first
+    accuracy * n images right, the others wrong, as per_image_correct gives them."""
+    import pandas as pd
+
+    return pd.DataFrame({f"{m}/seed{s}": [int(i < round(a * n)) for i in range(n)]
+                         for m, accs in accuracies.items() for s, a in enumerate(accs)})
+
+
+def test_a_reimplementation_is_compared_with_its_source_on_test_over_seeds_and_images():
+    import numpy as np
+    from scipy import stats
+
     from nnreport.studies.models import add_model_comparisons
 
     config = {"models": [{"id": "M1", "backend": "numpy", "search": {"lr": [1, 2]}},
@@ -177,33 +189,52 @@ def test_a_reimplementation_is_compared_with_its_source_on_test_with_welchs_inte
                                   [0.11, 0.12]), ("M3", "PyTorch", 1, [0.30, 0.32]))]
     context = {"models": entries, "by_id": {e["id"]: e for e in entries},
                "best": entries[0], "most_robust": entries[0]}
-    evaluations = [_evaluation("M1", [0.80, 0.82], [0.81, 0.83]),
-                   _evaluation("M2", [0.70, 0.72], [0.80, 0.84]),
-                   _evaluation("M3", [0.60, 0.62], [0.60, 0.61])]
-    add_model_comparisons(context, config, evaluations)
+    test = {"M1": [0.80, 0.82], "M2": [0.70, 0.72], "M3": [0.60, 0.62]}
+    dev = {"M1": [0.81, 0.83], "M2": [0.80, 0.84], "M3": [0.60, 0.61]}
+    evaluations = [_evaluation(m, test[m], dev[m]) for m in test]
+    add_model_comparisons(context, config, evaluations, _correct(dev), _correct(test))
     [r] = context["reimplementations"]  # M3 changes hyper-parameters: not a re-implementation
-    # difference -10 points; each side's variance 0.0002, se 0.01414, 2 degrees of freedom,
-    # t(0.975, 2) = 4.3027: half-width 6.085 points
+    # by hand: each side's seeds (variance 0.0002 over 2) plus the images' paired term, with
+    # Satterthwaite's degrees of freedom; a family of one, at 95 %
+    per_image = _correct(test)
+    d = (per_image[["M2/seed0", "M2/seed1"]].mean(axis=1)
+         - per_image[["M1/seed0", "M1/seed1"]].mean(axis=1)).to_numpy()
+    terms = [(0.0002 / 2, 1), (0.0002 / 2, 1), (d.var(ddof=1) / len(d), len(d) - 1)]
+    variance = sum(v for v, _ in terms)
+    df = variance**2 / sum(v**2 / k for v, k in terms)
+    half = 100 * stats.t.ppf(0.975, df) * np.sqrt(variance)
     assert (r["id"], r["source"], r["method"]) == ("M2", "M1", "welch")
     assert r["difference"] == pytest.approx(-10.0)
-    assert (r["low"], r["high"]) == pytest.approx((-16.085, -3.915), abs=1e-3)
+    assert (r["low"], r["high"]) == pytest.approx((-10.0 - half, -10.0 + half), abs=1e-6)
+    # (narrower than the seeds alone, 6.085: the well-measured image term raises the degrees
+    # of freedom from 2 more than it adds to the standard error)
     assert r["resolved"] and r["source_candidates"] == 2 and r["source_backend"] == "NumPy"
     assert [m["id"] for m in context["best_group"]] == ["M2"]  # dev 82 vs 82: no difference
     assert [m["id"] for m in context["robust_group"]] == ["M2"]  # M3 loses 20 points more
-    assert context["statistics"]["method"] == "welch"
+    assert context["statistics"]["method"] == "welch" and context["statistics"]["images"]
 
 
-def test_one_seed_per_model_claims_no_difference_in_robustness():
+def test_one_seed_per_model_pairs_the_images_and_claims_no_difference_in_robustness():
+    from scipy import stats
+
     from nnreport.studies.models import add_model_comparisons
 
     entries = [{"id": m, "backend": "PyTorch", "n_candidates": 1, "noise_drops": [d]}
-               for m, d in (("M0", 0.1), ("M1", 0.3))]
+               for m, d in (("M0", 0.1), ("M1", 0.3), ("M2", 0.3))]
     context = {"models": entries, "by_id": {e["id"]: e for e in entries},
                "best": entries[0], "most_robust": entries[0]}
-    add_model_comparisons(context, {"models": [{"id": "M0"}, {"id": "M1"}]},
-                          [_evaluation("M0", [0.9], [0.9]), _evaluation("M1", [0.5], [0.5])])
-    assert context["robust_group"] is None and context["statistics"]["method"] == "binomial"
-    assert context["best_group"] == []  # Wilson: [88.0, 91.7] and [46.9, 53.1] do not overlap
+    dev = {"M0": [0.9], "M1": [0.5], "M2": [0.897]}
+    add_model_comparisons(context, {"models": [{"id": "M0"}, {"id": "M1"}, {"id": "M2"}]},
+                          [_evaluation(m, a, a) for m, a in dev.items()], _correct(dev),
+                          _correct(dev))
+    assert context["robust_group"] is None and context["statistics"]["method"] == "paired"
+    # M2 misses 3 of M0's 900 right images: the paired t test of those differences does not
+    # resolve it (Holm tests it second, at 0.05); M1, 400 fewer, is resolved
+    per_image = _correct(dev)
+    assert stats.ttest_rel(per_image["M2/seed0"], per_image["M0/seed0"]).pvalue > 0.05
+    assert stats.ttest_rel(per_image["M1/seed0"], per_image["M0/seed0"]).pvalue < 0.025
+    assert [m["id"] for m in context["best_group"]] == ["M2"]
+    assert context["statistics"]["best_comparisons"] == 2
 
 
 def test_with_seeds_each_run_compares_its_final_loss_with_the_bases_too():

@@ -61,6 +61,12 @@ def test_model_study_report_shows_the_four_models_and_robustness(models_run):
     assert "no afirmamos que las diferencias de robustez entre modelos superen el ruido" in text
     # M2 against M1: the difference with its uncertainty, and why they may differ
     assert "M2 reentrena en PyTorch los hiperparámetros que M1 eligió en NumPy" in text
+    # paired over the shared images and corrected with Holm, not Wilson intervals' overlap
+    assert "y cada diferencia, el intervalo t pareado de las diferencias imagen por imagen" in text
+    assert "Las 3 comparaciones con el mejor modelo en dev forman una familia corregida" in text
+    assert re.search(r"respecto de M1 \(intervalo \[[−+][\d.]+, [−+][\d.]+\](, una diferencia "
+                     r"que la evidencia establece|: los datos son compatibles)", text)
+    assert "se superponen" not in text and "significativa" not in text
     assert "la implementación desde cero inicializa con He" in text
     assert "Determinismo: en la CPU, la misma configuración y la misma semilla" in text
     # what a GPU leaves undetermined is said only when a run trained on one

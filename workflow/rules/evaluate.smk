@@ -28,6 +28,7 @@ rule evaluate_model:
         evaluation=f"{RESULTS}/final/{{model}}/evaluation.json",
         noise=f"{RESULTS}/final/{{model}}/noise.parquet",
         predictions=f"{RESULTS}/final/{{model}}/test_predictions.parquet",
+        dev_correct=f"{RESULTS}/final/{{model}}/dev_correct.parquet",
     params:
         code_version=script_code("evaluate_model.py"),
         max_val=config["max_val"],

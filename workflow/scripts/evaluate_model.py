@@ -1,4 +1,5 @@
-"""Adapter: a model's chosen candidate -> dev/test scores, noise curve, test predictions."""
+"""Adapter: a model's chosen candidate -> dev/test scores, noise curve, test predictions, dev
+correctness per image."""
 
 import os
 
@@ -16,10 +17,11 @@ to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 p = snakemake.params
 selection = read_json(snakemake.input.selection)
-evaluation, noise, predictions = evaluate_final(
+evaluation, noise, predictions, dev_correct = evaluate_final(
     snakemake.wildcards.model, selection, list(snakemake.input.models),
     Dataset.load(snakemake.input.data), p.max_val, p.max_test, p.sigmas, p.noise_seed)
-for frame, path in ((noise, snakemake.output.noise), (predictions, snakemake.output.predictions)):
+for frame, path in ((noise, snakemake.output.noise), (predictions, snakemake.output.predictions),
+                    (dev_correct, snakemake.output.dev_correct)):
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
 write_json(snakemake.output.evaluation, evaluation)

@@ -110,8 +110,10 @@ def batched(predict, x: np.ndarray, batch: int = 8192) -> np.ndarray:
 
 def evaluate_final(model: str, selection: dict, model_files: list[str], data,
                    max_val: int | None, max_test: int | None, sigmas: list[float],
-                   noise_seed: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """Return a final model's dev and test scores, its noise curve and its test predictions.
+                   noise_seed: int) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return a final model's dev and test scores, its noise curve, its test predictions and
+    its correctness on each dev image (one column per seed, `seed<k>`, 0 or 1, the images in
+    the split's order: what pairs the comparisons of models on dev).
 
     Every seed of the selected candidate is evaluated; the scores are their means.
     """
@@ -123,7 +125,7 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
     chosen = [p for p in model_files if Layout.run_of(p)[0] == selection["variant"]]
     dev_idx = data.val_idx[:max_val] if max_val else data.val_idx
     test_idx = data.test_idx[:max_test] if max_test else data.test_idx
-    rows, noise_rows, test_preds = [], [], []
+    rows, noise_rows, test_preds, dev_correct = [], [], [], {}
     for path in sorted(chosen):
         seed = Layout.run_of(path)[1]
         norm = torch.load(verified(path), map_location="cpu", weights_only=False)["normalisation"]
@@ -135,6 +137,9 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
             if split == "test":  # every seed's: the confusion matrix adds their counts
                 test_preds.append(pd.DataFrame({"seed": seed, "true": data.labels[idx],
                                                 "pred": logits.argmax(1)}))
+            else:
+                dev_correct[f"seed{seed}"] = (logits.argmax(1) == data.labels[idx]).astype(
+                    np.int8)
         rows.append(row)
         for k, sigma in enumerate(sigmas):
             noisy = add_noise(data.images[test_idx], sigma, noise_seed + k)
@@ -151,7 +156,8 @@ def evaluate_final(model: str, selection: dict, model_files: list[str], data,
                   **{f"{c}_std": float(stats[f"{c}_std"]) for c in columns},
                   "per_seed": [{k: (int(v) if k == "seed" else float(v)) for k, v in r.items()}
                                for r in rows]}  # for comparisons between models
-    return evaluation, pd.DataFrame(noise_rows), pd.concat(test_preds, ignore_index=True)
+    return (evaluation, pd.DataFrame(noise_rows), pd.concat(test_preds, ignore_index=True),
+            pd.DataFrame(dev_correct))
 
 
 def evaluate_chosen(runs: pd.DataFrame, model_files: list[str], data, max_val: int | None,
@@ -163,6 +169,6 @@ def evaluate_chosen(runs: pd.DataFrame, model_files: list[str], data, max_val: i
     finished = {(variant, int(s)) for s in runs.loc[(runs["variant"] == variant)
                                                     & (runs["status"] != "diverged"), "seed"]}
     files = [p for p in model_files if Layout.run_of(p) in finished]
-    evaluation, _, predictions = evaluate_final(CHOSEN, {"variant": variant}, files, data,
+    evaluation, _, predictions, _ = evaluate_final(CHOSEN, {"variant": variant}, files, data,
                                                 max_val, max_test, [], 0)
     return evaluation, predictions

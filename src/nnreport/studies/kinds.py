@@ -132,6 +132,10 @@ class ModelStudy(StudyKind):
         return {"evaluations": layout.finals("evaluation.json", ids),
                 "selections": [layout.selection(m) for m in ids],
                 "noise": layout.finals("noise.parquet", ids),
+                # each image's correctness, which pairs the comparisons of models: on dev,
+                # and on test (from the test predictions)
+                "dev_correct": layout.finals("dev_correct.parquet", ids),
+                "test_predictions": layout.finals("test_predictions.parquet", ids),
                 "confusion": layout.confusion}
 
     def confusion_inputs(self, config: dict, layout: Layout, variant_names: list[str],

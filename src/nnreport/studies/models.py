@@ -14,12 +14,14 @@ from nnreport.base.usercode import is_user_model
 from nnreport.config.grid import candidates, expand_grid
 from nnreport.config.layout import Layout
 from nnreport.evaluation.comparisons import (
-    BINOMIAL,
+    ACCURACY_BOUNDS,
     CONFIDENCE,
+    HOLM,
+    PAIRED,
     WELCH,
     accuracy_interval,
     best_group,
-    compare,
+    family,
 )
 from nnreport.evaluation.statistics import over_seeds
 from nnreport.models import mlp as torch_models
@@ -73,19 +75,40 @@ def seed_scores(evaluations: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def add_model_comparisons(context: dict, config: dict, evaluations: list[dict]) -> None:
+def per_image_correct(dev_correct: list[str], test_predictions: list[str]
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each final model's correctness (0 or 1) on each dev and each test image, one column per
+    model and seed (`<model>/seed<k>`, as evaluation/comparisons.py pairs them), the images in
+    the same order for every model."""
+    dev = pd.concat([pd.read_parquet(verified(p)).add_prefix(f"{Layout.model_of(p)}/")
+                     for p in dev_correct], axis=1)
+    test = {}
+    for p in test_predictions:
+        model, preds = Layout.model_of(p), pd.read_parquet(verified(p))
+        for seed, rows in preds.groupby("seed", sort=True):
+            test[f"{model}/seed{int(seed)}"] = (rows["true"] == rows["pred"]).to_numpy(int)
+    return dev, pd.DataFrame(test)
+
+
+def add_model_comparisons(context: dict, config: dict, evaluations: list[dict],
+                          dev: pd.DataFrame, test: pd.DataFrame) -> None:
     """Name the final models the dev evidence cannot tell apart from the best, and compare each
     re-implementation (a model with `from:` on another back-end and nothing else changed)
-    with its source on test, each with its uncertainty (evaluation/comparisons.py)."""
+    with its source on test. Every model is scored on the same dev and test images, so each
+    difference is paired image by image (`dev`, `test`: per_image_correct's) and, with several
+    seeds, also carries the seeds' spread (Welch's); each set of comparisons is one family
+    corrected with Holm's procedure (evaluation/comparisons.py)."""
     frame = seed_scores(evaluations)
     n_seeds = int(frame.groupby("variant").size().min())
     n_dev, n_test = evaluations[0]["n_dev"], evaluations[0]["n_test"]
     context["statistics"] = {"confidence": round(100 * CONFIDENCE), "n_seeds": n_seeds,
-                             "n_dev": n_dev, "n_test": n_test,
-                             "method": WELCH if n_seeds > 1 else BINOMIAL}
+                             "n_dev": n_dev, "n_test": n_test, "correction": HOLM,
+                             "method": WELCH if n_seeds > 1 else PAIRED, "images": True}
     best = context["best"]["id"]
     context["best_group"] = [context["by_id"][m] for m in
-                             best_group(frame, best, "dev_accuracy", n_dev) if m != best]
+                             best_group(frame, best, "dev_accuracy", n_dev, per_image=dev)
+                             if m != best]
+    context["statistics"]["best_comparisons"] = len(context["models"]) - 1
     # the models whose loss of accuracy under noise the seeds cannot tell from the most
     # robust's (Welch over seeds; one seed measures no variation between initialisations)
     robust = context["most_robust"]["id"]
@@ -94,19 +117,23 @@ def add_model_comparisons(context: dict, config: dict, evaluations: list[dict]) 
     context["robust_group"] = ([context["by_id"][m] for m in best_group(drops, robust, "drop")
                                 if m != robust] if n_seeds > 1 else None)
     declared = {m["id"]: m for m in config["models"]}
+    sources = {m["id"]: m["from"] for m in config["models"]
+               if (source := declared.get(m.get("from", ""))) is not None
+               and not m.get("search") and not m.get("hparams")
+               and m.get("backend", "torch") != source.get("backend", "torch")}
+    found = family(frame, list(sources), sources, "test_accuracy", test,
+                   bounds=ACCURACY_BOUNDS) if sources else {}
+    context["statistics"]["reimplementation_comparisons"] = len(found)
     context["reimplementations"] = []
-    for m in config["models"]:
-        source = declared.get(m.get("from", ""))
-        if (source is None or m.get("search") or m.get("hparams")
-                or m.get("backend", "torch") == source.get("backend", "torch")):
-            continue
-        c = compare(frame, m["id"], source["id"], "test_accuracy", n_test)
+    for m, source in sources.items():
+        c = found[m]
         context["reimplementations"].append({
-            "id": m["id"], "source": source["id"], "difference": 100 * c.difference,
+            "id": m, "source": source, "difference": 100 * c.difference,
             "low": 100 * c.low, "high": 100 * c.high, "resolved": c.resolved,
-            "method": c.method, "backend": context["by_id"][m["id"]]["backend"],
-            "source_backend": context["by_id"][source["id"]]["backend"],
-            "source_candidates": context["by_id"][source["id"]]["n_candidates"]})
+            "p_adjusted": c.p_adjusted, "confidence": 100 * c.confidence, "method": c.method,
+            "backend": context["by_id"][m]["backend"],
+            "source_backend": context["by_id"][source]["backend"],
+            "source_candidates": context["by_id"][source]["n_candidates"]})
 
 
 def build_models_context(config: dict, variants: list, selections: list[dict],
@@ -223,6 +250,7 @@ def report_context(config: dict, inputs: dict, runs_table: pd.DataFrame, runs: l
         config, variants, [read_json(p) for p in inputs["selections"]], evaluations,
         pd.concat(pd.read_parquet(verified(p)) for p in inputs["noise"]), runs, epochs_run,
         read_json(inputs["confusion"]), figures, provenance)
-    add_model_comparisons(context, config, evaluations)
+    add_model_comparisons(context, config, evaluations,
+                          *per_image_correct(inputs["dev_correct"], inputs["test_predictions"]))
     context["gradients"] = gradient_steps(runs, {v.name: run_label(v) for v in variants})
     return context
