@@ -71,7 +71,9 @@ def test_the_report_shows_the_students_class_their_code_and_their_knobs(user_stu
         in text
     assert "2 capas convolucionales" in text and "Filtros = 6" in text
     # the discussion says what a change of their argument cost, not what our knob does
-    assert "Con densas = 16 la red tiene" in text
+    # (read in the rendered LaTeX: a float may split the sentence in the PDF)
+    tex = " ".join((tmp / "report" / "build" / "tiny_mi_cnn" / "informe.tex").read_text().split())
+    assert "Con $\\mathtt{densas}$~=~16 la red tiene" in tex
     assert "784" not in text and "MLP" not in text
     assert "Convolución 1→6, 3 × 3" in text  # Table III, read from the module
 
