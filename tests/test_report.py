@@ -286,3 +286,33 @@ def test_every_shipped_template_and_prose_file_parses_and_keeps_its_line_numbers
     with pytest.raises(jinja2.TemplateSyntaxError) as caught:
         latex_env(tmp_path).get_template("x.tex")
     assert caught.value.lineno == 3
+
+
+def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp_path):
+    from nnreport.reporting.build import BIB_STYLE, bibliography_style
+    from nnreport.reporting.words import activate
+
+    try:
+        activate("en")
+        assert bibliography_style(tmp_path) is None  # revtex's own words are English
+        activate("es")
+        name = bibliography_style(tmp_path)
+    finally:
+        activate("es")
+    style = (tmp_path / f"{name}.bst").read_text(encoding="latin-1")
+    assert name == f"{BIB_STYLE}-own" and 'FUNCTION {bbl.and}\n{\n  "y"\n}' in style
+    assert 'FUNCTION {bbl.in}\n{ "en" }' in style and "'names.comma" not in style.split(
+        "FUNCTION {names.comma}", 1)[1]
+    # it compiles: three authors read "A, B y C", the proceedings "en ..."
+    shutil.copy(ROOT / "report" / "refs.bib", tmp_path / "refs.bib")
+    (tmp_path / "t.tex").write_text("\\documentclass[aps,pre]{revtex4-2}\\begin{document}"
+                                    "\\cite{xiao2017,paszke2019,srivastava2014}\\makeatletter"
+                                    "\\def\\@bibstyle{" + name + "}\\makeatother"
+                                    "\\bibliography{refs}\\end{document}\n")
+    compile_pdf(tmp_path / "t.tex")
+    import subprocess
+
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "t.pdf"), "-"],
+                                   capture_output=True, text=True, check=True).stdout.split())
+    assert "H. Xiao, K. Rasul y R. Vollgraf" in text and " en Advances in Neural" in text
+    assert "Sutskever y R. Salakhutdinov, Dropout: A simple way" in text  # revtex's settings

@@ -16,7 +16,7 @@ from conftest import ROOT
 SETUP_LIST = ROOT / "workflow" / "setup" / "debian-packages.txt"
 TEST_LIST = ROOT / "workflow" / "setup" / "debian-packages-test.txt"  # make test's extras
 TEMPLATES = sorted((ROOT / "report" / "templates").glob("**/*.tex.j2"))  # every language
-TEX_SUFFIXES = (".sty", ".cls", ".ldf", ".fd")
+TEX_SUFFIXES = (".sty", ".cls", ".ldf", ".fd", ".bst")
 on_debian = pytest.mark.skipif(shutil.which("dpkg-query") is None,
                                reason="not a Debian system: no dpkg to ask who ships a file")
 

@@ -162,7 +162,10 @@ def test_tiny_report_has_every_part_a_demanding_reader_checks(tiny_run):
     assert "Tabla IV. Cantidad de imágenes por clase" in text and " 3 000 " in text
     assert re.search(r"versión [0-9a-f]{12}|sin repositorio git", text)
     assert "Snakemake 9." in text and "PyTorch 2." in text
-    # bibliography, cited
+    # bibliography, cited, in Spanish: revtex's style with its words translated
+    assert "H. Xiao, K. Rasul y R. Vollgraf, Fashion-MNIST" in text
+    assert " en Advances in Neural Information Processing Systems" in text
+    assert " and " not in text[text.rindex("[1] H. Xiao"):]
     for ref in ("Fashion-MNIST", "Adam: A method", "Dropout: A simple way", "PyTorch: An",
                 "Sustainable data analysis with Snakemake"):
         assert ref in text, ref

@@ -67,6 +67,7 @@ def test_the_english_report_reads_in_english_throughout(english_run):
            "with 2 seeds, few to estimate the randomness of training precisely" in text
     assert "the study says nothing about their interactions" in text
     assert "computed by the hand-written backpropagation step BackpropStep (Listing 2)" in text
+    assert "H. Xiao, K. Rasul, and R. Vollgraf, Fashion-MNIST" in text  # revtex's own style
     assert "Listing 2. The hand-written backpropagation step" in text
     leaks = [w for w in SPANISH if re.search(re.escape(w), text)]
     assert leaks == [], leaks

@@ -11,7 +11,7 @@ LIST="${1:-$(dirname "$0")/debian-packages.txt}"
 present() {
   case "$1" in
     /*) [ -e "$1" ] ;;
-    *.sty|*.cls|*.ldf|*.fd) command -v kpsewhich >/dev/null && [ -n "$(kpsewhich "$1")" ] ;;
+    *.sty|*.cls|*.ldf|*.fd|*.bst) command -v kpsewhich >/dev/null && [ -n "$(kpsewhich "$1")" ] ;;
     *) command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] ;;  # daemons: sbin, maybe not on PATH
   esac
 }

@@ -19,6 +19,7 @@ from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, disk_full, write_text
 from nnreport.config.templates import template_folders
 from nnreport.reporting.jinja import latex_env
+from nnreport.reporting.words import entry
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,8 @@ def bundle_files(tex: str | Path) -> list[str]:
     names = [tex.name]
     for name in _INCLUDED.findall(strip_comments(tex.read_text())):
         names.append(name if Path(name).suffix else f"{name}.tex")
-    names += [p.name for p in (tex.with_suffix(".bbl"), tex.parent / "refs.bib") if p.exists()]
+    names += [p.name for p in (tex.with_suffix(".bbl"), tex.parent / "refs.bib",
+                               tex.parent / f"{BIB_STYLE}-own.bst") if p.exists()]
     names = list(dict.fromkeys(names))
     missing = [n for n in names if not (tex.parent / n).is_file()]
     if missing:
@@ -225,6 +227,48 @@ def build_lock(folder: str | Path) -> Iterator[None]:
                              f"{path}); two invocations of the same study were started (after "
                              f"--unlock?): let one finish, then run the workflow again") from None
         yield
+
+
+# revtex's bibliography style, which writes its few words in English (its bbl.<word>
+# functions, "The language selected here is ENGLISH"), and those words
+BIB_STYLE = "apsrev4-2"
+BIB_WORDS = {"and": "and", "in": "in", "edby": "edited by", "of": "of"}
+_SERIAL_COMMA = re.compile(r"numnames #2 >\s*'names\.comma\s*'skip\$\s*if\$")
+
+
+def bibliography_style(folder: str | Path) -> str | None:
+    """The BibTeX style of the report's bibliography in the active language, written into
+    `folder`: a copy of revtex's apsrev4-2.bst with its words replaced by the catalogue's
+    (`bibliography`: "y" for "and", "en" for "in", ...) and, where the language has no comma
+    before the last author's "and" (`serial_comma: false`), without it; None in English, where
+    revtex's own style is right. The copy has its own name, as the style's licence asks."""
+    words = entry("bibliography")
+    own = {k: words[k] for k in BIB_WORDS}
+    if own == BIB_WORDS and words["serial_comma"]:
+        return None
+    found = subprocess.run(["kpsewhich", f"{BIB_STYLE}.bst"], capture_output=True, text=True)
+    if found.returncode or not found.stdout.strip():
+        raise LatexError(f"kpsewhich finds no {BIB_STYLE}.bst, revtex's bibliography style; "
+                         "install Debian's texlive-publishers (make setup does)")
+    text = Path(found.stdout.strip()).read_text(encoding="latin-1")
+    for name, english in BIB_WORDS.items():
+        pattern = re.compile(r'(FUNCTION \{bbl\.' + name + r'\}\s*\{\s*)"'
+                             + re.escape(english) + '"')
+        replacement = r'\g<1>"' + str(own[name]).replace("\\", "\\\\") + '"'
+        text, n = pattern.subn(replacement, text)
+        if n != 1:
+            raise LatexError(f"{found.stdout.strip()}: its bbl.{name} is not \"{english}\" "
+                             "any more; update BIB_WORDS in reporting/build.py")
+    if not words["serial_comma"]:
+        text, n = _SERIAL_COMMA.subn("", text)
+        if n == 0:
+            raise LatexError(f"{found.stdout.strip()}: the comma before the last author's "
+                             "'and' is written differently; update _SERIAL_COMMA in "
+                             "reporting/build.py")
+    name = f"{BIB_STYLE}-own"
+    with atomic_path(Path(folder) / f"{name}.bst", seal=False) as tmp:
+        Path(tmp).write_text(text, encoding="latin-1")  # its bytes as TeX Live ships them
+    return name
 
 
 def config_advice(context: dict) -> list[str]:
@@ -270,7 +314,10 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
 
     with build_lock(tex.parent):
         problems_path(tex).unlink(missing_ok=True)
-        render(template, sections, context, tex)
+        style = bibliography_style(tex.parent)
+        if style is None:
+            (tex.parent / f"{BIB_STYLE}-own.bst").unlink(missing_ok=True)  # not a stale one
+        render(template, sections, {**context, "bibliography_style": style}, tex)
         check(check_tex, tex.read_text(), str(tex))
         for warning in warnings + rising_loss_warnings(metrics) + config_advice(context):
             log.warning("report check: %s", warning)
