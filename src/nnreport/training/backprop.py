@@ -129,7 +129,7 @@ class BackpropStep:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the batch's summed cross-entropy and its number of correct predictions."""
-        a = x.flatten(1)  # (B, 784)
+        a = x.flatten(1)  # (B, C * H * W)
         masks = self._dropout_masks(len(x), a.device, a.dtype)
         inputs, saved = [], []
         for layer, act, w_t, mask in zip(self.layers[:-1], self.acts, self.weights_t, masks,
