@@ -289,7 +289,7 @@ def test_every_shipped_template_and_prose_file_parses_and_keeps_its_line_numbers
 
 
 def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp_path):
-    from nnreport.reporting.build import BIB_STYLE, bibliography_style
+    from nnreport.reporting.build import OWN_BIB_STYLE, bibliography_style
     from nnreport.reporting.words import activate
 
     try:
@@ -300,7 +300,7 @@ def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp
     finally:
         activate("es")
     style = (tmp_path / f"{name}.bst").read_text(encoding="latin-1")
-    assert name == f"{BIB_STYLE}-own" and 'FUNCTION {bbl.and}\n{\n  "y"\n}' in style
+    assert name == OWN_BIB_STYLE and 'FUNCTION {bbl.and}\n{\n  "y"\n}' in style
     assert 'FUNCTION {bbl.in}\n{ "en" }' in style and "'names.comma" not in style.split(
         "FUNCTION {names.comma}", 1)[1]
     # it compiles: three authors read "A, B y C", the proceedings "en ..."

@@ -105,7 +105,7 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
                               f"{wrong}. Fix the \\VAR{{...}} or "
                               "\\BLOCK{...} tag there (each \\BLOCK{if}/\\BLOCK{for} closes "
                               "with \\BLOCK{endif}/\\BLOCK{endfor}; see the README's 'Writing "
-                              "the report')")
+                              "the prose')")
     if isinstance(bibliography, str) and not Path(bibliography).is_file():
         yield Problem(("report", "bibliography"), f"report.bibliography is {show(bibliography)}"
                       ", which is not a file; copy the repository's report/refs.bib there or "

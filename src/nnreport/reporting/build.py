@@ -194,7 +194,7 @@ def bundle_files(tex: str | Path) -> list[str]:
     for name in _INCLUDED.findall(strip_comments(tex.read_text())):
         names.append(name if Path(name).suffix else f"{name}.tex")
     names += [p.name for p in (tex.with_suffix(".bbl"), tex.parent / "refs.bib",
-                               tex.parent / f"{BIB_STYLE}-own.bst") if p.exists()]
+                               tex.parent / f"{OWN_BIB_STYLE}.bst") if p.exists()]
     names = list(dict.fromkeys(names))
     missing = [n for n in names if not (tex.parent / n).is_file()]
     if missing:
@@ -232,6 +232,7 @@ def build_lock(folder: str | Path) -> Iterator[None]:
 # revtex's bibliography style, which writes its few words in English (its bbl.<word>
 # functions, "The language selected here is ENGLISH"), and those words
 BIB_STYLE = "apsrev4-2"
+OWN_BIB_STYLE = f"{BIB_STYLE}-own"  # its copy with the report's words, beside the report
 BIB_WORDS = {"and": "and", "in": "in", "edby": "edited by", "of": "of"}
 _SERIAL_COMMA = re.compile(r"numnames #2 >\s*'names\.comma\s*'skip\$\s*if\$")
 
@@ -241,10 +242,13 @@ def bibliography_style(folder: str | Path) -> str | None:
     `folder`: a copy of revtex's apsrev4-2.bst with its words replaced by the catalogue's
     (`bibliography`: "y" for "and", "en" for "in", ...) and, where the language has no comma
     before the last author's "and" (`serial_comma: false`), without it; None in English, where
-    revtex's own style is right. The copy has its own name, as the style's licence asks."""
+    revtex's own style is right (and a copy a build in another language left there is removed).
+    The copy has its own name, as the style's licence asks."""
     words = entry("bibliography")
     own = {k: words[k] for k in BIB_WORDS}
+    path = Path(folder) / f"{OWN_BIB_STYLE}.bst"
     if own == BIB_WORDS and words["serial_comma"]:
+        path.unlink(missing_ok=True)
         return None
     found = subprocess.run(["kpsewhich", f"{BIB_STYLE}.bst"], capture_output=True, text=True)
     if found.returncode or not found.stdout.strip():
@@ -265,10 +269,9 @@ def bibliography_style(folder: str | Path) -> str | None:
             raise LatexError(f"{found.stdout.strip()}: the comma before the last author's "
                              "'and' is written differently; update _SERIAL_COMMA in "
                              "reporting/build.py")
-    name = f"{BIB_STYLE}-own"
-    with atomic_path(Path(folder) / f"{name}.bst", seal=False) as tmp:
+    with atomic_path(path, seal=False) as tmp:
         Path(tmp).write_text(text, encoding="latin-1")  # its bytes as TeX Live ships them
-    return name
+    return OWN_BIB_STYLE
 
 
 def config_advice(context: dict) -> list[str]:
@@ -315,8 +318,6 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
     with build_lock(tex.parent):
         problems_path(tex).unlink(missing_ok=True)
         style = bibliography_style(tex.parent)
-        if style is None:
-            (tex.parent / f"{BIB_STYLE}-own.bst").unlink(missing_ok=True)  # not a stale one
         render(template, sections, {**context, "bibliography_style": style}, tex)
         check(check_tex, tex.read_text(), str(tex))
         for warning in warnings + rising_loss_warnings(metrics) + config_advice(context):
