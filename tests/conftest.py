@@ -83,6 +83,15 @@ def build_tiny(workdir: Path) -> Path:
     return build_study(workdir, study_config("tiny", epochs=1))
 
 
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny study (one epoch) built to report/tiny.pdf once for the whole test session:
+    its folder and config. Shared by every module: a test copies it (copy_study) before it
+    changes, damages or deletes anything."""
+    tmp = tmp_path_factory.mktemp("tiny_study")
+    return tmp, build_tiny(tmp)
+
+
 def copy_study(built: tuple[Path, Path], tmp: Path) -> tuple[Path, Path]:
     """A copy of a built study's folder (its .snakemake/ included) and of its config, for a
     test to change or delete things in while the study stays shared by the module."""

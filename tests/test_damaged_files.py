@@ -17,7 +17,6 @@ import yaml
 from conftest import (
     ROOT,
     SNAKEMAKE,
-    build_tiny,
     copy_study,
     job_counts,
     needs_fashion_mnist,
@@ -84,15 +83,15 @@ def run_the_command(output: str, workdir) -> str:
     return proc.stdout + proc.stderr
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("damaged")
-    return tmp, build_tiny(tmp)
+@pytest.fixture
+def built(tiny_study):
+    """The session's built tiny study: every test here copies it before damaging it."""
+    return tiny_study
 
 
 @needs_fashion_mnist
-def test_a_truncated_data_file_is_rebuilt_without_retraining_any_run(built):
-    workdir, config = built
+def test_a_truncated_data_file_is_rebuilt_without_retraining_any_run(built, tmp_path):
+    workdir, config = copy_study(built, tmp_path)
     data = workdir / "data" / "tiny" / "fashion_mnist.npz"
     results = snapshot(workdir / "results")
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
@@ -112,8 +111,8 @@ def test_a_truncated_data_file_is_rebuilt_without_retraining_any_run(built):
 
 
 @needs_fashion_mnist
-def test_a_corrupt_metrics_file_is_named_and_only_its_run_retrains(built):
-    workdir, config = built
+def test_a_corrupt_metrics_file_is_named_and_only_its_run_retrains(built, tmp_path):
+    workdir, config = copy_study(built, tmp_path)
     runs = workdir / "results" / "tiny" / "runs"
     metrics = runs / "n1~16" / "seed0" / "metrics.parquet"
     metrics.write_bytes(b"this is not parquet")

@@ -15,12 +15,11 @@ import pytest
 import torch
 
 from conftest import (
+    copy_study,
     job_counts,
-    make_workdir,
     needs_fashion_mnist,
     run_snakemake,
     snakemake,
-    study_config,
 )
 from nnreport.base.io import OutputError, atomic_path, write_json
 
@@ -85,16 +84,14 @@ def test_latex_on_a_full_disk_is_told_as_a_full_disk(small_disk):
 
 
 @needs_fashion_mnist
-def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tmp_path):
+def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tiny_study,
+                                                                           tmp_path):
     """The real workflow with results/ on a small disk: a run deleted by hand is retrained
     while the disk has no room for its model; the failure says so in a line, no traceback,
     nothing half-written, every finished run untouched; with room made, the same command
     retrains that run alone and builds the report."""
-    config = study_config("tiny", epochs=1)
-    config["experiments"] = config["experiments"][:2]
-    path = make_workdir(tmp_path, config)
-    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
-    results = tmp_path / "results"
+    workdir, path = copy_study(tiny_study, tmp_path)
+    results = workdir / "results"
     shutil.move(results, tmp_path / "built")
     with tmpfs(results, "4m"):
         shutil.copytree(tmp_path / "built", results, dirs_exist_ok=True)
@@ -105,7 +102,7 @@ def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tmp
         shutil.rmtree(gone)
         free = os.statvfs(results)  # room for the small files, not for a model of 0.4 MB
         (results / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 64 * 1024))
-        proc = run_snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+        proc = run_snakemake(workdir, "--cores", "2", "report/tiny.pdf", config=path)
         out = proc.stdout + proc.stderr
         assert proc.returncode != 0
         assert "No space left on device; the disk of" in " ".join(out.split()), out[-3000:]
@@ -113,6 +110,6 @@ def test_a_workflow_whose_results_disk_fills_names_it_and_the_rerun_recovers(tmp
         assert not list(results.rglob("*.tmp")) and not list(gone.rglob("*.pt"))
         assert {p: p.read_bytes() for p in kept_files} == kept_files
         (results / "filler").unlink()
-        out = snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
+        out = snakemake(workdir, "--cores", "2", "report/tiny.pdf", config=path)
         assert job_counts(out)["train"] == 1 and (gone / "seed0" / "model.pt").is_file()
-        assert (tmp_path / "report" / "tiny.pdf").read_bytes().startswith(b"%PDF")
+        assert (workdir / "report" / "tiny.pdf").read_bytes().startswith(b"%PDF")

@@ -18,6 +18,7 @@ import yaml
 from conftest import (
     ROOT,
     SNAKEMAKE,
+    copy_study,
     job_counts,
     make_workdir,
     needs_fashion_mnist,
@@ -119,23 +120,21 @@ def _latexmk_running_in(folder) -> bool:
 
 
 @needs_fashion_mnist
-def test_a_latex_step_killed_midway_leaves_the_previous_pdf_aside_and_the_readme_recovers(tmp_path):
-    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
-    config["epochs"] = 1
-    path = make_workdir(tmp_path, config)
-    snakemake(tmp_path, "--cores", "2", "report/tiny.pdf", config=path)
-    pdf = tmp_path / "report" / "tiny.pdf"
+def test_a_latex_step_killed_midway_leaves_the_previous_pdf_aside_and_the_readme_recovers(
+        tiny_study, tmp_path):
+    workdir, path = copy_study(tiny_study, tmp_path)
+    pdf = workdir / "report" / "tiny.pdf"
     before = pdf.read_bytes()
     # the author edits the last section: a loop of a few seconds after the first pages went
     # out, so that each LaTeX pass runs a while with the new, incomplete informe.pdf on disk
-    with open(tmp_path / "report" / "sections" / "agradecimientos.tex", "a") as prose:
+    with open(workdir / "report" / "sections" / "agradecimientos.tex", "a") as prose:
         prose.write("\n\\newcount\\busy\\loop\\advance\\busy by1 "
                     "\\ifnum\\busy<20000000\\repeat\n")
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "1",
            "report/tiny.pdf", "--configfile", str(path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    build = (tmp_path / "report" / "build" / "tiny").resolve()
+    build = (workdir / "report" / "build" / "tiny").resolve()
     try:
         # killed while LaTeX writes the new PDF: an output Snakemake marks incomplete
         assert wait_for(lambda: _latexmk_running_in(build) and (build / "informe.pdf").exists(),
@@ -148,7 +147,7 @@ def test_a_latex_step_killed_midway_leaves_the_previous_pdf_aside_and_the_readme
     assert not pdf.exists() and previous.read_bytes() == before
     # the README's recovery: --unlock, then the same command (the default profile reruns the
     # killed job's incomplete output instead of stopping with IncompleteFilesException)
-    snakemake(tmp_path, "--unlock", config=path)
-    out = snakemake(tmp_path, "--cores", "1", "report/tiny.pdf", config=path)
+    snakemake(workdir, "--unlock", config=path)
+    out = snakemake(workdir, "--cores", "1", "report/tiny.pdf", config=path)
     assert "localrule report:" in out and "Incomplete" not in out
     assert pdf.read_bytes().startswith(b"%PDF") and not previous.exists()

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from conftest import (
-    build_tiny,
     copy_study,
     job_counts,
     needs_fashion_mnist,
@@ -21,17 +20,10 @@ from conftest import (
 from nnreport.base.io import atomic_path
 
 
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory):
-    """The tiny study (one epoch) built to report/tiny.pdf, once for the module."""
-    tmp = tmp_path_factory.mktemp("report_build")
-    return tmp, build_tiny(tmp)
-
-
 @pytest.fixture
-def built(built_once, tmp_path):
-    """A copy of the built tiny study, for one test to change."""
-    return copy_study(built_once, tmp_path)
+def built(tiny_study, tmp_path):
+    """A copy of the session's built tiny study, for one test to change."""
+    return copy_study(tiny_study, tmp_path)
 
 
 @needs_fashion_mnist
