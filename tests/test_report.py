@@ -1,4 +1,6 @@
 import shutil
+import subprocess
+import sys
 
 import jinja2
 import pytest
@@ -316,3 +318,17 @@ def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp
                                    capture_output=True, text=True, check=True).stdout.split())
     assert "H. Xiao, K. Rasul y R. Vollgraf" in text and " en Advances in Neural" in text
     assert "Sutskever y R. Salakhutdinov, Dropout: A simple way" in text  # revtex's settings
+
+
+def test_the_jobs_that_draw_tabulate_and_write_never_import_pytorch():
+    """Importing PyTorch costs about 3 s a process: the figure, table, effects and confusion
+    jobs never pay it, and the report job only where it prints a model's code (imported
+    there, inside the function)."""
+    code = """
+import sys
+import nnreport.studies.report, nnreport.studies.experiments, nnreport.studies.models
+import nnreport.studies.autoencoder, nnreport.reporting.figures, nnreport.reporting.tables
+print(sorted(m for m in ("torch", "torchvision") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr

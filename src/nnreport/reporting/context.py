@@ -13,10 +13,8 @@ from nnreport.base.families import constructor_arguments
 from nnreport.base.texescape import escape
 from nnreport.base.usercode import class_source, parse_target
 from nnreport.data.registry import describe
-from nnreport.models.registry import family
 from nnreport.reporting.labels import variant_label
 from nnreport.reporting.words import entry, word
-from nnreport.training.backprop import BackpropStep
 
 
 def long_date(day: dt.date) -> str:
@@ -88,6 +86,8 @@ def model_sources(names: set[str]) -> list[dict]:
     """Return the source code of every model class used: a built-in's read from the package,
     after the functions and classes it builds its layers with (`helpers`: their names); a
     user's class as written in their file (`file`: its path)."""
+    from nnreport.models.registry import family  # PyTorch's classes: the report job only
+
     sources: list[dict] = []
     for n in sorted(names):
         target = parse_target(n)
@@ -116,8 +116,11 @@ def gradient_steps(runs: list[dict], labels: dict[str, str]) -> dict:
         if run.get("gradients") in steps and label not in steps[run["gradients"]]:
             steps[run["gradients"]].append(label)
     # the step itself, shown in the appendix beside the model when a run used it
-    code = (listing_code(textwrap.dedent(inspect.getsource(BackpropStep.__call__)))
-            if steps["backprop"] else "")
+    code = ""
+    if steps["backprop"]:
+        from nnreport.training.backprop import BackpropStep  # imports PyTorch
+
+        code = listing_code(textwrap.dedent(inspect.getsource(BackpropStep.__call__)))
     return {**steps, "code": code, "module": escape("nnreport/training/backprop.py"),
             "test": escape("tests/test_backprop.py"),
             "test_name": escape("test_hand_written_gradients_equal_autograd_in_float64")}

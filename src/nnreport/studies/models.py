@@ -24,7 +24,6 @@ from nnreport.evaluation.comparisons import (
     family,
 )
 from nnreport.evaluation.statistics import over_seeds
-from nnreport.models import mlp as torch_models
 from nnreport.models import scratch as scratch_layers
 from nnreport.reporting.context import (
     confusion_words,
@@ -223,8 +222,12 @@ def study_sources(config: dict) -> list[dict]:
     used = [(family(m, change), m.get("backend", "torch"))
             for m in config["models"] for change in candidates(m)]
     backends = {b for name, b in used if not is_user_model(name)}
-    sources: list[dict] = [{"name": "MLP", "key": "PyTorch", "file": None, "helpers": [],
-                "code": inspect.getsource(torch_models.MLP)}] if "torch" in backends else []
+    sources: list[dict] = []
+    if "torch" in backends:
+        from nnreport.models import mlp as torch_models  # PyTorch: the report job only
+
+        sources.append({"name": "MLP", "key": "PyTorch", "file": None, "helpers": [],
+                        "code": inspect.getsource(torch_models.MLP)})
     if "numpy" in backends:
         sources.append({"name": "MLP", "key": "NumPy/CuPy", "file": None, "helpers": [],
                         "code": inspect.getsource(scratch_layers.MLP)})
