@@ -1,5 +1,6 @@
 """What a study writes and what its report reads stay inside the project (issue 10)."""
 
+
 import pytest
 from test_validation import SCHEMA, only_problem, problems
 
@@ -110,3 +111,58 @@ def test_a_jinja_error_in_a_prose_file_is_refused_with_its_line_before_any_job(
     lines[2] = r"Un cambio mío \BLOCK{if best.resolved}cerrado.\BLOCK{endif}"
     discussion.write_text("\n".join(lines) + "\n")
     validate_config(mine, SCHEMA, ("config.yaml",), None)  # raises nothing
+
+
+def test_a_name_the_report_does_not_define_in_a_prose_file_is_refused_before_any_job(
+        tmp_path, default_config, monkeypatch):
+    import shutil
+
+    from conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "report" / "sections", tmp_path / "report" / "sections")
+    shutil.copy(ROOT / "report" / "refs.bib", tmp_path / "report" / "refs.bib")
+    discussion = tmp_path / "report" / "sections" / "discusion.tex"
+    lines = discussion.read_text().splitlines()
+    lines.insert(2, r"La mejor es \VAR{bset.label}, de \VAR{ruuns|length}.")
+    discussion.write_text("\n".join(lines) + "\n")
+    # the schema's default prose folder is checked too (report: sections not given)
+    default_config["report"].pop("sections", None)
+    found = problems(default_config)
+    assert found == [
+        f"config.yaml: report.sections is 'report/sections': report/sections/discusion.tex, "
+        f"line 3: the name '{typo}' is not one the report defines (did you mean '{name}'?). "
+        "Use a name of the README's 'Writing the prose' (or set it first with "
+        "\\BLOCK{set name = ...})" for typo, name in (("bset", "best"), ("ruuns", "runs"))]
+    # a name the file sets itself, or guards with `is defined`, is the author's own
+    lines[2] = (r"\BLOCK{if best}\BLOCK{set mio = best.label}\BLOCK{endif}\VAR{mio}"
+                r"\BLOCK{if otro is defined}\VAR{otro}\BLOCK{endif}")
+    discussion.write_text("\n".join(lines) + "\n")
+    validate_config(default_config, SCHEMA, ("config.yaml",), None)  # raises nothing
+
+
+@pytest.mark.parametrize("kind", ["experiments", "autoencoder", "models"])
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_name_the_shipped_templates_and_prose_use_is_one_the_report_defines(kind,
+                                                                                 language):
+    """The check refuses no name the project's own prose uses: each kind's prose files, in
+    both languages, use only names its context holds or its templates set (the report job
+    checks each context it builds against the same list). An autoencoder study's prose is its
+    own three files where its template replaces the Table I study's blocks."""
+    from conftest import ROOT
+    from nnreport.checks.paths import TEMPLATES, included_prose, report_names
+    from nnreport.config.templates import template_path
+    from nnreport.reporting.jinja import latex_env, unknown_names
+    from nnreport.studies.kinds import CONTEXT_NAMES
+
+    default = {"experiments": "informe", "autoencoder": "autoencoder", "models": "tp"}[kind]
+    template = template_path(TEMPLATES, default, language)
+    prose = ROOT / "report" / "sections" / ("" if language == "es" else language)
+    prose = prose / "tp" if kind == "models" else prose
+    env = latex_env()
+    known = report_names(kind, template, env)
+    files = [prose / f for f in included_prose(template)]
+    assert len(files) > 5 and CONTEXT_NAMES[kind] <= known
+    assert ("resultados_autoencoder.tex" in included_prose(template)) == (
+        "resultados.tex" not in included_prose(template)) == (kind == "autoencoder")
+    assert [p for f in files for p in unknown_names(f, known, env)] == []

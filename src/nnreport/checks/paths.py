@@ -3,14 +3,16 @@ inside the project (the folder the workflow runs in), whatever the config says."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+import jinja2
+from jinja2 import nodes
+
 from nnreport.config.messages import Problem, format_path, show
 from nnreport.config.templates import template_part, template_path
-from nnreport.reporting.jinja import latex_env, syntax_problem
-from nnreport.studies.kinds import study_kind
+from nnreport.reporting.jinja import assigned_names, latex_env, syntax_problem, unknown_names
+from nnreport.studies.kinds import CONTEXT_NAMES, study_kind
 
 # The workflow's own folders: a report published into one of them would be overwritten or
 # deleted by the workflow (or would break it).
@@ -54,16 +56,27 @@ def _inside_problem(path: tuple[str, str], value: object) -> Iterator[Problem]:
                                 f"manages itself; publish it elsewhere, e.g. {_EXAMPLES[key]}")
 
 
-def _includes(template: Path) -> list[str]:
-    """Every file a report template includes (or extends, with what that one includes), in
-    its order."""
-    found = []
-    for verb, name in re.findall(r"\\BLOCK\{\s*(include|extends)\s+[\"']([^\"']+)[\"']",
-                                 template.read_text()):
-        found.append(name)
-        part = template_part(template, name)
-        if verb == "extends" and part is not None:
-            found += _includes(part)
+def _includes(template: Path, overridden: frozenset[str] = frozenset()) -> list[str]:
+    """Every file a report template includes (or extends, with what that one includes outside
+    the blocks the extending template replaces: `overridden`), in its order."""
+    tree = latex_env().parse(template.read_text(encoding="utf-8"), template.name, str(template))
+    own_blocks = frozenset(b.name for b in tree.find_all(nodes.Block))
+    found: list[str] = []
+
+    def walk(node: nodes.Node) -> None:
+        for child in node.iter_child_nodes():
+            if isinstance(child, nodes.Block) and child.name in overridden:
+                continue  # the extending template's block is rendered instead
+            if isinstance(child, nodes.Include | nodes.Extends) and isinstance(
+                    child.template, nodes.Const):
+                name = child.template.value
+                found.append(name)
+                part = template_part(template, name)
+                if isinstance(child, nodes.Extends) and part is not None:
+                    found.extend(_includes(part, overridden | own_blocks))
+            walk(child)
+
+    walk(tree)
     return found
 
 
@@ -79,6 +92,15 @@ def template_parts(template: Path) -> list[str]:
                               if (part := template_part(template, f)) is not None))
 
 
+def report_names(kind: str, template: Path, env: jinja2.Environment) -> set[str]:
+    """The names a prose file of a `kind` study may use: its report context's, those its
+    template and the template's parts set, and the bibliography style the build adds."""
+    names = set(CONTEXT_NAMES[kind]) | {"bibliography_style"} | assigned_names(template, env)
+    for part in template_parts(template):
+        names |= assigned_names(Path(part), env)
+    return names
+
+
 def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
     """The prose folder holds every file the study's template includes; the bibliography is
     there (checked here, before any job, not by the report job after all the training)."""
@@ -87,7 +109,9 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
         return  # another kind's template, or both kinds: said elsewhere
     language = report.get("language", "es")
     template = template_path(TEMPLATES, default, language)
-    sections, bibliography = report.get("sections"), report.get("bibliography")
+    # the schema's defaults, which Snakemake fills in only after these checks
+    sections = report.get("sections", "report/sections")
+    bibliography = report.get("bibliography", "report/refs.bib")
     if isinstance(sections, str) and template.is_file():
         prose = [Path(sections) / f for f in included_prose(template)]
         missing = [p.name for p in prose if not p.is_file()]
@@ -98,6 +122,7 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
                           f"report/sections/{'' if language == 'es' else language + '/'} "
                           "(its tp/ for a model study) and write your own text")
         env = latex_env()
+        known = report_names(study_kind(config).name, template, env)
         for path in prose:
             wrong = syntax_problem(path, env) if path.is_file() else None
             if wrong:
@@ -106,6 +131,10 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
                               "\\BLOCK{...} tag there (each \\BLOCK{if}/\\BLOCK{for} closes "
                               "with \\BLOCK{endif}/\\BLOCK{endfor}; see the README's 'Writing "
                               "the prose')")
+            for unknown in unknown_names(path, known, env) if path.is_file() else []:
+                yield Problem(("report", "sections"), f"report.sections is {show(sections)}: "
+                              f"{unknown}. Use a name of the README's 'Writing the prose' "
+                              "(or set it first with \\BLOCK{set name = ...})")
     if isinstance(bibliography, str) and not Path(bibliography).is_file():
         yield Problem(("report", "bibliography"), f"report.bibliography is {show(bibliography)}"
                       ", which is not a file; copy the repository's report/refs.bib there or "

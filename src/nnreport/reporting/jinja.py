@@ -1,14 +1,17 @@
 """The report's Jinja environment: delimiters that do not clash with LaTeX, line breaks kept
-where a sentence needs them, the filters the templates use, and the syntax check of a prose
-file before any job. Light: the config checks import it."""
+where a sentence needs them, the filters the templates use, and the checks of a prose file
+before any job (its syntax, the names it uses). Light: the config checks import it."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
 import jinja2
 import jinja2.ext
+import jinja2.meta
+from jinja2 import nodes
 
 from nnreport.base.texescape import escape
 from nnreport.reporting.labels import named_runs, plural, plus_minus, signed, thousands
@@ -76,6 +79,48 @@ def syntax_problem(path: Path, env: jinja2.Environment | None = None) -> str | N
             line = _innermost_open(env, source) or line
         return f"{path}, line {line}: {e.message}"
     return None
+
+
+def assigned_names(path: Path, env: jinja2.Environment | None = None) -> set[str]:
+    """The names a template (or one of its parts) sets for what it includes: its `set`
+    targets, loop variables, macros and imports."""
+    env = env or latex_env()
+    return _assigned(env.parse(path.read_text(encoding="utf-8"), path.name, str(path)))
+
+
+def _assigned(tree: nodes.Template) -> set[str]:
+    names = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    names |= {n.name for n in tree.find_all(nodes.Macro)}
+    names |= {n.target for n in tree.find_all(nodes.Import)}
+    for imported in tree.find_all(nodes.FromImport):
+        names |= {n if isinstance(n, str) else n[-1] for n in imported.names}
+    return names
+
+
+def unknown_names(path: Path, known: set[str], env: jinja2.Environment | None = None
+                  ) -> list[str]:
+    """What names a prose file uses that the report does not define (`known`: the context's
+    names, those its templates set and Jinja's globals), each as `file, line n: \\VAR{...}
+    names 'x', which ...`, with the closest known name when one is close; [] when its syntax
+    is wrong (syntax_problem says so)."""
+    env = env or latex_env()
+    try:
+        tree = env.parse(path.read_text(encoding="utf-8"), path.name, str(path))
+    except jinja2.TemplateSyntaxError:
+        return []
+    # a name the file sets itself (inside an \\BLOCK{if} too), or tests with `is defined`,
+    # is the author's to answer for
+    guarded = {t.node.name for t in tree.find_all(nodes.Test)
+               if t.name in ("defined", "undefined") and isinstance(t.node, nodes.Name)}
+    unknown = (jinja2.meta.find_undeclared_variables(tree) - known - set(env.globals)
+               - _assigned(tree) - guarded)
+    problems = []
+    for name in sorted(unknown):
+        line = min(n.lineno for n in tree.find_all(nodes.Name) if n.name == name)
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        problems.append(f"{path}, line {line}: the name '{name}' is not one the report "
+                        f"defines" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    return problems
 
 
 def _innermost_open(env: jinja2.Environment, source: str) -> int | None:

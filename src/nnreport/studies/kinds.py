@@ -8,6 +8,34 @@ from nnreport.config.layout import CHOSEN, Layout
 
 Inputs = dict[str, "str | list[str]"]
 
+# The names each kind's report context holds, which the templates and the author's prose may
+# use: the config checks refuse a prose file that uses another before any job, and the report
+# job checks every context it builds against them (a test build fails on a name left out).
+TABLE_NAMES = frozenset({
+    "base", "base_result", "base_run", "best", "best_group", "best_group_text", "classes",
+    "convergence", "dataset", "diverged", "early_stopping", "epochs", "experiments", "family",
+    "figure_experiments", "fixed_knobs", "gradients", "improvements", "loses_accuracy",
+    "model_sources", "n_images", "n_train", "n_val", "not_converged", "optimizer",
+    "overconfident", "overfitting", "pooled", "provenance", "ranking", "report", "runs",
+    "seeds", "statistics", "study", "test", "train_images", "trends_known", "unstable",
+    "user_model", "worsenings"
+})
+AUTOENCODER_NAMES = frozenset({
+    "autoencoders", "base", "base_result", "base_run", "best", "classes", "classifiers",
+    "dataset", "diverged", "epochs", "experiments", "family", "figure_experiments",
+    "fixed_knobs", "gradients", "model_sources", "n_images", "n_train", "n_val", "noisy",
+    "not_converged", "optimizer", "pooled", "provenance", "ranking", "report", "rising", "runs",
+    "seeds", "sizes", "statistics", "study", "test", "train_images", "trends_known",
+    "user_model"
+})
+MODEL_NAMES = frozenset({
+    "best", "best_group", "by_id", "dataset", "epochs", "gradients", "max_sigma",
+    "model_sources", "models", "most_robust", "provenance", "reimplementations", "report",
+    "robust_group", "seeds", "sigmas", "statistics", "train_images", "user_models"
+})
+CONTEXT_NAMES = {"experiments": TABLE_NAMES, "autoencoder": AUTOENCODER_NAMES,
+                 "models": MODEL_NAMES}
+
 
 class StudyKind:
     """What the workflow builds for one kind of study (the interface both kinds implement)."""

@@ -3,6 +3,7 @@ from results that are checked to come from the current config."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,11 @@ from nnreport.reporting.check import check_runs_current
 from nnreport.reporting.figures import confusion_outputs
 from nnreport.reporting.provenance import provenance
 from nnreport.studies import autoencoder, experiments, models
+from nnreport.studies.kinds import CONTEXT_NAMES
 from nnreport.training.metrics import read_metrics
 
 STRICT_VARIABLE = "NNREPORT_STRICT"
+log = logging.getLogger(__name__)
 # kind -> (the confusion matrix's predictions and summary, the report's context)
 CONFUSION: dict[str, Callable[..., tuple[list[str], dict]]] = {
     "experiments": experiments.confusion_source, "models": models.confusion_source,
@@ -55,6 +58,13 @@ def build_report(kind: str, inputs: dict, config: dict, sections: str, published
         metrics = pd.concat(frame for frame, _ in pairs)
         context = CONTEXT[kind](config, inputs, runs_table, runs, metrics, figures,
                                 provenance(config, runs_table, template.parent))
+        undeclared = sorted(set(context) - CONTEXT_NAMES[kind])
+        if undeclared:  # the prose check before the jobs would refuse them in a prose file
+            message = (f"the {kind} report's context holds {', '.join(undeclared)}, which "
+                       "studies/kinds.py's CONTEXT_NAMES does not list")
+            if strict(config):
+                raise RuntimeError(message)
+            log.warning(message)
         build_pdf(template, sections, context, build / "informe.tex", inputs["bibliography"],
                   metrics, config["report"]["latex_timeout"], strict(config))
 
