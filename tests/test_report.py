@@ -291,7 +291,7 @@ def test_every_shipped_template_and_prose_file_parses_and_keeps_its_line_numbers
 
 
 def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp_path):
-    from nnreport.reporting.build import OWN_BIB_STYLE, bibliography_style
+    from nnreport.reporting.build import bibliography_style, own_style
     from nnreport.reporting.words import activate
 
     try:
@@ -301,8 +301,8 @@ def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp
         name = bibliography_style(tmp_path)
     finally:
         activate("es")
-    style = (tmp_path / f"{name}.bst").read_text(encoding="latin-1")
-    assert name == OWN_BIB_STYLE and 'FUNCTION {bbl.and}\n{\n  "y"\n}' in style
+    style = (tmp_path / f"{name}.bst").read_text(encoding="utf-8")
+    assert name == own_style("apsrev4-2") and 'FUNCTION {bbl.and}\n{\n  "y"\n}' in style
     assert 'FUNCTION {bbl.in}\n{ "en" }' in style and "'names.comma" not in style.split(
         "FUNCTION {names.comma}", 1)[1]
     # it compiles: three authors read "A, B y C", the proceedings "en ..."
@@ -318,6 +318,36 @@ def test_a_spanish_bibliography_gets_revtexs_style_with_its_words_translated(tmp
                                    capture_output=True, text=True, check=True).stdout.split())
     assert "H. Xiao, K. Rasul y R. Vollgraf" in text and " en Advances in Neural" in text
     assert "Sutskever y R. Salakhutdinov, Dropout: A simple way" in text  # revtex's settings
+
+
+def test_a_spanish_model_study_gets_natbibs_style_with_its_words_translated(tmp_path):
+    """The model study's article cites with natbib's unsrtnat, whose words are literals in
+    its functions: the copy writes them in Spanish, accents in UTF-8 as the report is."""
+    import subprocess
+
+    from nnreport.reporting.build import bibliography_style, own_style
+    from nnreport.reporting.words import activate
+
+    try:
+        activate("en")
+        assert bibliography_style(tmp_path, "unsrtnat") is None
+        activate("es")
+        name = bibliography_style(tmp_path, "unsrtnat")
+    finally:
+        activate("es")
+    assert name == own_style("unsrtnat") == "unsrtnat-own"
+    style = (tmp_path / f"{name}.bst").read_text(encoding="utf-8")
+    assert '{ "En " booktitle emphasize * }' in style and '" and "' not in style
+    shutil.copy(ROOT / "report" / "refs.bib", tmp_path / "refs.bib")
+    (tmp_path / "t.tex").write_text(
+        "\\documentclass{article}\\usepackage[utf8]{inputenc}\\usepackage[T1]{fontenc}"
+        "\\usepackage[numbers]{natbib}\\begin{document}\\cite{xiao2017,paszke2019,holm1979}"
+        "\\bibliographystyle{" + name + "}\\bibliography{refs}\\end{document}\n")
+    compile_pdf(tmp_path / "t.tex")
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "t.pdf"), "-"],
+                                   capture_output=True, text=True, check=True).stdout.split())
+    assert "Han Xiao, Kashif Rasul y Roland Vollgraf." in text  # no comma before "y"
+    assert "En Advances in Neural Information Processing Systems 32, páginas 8024" in text
 
 
 def test_the_jobs_that_draw_tabulate_and_write_never_import_pytorch():

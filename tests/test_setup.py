@@ -61,7 +61,11 @@ def test_the_parser_finds_what_a_template_loads(tmp_path):
 
 
 def test_every_file_a_template_loads_is_checked_by_the_setup():
+    from nnreport.studies.kinds import ModelStudy, TableStudy
+
     listed = {item for items in setup_items().values() for item in items}
+    styles = {f"{kind.bib_style}.bst" for kind in (TableStudy(), ModelStudy())}  # each copied
+    assert styles == {"apsrev4-2.bst", "unsrtnat.bst"} and styles <= listed  # with its words
     for template in TEMPLATES:
         missing = sorted(loaded_tex_files(template) - listed)
         assert not missing, (f"{template.name} loads {missing}, which "

@@ -74,6 +74,10 @@ def test_model_study_report_shows_the_four_models_and_robustness(models_run):
     on_gpu = bool((runs["device_type"] == "cuda").any())
     assert ("cuBLAS" in text) == on_gpu
     assert ("todas las corridas de este informe se entrenaron en la CPU" in text) != on_gpu
+    # the references in Spanish too (natbib's style, with its words translated)
+    references = text.split("Referencias", 1)[1].split("Búsquedas de hiperparámetros", 1)[0]
+    assert "Diederik P. Kingma y Jimmy Ba." in references and " and " not in references
+    assert "En Advances in Neural Information Processing Systems 32, páginas 8024" in references
 
 
 @needs_fashion_mnist

@@ -19,7 +19,7 @@ from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path, disk_full, write_text
 from nnreport.config.templates import template_folders
 from nnreport.reporting.jinja import latex_env
-from nnreport.reporting.words import entry
+from nnreport.reporting.words import catalogue, entry
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def bundle_files(tex: str | Path) -> list[str]:
     for name in _INCLUDED.findall(strip_comments(tex.read_text())):
         names.append(name if Path(name).suffix else f"{name}.tex")
     names += [p.name for p in (tex.with_suffix(".bbl"), tex.parent / "refs.bib",
-                               tex.parent / f"{OWN_BIB_STYLE}.bst") if p.exists()]
+                               *sorted(tex.parent.glob(f"*{OWN_SUFFIX}.bst"))) if p.exists()]
     names = list(dict.fromkeys(names))
     missing = [n for n in names if not (tex.parent / n).is_file()]
     if missing:
@@ -229,49 +229,70 @@ def build_lock(folder: str | Path) -> Iterator[None]:
         yield
 
 
-# revtex's bibliography style, which writes its few words in English (its bbl.<word>
-# functions, "The language selected here is ENGLISH"), and those words
+# The bibliography styles of the templates, which write their few words in English: revtex's
+# apsrev4-2 in bbl.<word> functions ("The language selected here is ENGLISH"), natbib's
+# unsrtnat (the model study's) as string literals inside its functions; each maps how a word
+# is written in the style to its key in the catalogue's `bibliography` entry.
 BIB_STYLE = "apsrev4-2"
-OWN_BIB_STYLE = f"{BIB_STYLE}-own"  # its copy with the report's words, beside the report
-BIB_WORDS = {"and": "and", "in": "in", "edby": "edited by", "of": "of"}
-_SERIAL_COMMA = re.compile(r"numnames #2 >\s*'names\.comma\s*'skip\$\s*if\$")
+_APSREV_WORDS = {f"FUNCTION {{bbl.{key}}}": key for key in ("and", "in", "edby", "of")}
+_UNSRTNAT_WORDS = {'" and "': "and", '"In "': "In", '"pages"': "pages", '"page"': "page",
+                   '"volume"': "volume", '" of "': "of", '"number"': "number",
+                   '"chapter"': "chapter", '", editors"': "editors", '", editor"': "editor",
+                   '"Technical Report"': "technical_report", '"PhD thesis"': "phd_thesis",
+                   '"Master\'s thesis"': "masters_thesis", '" edition"': "edition"}
+# the comma before the last author's "and" of three or more ("A, B, and C")
+_SERIAL_COMMA = {"apsrev4-2": re.compile(r"numnames #2 >\s*'names\.comma\s*'skip\$\s*if\$"),
+                 "unsrtnat": re.compile(r'numnames #2 >\s*\{ "," \* \}\s*\'skip\$\s*if\$')}
+OWN_SUFFIX = "-own"  # a style's copy with the report's words, beside the report
 
 
-def bibliography_style(folder: str | Path) -> str | None:
+def own_style(style: str) -> str:
+    """The name of `style`'s copy with the report's words (its licence asks for its own)."""
+    return f"{style}{OWN_SUFFIX}"
+
+
+def bibliography_style(folder: str | Path, style: str = BIB_STYLE) -> str | None:
     """The BibTeX style of the report's bibliography in the active language, written into
-    `folder`: a copy of revtex's apsrev4-2.bst with its words replaced by the catalogue's
-    (`bibliography`: "y" for "and", "en" for "in", ...) and, where the language has no comma
-    before the last author's "and" (`serial_comma: false`), without it; None in English, where
-    revtex's own style is right (and a copy a build in another language left there is removed).
-    The copy has its own name, as the style's licence asks."""
-    words = entry("bibliography")
-    own = {k: words[k] for k in BIB_WORDS}
-    path = Path(folder) / f"{OWN_BIB_STYLE}.bst"
-    if own == BIB_WORDS and words["serial_comma"]:
+    `folder`: a copy of `style` (revtex's apsrev4-2.bst, or natbib's unsrtnat.bst) with its
+    words replaced by the catalogue's (`bibliography`: "y" for "and", "en" for "in", ...)
+    and, where the language has no comma before the last author's "and" (`serial_comma:
+    false`), without it; None in English, where the style's own words are right (and a copy
+    a build in another language left there is removed). Written in UTF-8, as the report is:
+    the style itself is ASCII."""
+    words, english = entry("bibliography"), catalogue("en")["bibliography"]
+    spelt = _APSREV_WORDS if style == BIB_STYLE else _UNSRTNAT_WORDS
+    path = Path(folder) / f"{own_style(style)}.bst"
+    if all(words[k] == english[k] for k in spelt.values()) and words["serial_comma"]:
         path.unlink(missing_ok=True)
         return None
-    found = subprocess.run(["kpsewhich", f"{BIB_STYLE}.bst"], capture_output=True, text=True)
+    found = subprocess.run(["kpsewhich", f"{style}.bst"], capture_output=True, text=True)
     if found.returncode or not found.stdout.strip():
-        raise LatexError(f"kpsewhich finds no {BIB_STYLE}.bst, revtex's bibliography style; "
-                         "install Debian's texlive-publishers (make setup does)")
-    text = Path(found.stdout.strip()).read_text(encoding="latin-1")
-    for name, english in BIB_WORDS.items():
-        pattern = re.compile(r'(FUNCTION \{bbl\.' + name + r'\}\s*\{\s*)"'
-                             + re.escape(english) + '"')
-        replacement = r'\g<1>"' + str(own[name]).replace("\\", "\\\\") + '"'
+        package = "texlive-publishers" if style == BIB_STYLE else "texlive-latex-base"
+        raise LatexError(f"kpsewhich finds no {style}.bst, the report's bibliography style; "
+                         f"install Debian's {package} (make setup does)")
+    source = Path(found.stdout.strip())
+    text = source.read_text(encoding="ascii")
+    for written, key in spelt.items():
+        if style == BIB_STYLE:  # FUNCTION {bbl.and} { "and" }
+            pattern = re.compile("(" + re.escape(written) + r'\s*\{\s*)"'
+                                 + re.escape(english[key]) + '"')
+            replacement = r'\g<1>"' + str(words[key]).replace("\\", "\\\\") + '"'
+        else:  # the literal "pages" itself
+            pattern = re.compile(re.escape(written))
+            replacement = written.replace(english[key], str(words[key])).replace("\\",
+                                                                                 "\\\\")
         text, n = pattern.subn(replacement, text)
-        if n != 1:
-            raise LatexError(f"{found.stdout.strip()}: its bbl.{name} is not \"{english}\" "
-                             "any more; update BIB_WORDS in reporting/build.py")
-    if not words["serial_comma"]:
-        text, n = _SERIAL_COMMA.subn("", text)
         if n == 0:
-            raise LatexError(f"{found.stdout.strip()}: the comma before the last author's "
-                             "'and' is written differently; update _SERIAL_COMMA in "
-                             "reporting/build.py")
+            raise LatexError(f"{source}: it no longer writes {english[key]!r} as {written}; "
+                             "update the style's words in reporting/build.py")
+    if not words["serial_comma"]:
+        text, n = _SERIAL_COMMA[style].subn("", text)
+        if n == 0:
+            raise LatexError(f"{source}: the comma before the last author's 'and' is written "
+                             "differently; update _SERIAL_COMMA in reporting/build.py")
     with atomic_path(path, seal=False) as tmp:
-        Path(tmp).write_text(text, encoding="latin-1")  # its bytes as TeX Live ships them
-    return OWN_BIB_STYLE
+        Path(tmp).write_text(text, encoding="utf-8")
+    return own_style(style)
 
 
 def config_advice(context: dict) -> list[str]:
@@ -286,7 +307,7 @@ def config_advice(context: dict) -> list[str]:
 
 def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: str | Path,
               bibliography: str | Path, metrics, timeout: float = LATEX_TIMEOUT,
-              strict: bool = False) -> list[str]:
+              strict: bool = False, bib_style: str = BIB_STYLE) -> list[str]:
     """Render the report, run the report check, compile it next to `tex` and check the log;
     return the problems found.
 
@@ -317,7 +338,7 @@ def build_pdf(template: str | Path, sections: str | Path, context: dict, tex: st
 
     with build_lock(tex.parent):
         problems_path(tex).unlink(missing_ok=True)
-        style = bibliography_style(tex.parent)
+        style = bibliography_style(tex.parent, bib_style)
         render(template, sections, {**context, "bibliography_style": style}, tex)
         check(check_tex, tex.read_text(), str(tex))
         for warning in warnings + rising_loss_warnings(metrics) + config_advice(context):

@@ -44,6 +44,7 @@ class StudyKind:
     template: str  # the default template of report/templates/
     tables: tuple[str, ...]  # report/build/<study>/tables/<name>.tex
     figures: tuple[str, ...]  # besides the learning curves: report/build/<study>/figures/
+    bib_style = "apsrev4-2"  # the template's BibTeX style (revtex's)
 
     def figure_experiments(self, config: dict, variants: list[Variant]) -> list[str]:
         """The experiments (or models) that get a learning-curve figure."""
@@ -144,6 +145,7 @@ class ModelStudy(StudyKind):
     images, reported in an article-style template."""
 
     name, template = "models", "tp"
+    bib_style = "unsrtnat"  # natbib's, in an article
     tables = ("models", "search", "counts")
     figures = ("final_learning_curves", "noise_robustness", "confusion_matrix", "samples")
 

@@ -16,7 +16,7 @@ from nnreport.reporting.check import check_runs_current
 from nnreport.reporting.figures import confusion_outputs
 from nnreport.reporting.provenance import provenance
 from nnreport.studies import autoencoder, experiments, models
-from nnreport.studies.kinds import CONTEXT_NAMES
+from nnreport.studies.kinds import CONTEXT_NAMES, study_kind
 from nnreport.training.metrics import read_metrics
 
 STRICT_VARIABLE = "NNREPORT_STRICT"
@@ -66,7 +66,8 @@ def build_report(kind: str, inputs: dict, config: dict, sections: str, published
                 raise RuntimeError(message)
             log.warning(message)
         build_pdf(template, sections, context, build / "informe.tex", inputs["bibliography"],
-                  metrics, config["report"]["latex_timeout"], strict(config))
+                  metrics, config["report"]["latex_timeout"], strict(config),
+                  study_kind(config).bib_style)
 
 
 def strict(config: dict) -> bool:
