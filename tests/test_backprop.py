@@ -98,41 +98,67 @@ def test_uint8_split_gives_the_normalised_inputs():
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_the_direct_fused_adam_step_equals_opt_step_bit_for_bit(name):
-    from nnreport.training.loop import FusedAdamStep, make_optimizer
+def _trained_twice(hp: dict, direct_class) -> tuple[list, list]:
+    """The same model trained 5 steps with opt.step() and with the direct step (`lr` changed
+    between steps, as a schedule does); the models and their optimisers."""
+    from nnreport.training.loop import direct_step, make_optimizer
 
-    hp = {"n1": 16, "n2": 8, "p": 0.1, "optimizer": name, "lr": 1e-2, "weight_decay": 1e-3}
-    models, x, y = [], torch.randn(64, 784), torch.randint(0, 10, (64,))
+    models, opts, x, y = [], [], torch.randn(64, 784), torch.randint(0, 10, (64,))
     for direct in (False, True):
         torch.manual_seed(0)
         model = build_model(hp, 784, 10)
         opt = make_optimizer(hp, model.parameters())
         step = training_step(model)
-        assert FusedAdamStep.covers(opt)
-        opt_step = FusedAdamStep(opt) if direct else opt.step
+        opt_step = direct_step(opt) if direct else opt.step
+        assert isinstance(opt_step, direct_class) == direct
         for k in range(5):
-            opt.param_groups[0]["lr"] = 1e-2 / (k + 1)  # a schedule changes it between steps
+            opt.param_groups[0]["lr"] = hp["lr"] / (k + 1)
             step(x, y)
             opt_step()
-        models.append(model)
+        models.append(model), opts.append(opt)
     for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
         assert torch.equal(a, b)
+    return models, opts
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_the_direct_fused_adam_step_equals_opt_step_bit_for_bit(name):
+    from nnreport.training.loop import FusedAdamStep, make_optimizer
+
+    hp = {"n1": 16, "n2": 8, "p": 0.1, "optimizer": name, "lr": 1e-2, "weight_decay": 1e-3}
+    models, _ = _trained_twice(hp, FusedAdamStep)
     assert not FusedAdamStep.covers(make_optimizer({"optimizer": "sgd", "lr": 0.1},
                                                    models[0].parameters()))
 
 
-def test_training_with_adam_never_imports_torch_dynamo():
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_the_direct_fused_sgd_step_equals_opt_step_bit_for_bit(momentum):
+    from nnreport.training.loop import FusedAdamStep, FusedSGDStep, make_optimizer
+
+    hp = {"n1": 16, "n2": 8, "p": 0.1, "optimizer": "sgd", "lr": 0.1, "momentum": momentum,
+          "weight_decay": 1e-3}
+    models, opts = _trained_twice(hp, FusedSGDStep)
+    for model, opt in zip(models, opts, strict=True):  # torch.optim's state, made the same
+        buffers = [opt.state[p].get("momentum_buffer") for p in model.parameters()]
+        assert all((b is None) == (momentum == 0) for b in buffers)
+    assert not FusedSGDStep.covers(make_optimizer({"optimizer": "adam", "lr": 0.1},
+                                                  models[0].parameters()))
+    assert not FusedAdamStep.covers(opts[0])
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_training_with_adam_or_sgd_never_imports_torch_dynamo(name):
     """torch.optim imports torch._dynamo (1.3 s here) on an optimiser's construction and its
-    opt.step(); the trainer's Adam path needs neither, so a training job does not pay it."""
-    code = """
+    opt.step(); the trainer's Adam and SGD paths need neither, so a training job does not pay
+    it."""
+    code = f"""
 import sys, torch
 from nnreport.models.registry import build_model
 from nnreport.training.backprop import training_step
-from nnreport.training.loop import FusedAdamStep, make_optimizer
-model = build_model({"n1": 16, "n2": 8, "p": 0.1}, 784, 10)
-opt = make_optimizer({"optimizer": "adam", "lr": 1e-3}, model.parameters())
-step, opt_step = training_step(model), FusedAdamStep(opt)
+from nnreport.training.loop import direct_step, make_optimizer
+model = build_model({{"n1": 16, "n2": 8, "p": 0.1}}, 784, 10)
+opt = make_optimizer({{"optimizer": "{name}", "lr": 1e-3, "momentum": 0.9}}, model.parameters())
+step, opt_step = training_step(model), direct_step(opt)
 for _ in range(3):
     step(torch.randn(32, 784), torch.randint(0, 10, (32,)))
     opt_step()
