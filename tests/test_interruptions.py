@@ -25,7 +25,14 @@ from conftest import (
     processes_working_in,
     snakemake,
 )
-from nnreport.base.integrity import mark_running, running_workflow, unmark_running
+from nnreport.base.integrity import (
+    HEARTBEAT,
+    MISSED_BEATS,
+    mark_running,
+    running_message,
+    running_workflow,
+    unmark_running,
+)
 
 
 def wait_for(predicate, timeout: float) -> bool:
@@ -99,7 +106,15 @@ def test_a_workflow_counts_as_running_while_its_snakemake_lives_on_this_machine(
             assert (found is not None) is running, (proc.args, found,
                                                     Path(f"/proc/{proc.pid}/cmdline").read_bytes())
         record.write_text(json.dumps({"pid": alive.pid, "host": "otro-nodo"}))
-        assert running_workflow(record) is None  # its pid says nothing on this machine
+        assert running_workflow(record) is None  # its pid says nothing here, nor a heartbeat
+        # on another machine sharing the folder, its heartbeat says whether it runs
+        for age, running in ((5, True), (MISSED_BEATS * HEARTBEAT + 1, False)):
+            record.write_text(json.dumps({"pid": 4242, "host": "otro-nodo",
+                                          "beat": time.time() - age, "every": HEARTBEAT}))
+            assert (running_workflow(record) is not None) is running, age
+        record.write_text(json.dumps({"pid": 4242, "host": "otro-nodo", "beat": time.time()}))
+        assert "pid 4242 on otro-nodo, started" in running_message(running_workflow(record))
+        assert "kill 4242 on otro-nodo" in running_message(running_workflow(record))
     finally:
         alive.kill(), other.kill()
         alive.wait(), other.wait()
@@ -112,6 +127,18 @@ def test_a_workflow_counts_as_running_while_its_snakemake_lives_on_this_machine(
     record.write_text(json.dumps({"pid": alive.pid}))
     unmark_running(record)
     assert record.exists()
+    # this workflow's heartbeat: rewritten while it runs, stopped with its record
+    mark_running(record, every=0.1)
+    first = json.loads(record.read_text())["beat"]
+    assert wait_for(lambda: json.loads(record.read_text())["beat"] > first, timeout=5)
+    unmark_running(record)
+    time.sleep(0.3)
+    assert not record.exists()  # no beat wrote it again
+    mark_running(record, every=0.1)  # another's record ends this one's heartbeat
+    record.write_text(json.dumps({"pid": alive.pid}))
+    time.sleep(0.3)
+    assert json.loads(record.read_text()) == {"pid": alive.pid}
+    unmark_running(record)
 
 
 def _latexmk_running_in(folder) -> bool:

@@ -10,6 +10,7 @@ import os
 import shlex
 import socket
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -99,6 +100,11 @@ def damage_message(damaged: dict[str, str], configfiles: Sequence[str]) -> str:
 # The workflow running in this folder now: Snakemake's own lock says only that one ran, and
 # --unlock removes it whether that one died or still runs.
 RUNNING = Path(".snakemake") / "nnreport" / "running.json"
+# A workflow on another machine (a cluster's other login node, over a shared folder) cannot be
+# asked by pid: it rewrites its record every HEARTBEAT seconds, and a record that many times
+# older than that (the other machine died, or its workflow was killed with -9) is ignored.
+HEARTBEAT, MISSED_BEATS = 30.0, 3
+_beating: dict[str, threading.Event] = {}  # record path -> the event that stops its heartbeat
 
 
 def _alive(pid: int) -> bool:
@@ -122,45 +128,85 @@ def _alive(pid: int) -> bool:
 def running_workflow(path: str | Path = RUNNING) -> dict | None:
     """Return the record of another Snakemake workflow running in this folder now (its pid,
     host, start and command), or None: none recorded, it ended, it died (kill -9 leaves its
-    record behind), or it runs on another machine (its pid says nothing here)."""
+    record behind). On this machine its pid says whether it runs; on another its heartbeat
+    (`beat`, rewritten every HEARTBEAT seconds) does: older than MISSED_BEATS of them, or
+    none, it counts as ended."""
     try:
         info = json.loads(Path(path).read_text(encoding="utf-8"))
         pid = int(info["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if info.get("host") != socket.gethostname() or pid == os.getpid() or not _alive(pid):
+    if info.get("host") != socket.gethostname():
+        beat = info.get("beat")
+        fresh = (isinstance(beat, int | float)
+                 and time.time() - beat < MISSED_BEATS * float(info.get("every", HEARTBEAT)))
+        return info if fresh else None
+    if pid == os.getpid() or not _alive(pid):
         return None
     return info
 
 
-def mark_running(path: str | Path = RUNNING) -> None:
+def mark_running(path: str | Path = RUNNING, every: float = HEARTBEAT) -> None:
     """Record this process as the workflow running in this folder until it exits (the record
-    is removed then; one left by a process killed with -9 names a dead pid)."""
+    is removed then; one left by a process killed with -9 names a dead pid), and rewrite its
+    heartbeat every `every` seconds from a daemon thread, for a workflow started on another
+    machine to see (the thread stops when the record is removed, or is another's)."""
     record = {"pid": os.getpid(), "host": socket.gethostname(),
               "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "command": " ".join(["snakemake", *sys.argv[1:]])}
-    try:
-        with atomic_path(path, seal=False) as tmp:
-            tmp.write_text(json.dumps(record), encoding="utf-8")
-    except OSError:  # a read-only .snakemake/: Snakemake's own lock still guards the folder
-        return
+              "command": " ".join(["snakemake", *sys.argv[1:]]), "every": every}
+    if not _write_beat(path, record):
+        return  # a read-only .snakemake/: Snakemake's own lock still guards the folder
+    stop = _beating[str(path)] = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            with _beat_lock:
+                if stop.is_set() or not _mine(path) or not _write_beat(path, record):
+                    return
+
+    threading.Thread(target=beat, name="nnreport-heartbeat", daemon=True).start()
     atexit.register(unmark_running, path)
 
 
+_beat_lock = threading.Lock()  # a beat is never written after the record's removal
+
+
+def _write_beat(path: str | Path, record: dict) -> bool:
+    try:
+        with atomic_path(path, seal=False) as tmp:
+            tmp.write_text(json.dumps({**record, "beat": time.time()}), encoding="utf-8")
+    except OSError:
+        return False
+    return True
+
+
+def _mine(path: str | Path) -> bool:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8")).get("pid") == os.getpid()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def unmark_running(path: str | Path = RUNNING) -> None:
-    """Remove this process's record of running in this folder (another's stays)."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        if json.loads(Path(path).read_text(encoding="utf-8")).get("pid") == os.getpid():
-            Path(path).unlink()
+    """Remove this process's record of running in this folder (another's stays), and stop
+    its heartbeat."""
+    with _beat_lock:
+        stop = _beating.pop(str(path), None)
+        if stop is not None:
+            stop.set()
+        if _mine(path):
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
 
 
 def running_message(info: dict) -> str:
     """Why a second workflow in a folder where one runs is refused, and what to do."""
-    return (f"another workflow is running in this folder: pid {info['pid']}, started "
+    where = "" if info.get("host") in (None, socket.gethostname()) else f" on {info['host']}"
+    return (f"another workflow is running in this folder: pid {info['pid']}{where}, started "
             f"{info.get('started', '?')} (`{info.get('command', 'snakemake')}`). Two at once "
             f"write the same files, and each fails on what the other half-wrote. Let it finish "
-            f"(or stop it: kill {info['pid']}), then run this command again; --unlock removes "
-            f"only the lock of a workflow that died. Nothing was run.")
+            f"(or stop it: kill {info['pid']}{where}), then run this command again; --unlock "
+            f"removes only the lock of a workflow that died. Nothing was run.")
 
 
 def packed_params(path: str | Path) -> dict | None:
