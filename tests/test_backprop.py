@@ -98,7 +98,7 @@ def test_uint8_split_gives_the_normalised_inputs():
                                rtol=1e-5, atol=1e-5)
 
 
-def _trained_twice(hp: dict, direct_class) -> tuple[list, list]:
+def _trained_twice(hp: dict, direct_class, centered: bool = False) -> tuple[list, list]:
     """The same model trained 5 steps with opt.step() and with the direct step (`lr` changed
     between steps, as a schedule does); the models and their optimisers."""
     from nnreport.training.loop import direct_step, make_optimizer
@@ -108,6 +108,8 @@ def _trained_twice(hp: dict, direct_class) -> tuple[list, list]:
         torch.manual_seed(0)
         model = build_model(hp, 784, 10)
         opt = make_optimizer(hp, model.parameters())
+        if centered:  # RMSprop's variant, which the config does not set
+            opt.param_groups[0]["centered"] = True
         step = training_step(model)
         opt_step = direct_step(opt) if direct else opt.step
         assert isinstance(opt_step, direct_class) == direct
@@ -146,11 +148,23 @@ def test_the_direct_fused_sgd_step_equals_opt_step_bit_for_bit(momentum):
     assert not FusedAdamStep.covers(opts[0])
 
 
-@pytest.mark.parametrize("name", ["adam", "sgd"])
-def test_training_with_adam_or_sgd_never_imports_torch_dynamo(name):
+@pytest.mark.parametrize(("momentum", "centered"), [(0.0, False), (0.9, False), (0.5, True)])
+def test_the_direct_rmsprop_step_equals_opt_step_bit_for_bit(momentum, centered):
+    from nnreport.training.loop import DirectRMSpropStep
+
+    hp = {"n1": 16, "n2": 8, "p": 0.1, "optimizer": "rmsprop", "lr": 1e-2,
+          "momentum": momentum, "weight_decay": 1e-3}
+    models, opts = _trained_twice(hp, DirectRMSpropStep, centered=centered)
+    for model, opt in zip(models, opts, strict=True):  # torch.optim's state, made the same
+        assert all(set(opt.state[p]) == set(opts[0].state[q]) for p, q in zip(
+            model.parameters(), models[0].parameters(), strict=True))
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
+def test_training_with_adam_sgd_or_rmsprop_never_imports_torch_dynamo(name):
     """torch.optim imports torch._dynamo (1.3 s here) on an optimiser's construction and its
-    opt.step(); the trainer's Adam and SGD paths need neither, so a training job does not pay
-    it."""
+    opt.step(); the trainer's Adam, SGD and RMSprop paths need neither, so a training job does
+    not pay it."""
     code = f"""
 import sys, torch
 from nnreport.models.registry import build_model

@@ -179,10 +179,71 @@ class FusedSGDStep:
                           grad_scale=None, found_inf=None)
 
 
+class DirectRMSpropStep:
+    """`opt.step()` of RMSprop on the CPU (which has no fused kernel: torch.optim runs its
+    single-tensor loop there), the same operations in the same order, without opt.step()'s
+    import of torch._dynamo; the state torch.optim would make (step count, square average,
+    momentum buffer, gradient average) is made in `opt.state`. The same, bit for bit (tests)."""
+
+    def __init__(self, opt: torch.optim.Optimizer):
+        self.opt = opt
+        self.states: list[dict] | None = None
+
+    @staticmethod
+    def covers(opt: torch.optim.Optimizer) -> bool:
+        """Return True when `opt` is an RMSprop this step reproduces: on the CPU, not foreach."""
+        if not isinstance(opt, torch.optim.RMSprop) or len(opt.param_groups) > 1:
+            return False
+        group = opt.param_groups[0]
+        plain = all(p.device.type == "cpu" and not torch.is_complex(p) for p in group["params"])
+        return (plain and not group["foreach"] and not group["maximize"]
+                and not group["differentiable"] and not group["capturable"]
+                and not torch.is_tensor(group["lr"]))
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        group = self.opt.param_groups[0]
+        params = group["params"]
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        weight_decay, momentum, centered = (group["weight_decay"], group["momentum"],
+                                            group["centered"])
+        if self.states is None:
+            for p in params:
+                state = self.opt.state[p]
+                state["step"] = torch.zeros((), dtype=torch.float32)
+                state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if momentum > 0:
+                    state["momentum_buffer"] = torch.zeros_like(
+                        p, memory_format=torch.preserve_format)
+                if centered:
+                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            self.states = [self.opt.state[p] for p in params]
+        for p, state in zip(params, self.states, strict=True):
+            grad = p.grad
+            state["step"] += 1
+            if weight_decay != 0:
+                grad = grad.add(p, alpha=weight_decay)
+            square_avg = state["square_avg"]
+            square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+            if centered:
+                grad_avg = state["grad_avg"]
+                grad_avg.lerp_(grad, 1 - alpha)
+                avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+            else:
+                avg = square_avg.sqrt()
+            avg = avg.add_(eps)
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf.mul_(momentum).addcdiv_(grad, avg)
+                p.add_(buf, alpha=-lr)
+            else:
+                p.addcdiv_(grad, avg, value=-lr)
+
+
 def direct_step(opt: torch.optim.Optimizer):
     """opt.step, or the direct fused step that does the same without torch.optim's overhead
     (for gradients written in place, as BackpropStep writes them)."""
-    for direct in (FusedAdamStep, FusedSGDStep):
+    for direct in (FusedAdamStep, FusedSGDStep, DirectRMSpropStep):
         if direct.covers(opt):
             return direct(opt)
     return opt.step
