@@ -115,3 +115,37 @@ def test_the_forest_plot_is_drawn_with_every_axis_labelled(tmp_path):
             for v, c in acc.items()}
     effects(acc, loss, {"base": "base", "a": "a", "b": "b", "c": "c"}, tmp_path / "f.pdf")
     assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_forest_plots_tick_labels_never_run_together(tmp_path, monkeypatch):
+    """The default study's effects (in points and nats; SGD, p = 0 and lr 1e-2 far out) drew
+    "0.0000.025" under the loss panel: two tick labels on top of each other."""
+    import matplotlib.pyplot as plt
+
+    from nnreport.evaluation.comparisons import WELCH, Comparison
+    from nnreport.reporting import figures
+
+    found = {}
+    save = figures._save
+    monkeypatch.setattr(figures, "_save", lambda fig, path: (
+        found.setdefault("overlaps", figures.overlapping_tick_labels(fig)), save(fig, path)))
+    accuracy = [(-0.0084, 0.0065), (0.0015, 0.0085), (-0.0028, 0.0045), (0.0010, 0.0050),
+                (-0.0048, 0.0090), (-0.0125, 0.0049), (-0.1260, 0.0164), (-0.0026, 0.0041),
+                (-0.0023, 0.0086), (-0.0288, 0.0124), (-0.0124, 0.0057)]
+    loss = [(0.011, 0.019), (0.008, 0.022), (0.002, 0.014), (0.001, 0.011), (0.088, 0.055),
+            (0.019, 0.019), (0.343, 0.073), (0.006, 0.006), (0.0, 0.005), (0.082, 0.074),
+            (0.023, 0.007)]
+    names = ["$n_1$ = 64", "$n_1$ = 256", "$n_2$ = 32", "$n_2$ = 128", "$p$ = 0.0",
+             "$p$ = 0.5", "optimizador = SGD", "mini-batch = 128", "mini-batch = 512",
+             "tasa de aprendizaje = $10^{-2}$", "tasa de aprendizaje = $10^{-4}$"]
+    acc = {n: Comparison(n, "base", d, d - h, d + h, WELCH, abs(d) > h)
+           for n, (d, h) in zip(names, accuracy, strict=True)}
+    nats = {n: Comparison(n, "base", d, d - h, d + h, WELCH, abs(d) > h)
+            for n, (d, h) in zip(names, loss, strict=True)}
+    figures.effects(acc, nats, {n: n for n in names}, tmp_path / "f.pdf")
+    assert found["overlaps"] == []
+    # the check itself sees labels that run together
+    fig, ax = plt.subplots(figsize=(0.6, 1))
+    ax.set_xticks([0, 0.025], ["0.000", "0.025"])
+    assert figures.overlapping_tick_labels(fig) == [": '0.000' and '0.025'"]
+    plt.close(fig)

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from nnreport.base.errors import ExpectedError
 from nnreport.base.io import atomic_path  # noqa: E402
@@ -52,6 +53,31 @@ def unlabelled_axes(fig: plt.Figure) -> list[str]:
         if not any(other.get_xlabel() for other in shared):
             missing.append(f"panel {i}: x axis")
     return missing
+
+
+def overlapping_tick_labels(fig: plt.Figure, only: Any = None) -> list[str]:
+    """The tick labels of `fig` (of its axes `only`) that touch a neighbour on the same axis,
+    closer than half a label's height ("0.000" and "0.025" run together), as `axis title: 'a'
+    and 'b'`; rotated labels are not compared (their boxes overlap where their letters do
+    not)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    found = []
+    for ax in [only] if only is not None else fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            along = 0 if axis is ax.xaxis else 1  # neighbours left to right, or bottom up
+            low, high = sorted(axis.get_view_interval())
+            slack = 1e-9 * (high - low)
+            labels = [t for t in axis.get_majorticklabels()  # those drawn: inside the view
+                      if low - slack <= t.get_position()[along] <= high + slack
+                      and t.get_visible() and t.get_text() and t.get_rotation() == 0]
+            boxes = sorted(((t.get_window_extent(renderer), t.get_text()) for t in labels),
+                           key=lambda b: b[0].get_points()[0][along])
+            for (box_a, a), (box_b, b) in zip(boxes, boxes[1:], strict=False):
+                room = 0.5 * min(box_a.height, box_b.height)
+                if box_a.padded(room / 2).overlaps(box_b.padded(room / 2)):
+                    found.append(f"{ax.get_title() or ax.get_xlabel()}: '{a}' and '{b}'")
+    return found
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -326,6 +352,7 @@ def effects(accuracy: dict, loss: dict, labels: dict[str, str], path: str | Path
                                                            [scale * (c.high - c.difference)]],
                             fmt="o", ms=3.5, capsize=2, lw=1, color="C0", mfc=fill)
             ax.set_xlim(left, right)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", "−")))
             ax.set_title(word(title))
             ax.set_xlabel(word(label))
             ax.grid(axis="x", lw=0.3, alpha=0.5)
@@ -333,6 +360,11 @@ def effects(accuracy: dict, loss: dict, labels: dict[str, str], path: str | Path
         axes[0].set_ylabel(word("effects.run"))
         axes[0].set_ylim(-0.6, len(names) - 0.4)
         fig.tight_layout()
+        for ax in axes:  # a narrow panel: as many ticks as fit with room between their labels
+            for bins in (4, 3, 2, 1):
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
+                if not overlapping_tick_labels(fig, ax):
+                    break
         _save(fig, path)
 
 
