@@ -326,3 +326,17 @@ def test_a_run_whose_validation_loss_climbs_while_its_training_loss_falls_overfi
     assert named_runs(context["overfitting"]) == "la corrida con $p~0$"
     assert named_runs(runs) == "el modelo base y las corridas con $p~0$ y $lr~0.01$"
     assert named_runs(runs[:1]) == "el modelo base" and named_runs([]) == ""
+
+
+def test_a_training_time_differs_from_the_bases_only_beyond_the_seeds_spread():
+    """The discussion prints a time ratio as a difference only where the evidence has one:
+    24 s against 20 s over three seeds that spread by a second is one; 24 s against 20 s
+    with seeds spread by 6 s is not (the text then says it lies within the variation)."""
+    from nnreport.studies.experiments import TIME_TOLERANCE, time_differs
+
+    assert time_differs([24.0, 24.5, 23.5], [20.0, 20.5, 19.5])
+    assert not time_differs([24.0, 30.0, 18.0], [20.0, 26.0, 14.0])
+    # one seed has no spread: a ratio within TIME_TOLERANCE of 1 reads as the same time
+    assert not time_differs([20.0 * (1 + TIME_TOLERANCE / 2)], [20.0])
+    assert time_differs([20.0 * (1 + 2 * TIME_TOLERANCE)], [20.0])
+    assert not time_differs([], [20.0]) and not time_differs([5.0], [0.0])

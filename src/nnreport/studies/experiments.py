@@ -25,6 +25,7 @@ from nnreport.evaluation.comparisons import (
     best_group,
     compare,
     family,
+    welch_interval,
 )
 from nnreport.evaluation.selection import best_variant
 from nnreport.evaluation.trends import GAIN_LOSS, GAIN_POINTS, verdict
@@ -302,11 +303,31 @@ def add_costs(context: dict, runs: list[dict], runs_table: pd.DataFrame) -> None
         run["momentum"] = float(config["hparams"].get("momentum", 0.0))
         run["train_accuracy"] = 100 * float(train_accuracy[run["name"]])
         run["gap"] = run["train_accuracy"] - run["final_accuracy"]
+    seconds = runs_table.groupby("variant")["train_seconds"].apply(list)
     for run in context["runs"]:
         run["parameter_ratio"] = run["parameters"] / base["parameters"]
         run["time_ratio"] = run["seconds"] / base["seconds"] if base["seconds"] else math.nan
+        run["time_resolved"] = time_differs(seconds.get(run["name"], []),
+                                            seconds.get("base", []))
     context["best"].update(next(r for r in context["runs"]
                                 if r["name"] == context["best"]["name"]))
+
+
+# With one seed a training time has no spread to read it against: a ratio within this of 1
+# is read as the same time (two jobs of the same run differ by about that on a shared CPU).
+TIME_TOLERANCE = 0.1
+
+
+def time_differs(seconds: list[float], base: list[float]) -> bool:
+    """Whether a run's training time differs from the base's beyond the noise: Welch's 95 %
+    interval of the difference excludes zero (several seeds each), or, with one seed, the
+    ratio is more than TIME_TOLERANCE away from 1. A cost, not a finding: not corrected."""
+    if not seconds or not base or not np.mean(base):
+        return False
+    if min(len(seconds), len(base)) > 1 and (np.std(seconds) > 0 or np.std(base) > 0):
+        low, high = welch_interval(list(seconds), list(base))
+        return bool(low > 0 or high < 0)
+    return bool(abs(np.mean(seconds) / np.mean(base) - 1) > TIME_TOLERANCE)
 
 
 def add_trends(context: dict, metrics: pd.DataFrame, n_val: int) -> None:
