@@ -53,7 +53,7 @@ from nnreport.reporting.labels import (
     variant_phrase,
 )
 from nnreport.reporting.tables import MSE_SCALE
-from nnreport.studies.experiments import best_on_validation, build_context
+from nnreport.studies.experiments import best_on_validation, build_context, time_differs
 
 AUTOENCODER = "conv_autoencoder"
 
@@ -175,6 +175,7 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame, runs: pd.DataFra
     config_of = {r["variant"]: r for r in run_configs}
     by_name: dict[str, dict] = {}
     pairs: dict[str, dict[str, str]] = {"mse": {}, "accuracy": {}}  # run -> its reference
+    seconds = runs.groupby("variant")["train_seconds"].apply(list)
     for v in variants:
         s = stats.loc[v.name]
         entry = {"name": v.name, "label": run_label(v), "experiment": v.experiment,
@@ -198,6 +199,8 @@ def run_entries(variants: list[Variant], summary: pd.DataFrame, runs: pd.DataFra
             entry["reference_frozen"] = bool(ref.get("frozen"))
             entry["parameter_ratio"] = entry["parameters"] / ref["parameters"]
             entry["time_ratio"] = entry["seconds"] / ref["seconds"] if ref["seconds"] else None
+            entry["time_resolved"] = time_differs(seconds.get(v.name, []),
+                                                  seconds.get(ref["name"], []))
         by_name[v.name] = entry
     # each task's comparisons are one family, corrected together
     for name, c in mse_comparisons(runs, errors, pairs["mse"]).items():
