@@ -108,10 +108,18 @@ def job_counts(output: str) -> dict[str, int]:
             if m[1] != "total"}
 
 
+def with_prose(folder: Path) -> Path:
+    """`folder` given the author's prose and the bibliography where a config without
+    `report: sections` or `bibliography` looks for them (report/), as a project has them: the
+    checks before any job read them. Returns `folder`."""
+    shutil.copytree(ROOT / "report" / "sections", folder / "report" / "sections")
+    shutil.copy(ROOT / "report" / "refs.bib", folder / "report" / "refs.bib")
+    return folder
+
+
 def make_workdir(tmp: Path, config: dict) -> Path:
     """A working folder with the author's prose, the bibliography and `config`."""
-    shutil.copytree(ROOT / "report" / "sections", tmp / "report" / "sections")
-    shutil.copy(ROOT / "report" / "refs.bib", tmp / "report" / "refs.bib")
+    with_prose(tmp)
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path

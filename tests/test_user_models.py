@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, make_workdir, run_snakemake, study_config
+from conftest import ROOT, make_workdir, run_snakemake, study_config, with_prose
 from nnreport.base.usercode import (
     CHECKED,
     UserCodeError,
@@ -73,7 +73,7 @@ def problems(tmp_path: Path, source: str | None, config: dict | None = None,
 
 def test_a_good_class_passes_and_its_check_is_remembered(tmp_path, monkeypatch):
     (tmp_path / "mi_red.py").write_text(GOOD)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(with_prose(tmp_path))
     validate_config(user_config(), SCHEMA, ["config.yaml"])
     checked = yaml.safe_load(CHECKED.read_text())
     assert sorted(v["parameters"] for v in checked.values()) == [7890, 15770]  # canales 4, 8
@@ -153,7 +153,7 @@ def test_a_users_class_is_sized_from_what_its_check_measured(tmp_path, monkeypat
     from nnreport.studies.resources import model_mb
 
     (tmp_path / "mi_red.py").write_text(GOOD)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(with_prose(tmp_path))
     config = user_config()
     validate_config(config, SCHEMA, ["config.yaml"])
     base = config["base"]
@@ -187,7 +187,7 @@ def test_a_users_class_larger_than_memory_is_counted_not_built(tmp_path, monkeyp
 
 def test_a_scratch_class_is_sized_from_the_arrays_its_step_holds(tmp_path, monkeypatch):
     (tmp_path / "mi_red.py").write_text(SCRATCH)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(with_prose(tmp_path))
     validate_config(scratch_config(), SCHEMA, ["config.yaml"])
     sizes = {v["parameters"]: v["activations"]
              for v in yaml.safe_load(CHECKED.read_text()).values()}
