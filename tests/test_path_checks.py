@@ -152,17 +152,16 @@ def test_every_name_the_shipped_templates_and_prose_use_is_one_the_report_define
     from conftest import ROOT
     from nnreport.checks.paths import TEMPLATES, included_prose, report_names
     from nnreport.config.templates import template_path
-    from nnreport.reporting.jinja import latex_env, unknown_names
+    from nnreport.reporting.jinja import unknown_names
     from nnreport.studies.kinds import CONTEXT_NAMES
 
     default = {"experiments": "informe", "autoencoder": "autoencoder", "models": "tp"}[kind]
     template = template_path(TEMPLATES, default, language)
     prose = ROOT / "report" / "sections" / ("" if language == "es" else language)
     prose = prose / "tp" if kind == "models" else prose
-    env = latex_env()
-    known = report_names(kind, template, env)
+    known = report_names(kind, template)
     files = [prose / f for f in included_prose(template)]
     assert len(files) > 5 and CONTEXT_NAMES[kind] <= known
     assert ("resultados_autoencoder.tex" in included_prose(template)) == (
         "resultados.tex" not in included_prose(template)) == (kind == "autoencoder")
-    assert [p for f in files for p in unknown_names(f, known, env)] == []
+    assert [p for f in files for p in unknown_names(f, known)] == []

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-import jinja2
 from jinja2 import nodes
 
 from nnreport.config.messages import Problem, format_path, show
 from nnreport.config.templates import template_part, template_path
-from nnreport.reporting.jinja import assigned_names, latex_env, syntax_problem, unknown_names
+from nnreport.reporting.jinja import assigned_names, parsed, syntax_problem, unknown_names
 from nnreport.studies.kinds import CONTEXT_NAMES, study_kind
 
 # The workflow's own folders: a report published into one of them would be overwritten or
@@ -59,7 +58,7 @@ def _inside_problem(path: tuple[str, str], value: object) -> Iterator[Problem]:
 def _includes(template: Path, overridden: frozenset[str] = frozenset()) -> list[str]:
     """Every file a report template includes (or extends, with what that one includes outside
     the blocks the extending template replaces: `overridden`), in its order."""
-    tree = latex_env().parse(template.read_text(encoding="utf-8"), template.name, str(template))
+    tree = parsed(template)
     own_blocks = frozenset(b.name for b in tree.find_all(nodes.Block))
     found: list[str] = []
 
@@ -92,12 +91,12 @@ def template_parts(template: Path) -> list[str]:
                               if (part := template_part(template, f)) is not None))
 
 
-def report_names(kind: str, template: Path, env: jinja2.Environment) -> set[str]:
+def report_names(kind: str, template: Path) -> set[str]:
     """The names a prose file of a `kind` study may use: its report context's, those its
     template and the template's parts set, and the bibliography style the build adds."""
-    names = set(CONTEXT_NAMES[kind]) | {"bibliography_style"} | assigned_names(template, env)
+    names = set(CONTEXT_NAMES[kind]) | {"bibliography_style"} | assigned_names(template)
     for part in template_parts(template):
-        names |= assigned_names(Path(part), env)
+        names |= assigned_names(Path(part))
     return names
 
 
@@ -121,17 +120,16 @@ def _prose_problems(config: dict, report: dict) -> Iterator[Problem]:
                           "includes them); copy them from the repository's "
                           f"report/sections/{'' if language == 'es' else language + '/'} "
                           "(its tp/ for a model study) and write your own text")
-        env = latex_env()
-        known = report_names(study_kind(config).name, template, env)
+        known = report_names(study_kind(config).name, template)
         for path in prose:
-            wrong = syntax_problem(path, env) if path.is_file() else None
+            wrong = syntax_problem(path) if path.is_file() else None
             if wrong:
                 yield Problem(("report", "sections"), f"report.sections is {show(sections)}: "
                               f"{wrong}. Fix the \\VAR{{...}} or "
                               "\\BLOCK{...} tag there (each \\BLOCK{if}/\\BLOCK{for} closes "
                               "with \\BLOCK{endif}/\\BLOCK{endfor}; see the README's 'Writing "
                               "the prose')")
-            for unknown in unknown_names(path, known, env) if path.is_file() else []:
+            for unknown in unknown_names(path, known) if path.is_file() else []:
                 yield Problem(("report", "sections"), f"report.sections is {show(sections)}: "
                               f"{unknown}. Use a name of the README's 'Writing the prose' "
                               "(or set it first with \\BLOCK{set name = ...})")

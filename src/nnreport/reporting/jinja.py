@@ -5,6 +5,7 @@ before any job (its syntax, the names it uses). Light: the config checks import 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from pathlib import Path
 
@@ -65,27 +66,43 @@ def latex_env(*folders: str | Path) -> jinja2.Environment:
 _OPENS = {"if", "for", "macro", "call", "filter", "block", "with", "raw", "autoescape"}
 
 
-def syntax_problem(path: Path, env: jinja2.Environment | None = None) -> str | None:
+@functools.cache
+def _checks_env() -> jinja2.Environment:
+    """The environment the checks parse with (the build's delimiters and extension)."""
+    return latex_env()
+
+
+@functools.lru_cache(maxsize=128)
+def _tree(source: str, name: str, filename: str) -> nodes.Template:
+    """A file's Jinja tree, parsed once: the checks read a template and its parts several
+    times each (their includes, the names they set), and a prose file twice."""
+    return _checks_env().parse(source, name, filename)
+
+
+def parsed(path: Path) -> nodes.Template:
+    """The Jinja tree of a prose or template file (TemplateSyntaxError if it has none)."""
+    return _tree(path.read_text(encoding="utf-8"), path.name, str(path))
+
+
+def syntax_problem(path: Path) -> str | None:
     """What is wrong with the Jinja tags of a prose or template file (`file, line n: message`),
     or None: its syntax, parsed as the report's build parses it, before any job runs. A block
     left open is named at the line that opens it, not at the file's end where Jinja notices."""
-    env = env or latex_env()
     source = path.read_text(encoding="utf-8")
     try:
-        env.parse(source, path.name, str(path))
+        _tree(source, path.name, str(path))
     except jinja2.TemplateSyntaxError as e:
         line = e.lineno
         if e.message and e.message.startswith("Unexpected end of template"):
-            line = _innermost_open(env, source) or line
+            line = _innermost_open(_checks_env(), source) or line
         return f"{path}, line {line}: {e.message}"
     return None
 
 
-def assigned_names(path: Path, env: jinja2.Environment | None = None) -> set[str]:
+def assigned_names(path: Path) -> set[str]:
     """The names a template (or one of its parts) sets for what it includes: its `set`
     targets, loop variables, macros and imports."""
-    env = env or latex_env()
-    return _assigned(env.parse(path.read_text(encoding="utf-8"), path.name, str(path)))
+    return _assigned(parsed(path))
 
 
 def _assigned(tree: nodes.Template) -> set[str]:
@@ -97,23 +114,21 @@ def _assigned(tree: nodes.Template) -> set[str]:
     return names
 
 
-def unknown_names(path: Path, known: set[str], env: jinja2.Environment | None = None
-                  ) -> list[str]:
-    """What names a prose file uses that the report does not define (`known`: the context's
-    names, those its templates set and Jinja's globals), each as `file, line n: \\VAR{...}
-    names 'x', which ...`, with the closest known name when one is close; [] when its syntax
-    is wrong (syntax_problem says so)."""
-    env = env or latex_env()
+def unknown_names(path: Path, known: set[str]) -> list[str]:
+    """The names a prose file uses that the report does not define (`known`: the context's
+    names and those its templates set; Jinja's globals count too), each as `file, line n:
+    the name 'x' is not one the report defines`, with the closest known name when one is
+    close; [] when its syntax is wrong (syntax_problem says so)."""
     try:
-        tree = env.parse(path.read_text(encoding="utf-8"), path.name, str(path))
+        tree = parsed(path)
     except jinja2.TemplateSyntaxError:
         return []
     # a name the file sets itself (inside an \\BLOCK{if} too), or tests with `is defined`,
     # is the author's to answer for
     guarded = {t.node.name for t in tree.find_all(nodes.Test)
                if t.name in ("defined", "undefined") and isinstance(t.node, nodes.Name)}
-    unknown = (jinja2.meta.find_undeclared_variables(tree) - known - set(env.globals)
-               - _assigned(tree) - guarded)
+    unknown = (jinja2.meta.find_undeclared_variables(tree) - known
+               - set(_checks_env().globals) - _assigned(tree) - guarded)
     problems = []
     for name in sorted(unknown):
         line = min(n.lineno for n in tree.find_all(nodes.Name) if n.name == name)
