@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -229,20 +230,32 @@ def build_lock(folder: str | Path) -> Iterator[None]:
         yield
 
 
-# The bibliography styles of the templates, which write their few words in English: revtex's
-# apsrev4-2 in bbl.<word> functions ("The language selected here is ENGLISH"), natbib's
-# unsrtnat (the model study's) as string literals inside its functions; each maps how a word
-# is written in the style to its key in the catalogue's `bibliography` entry.
-BIB_STYLE = "apsrev4-2"
-_APSREV_WORDS = {f"FUNCTION {{bbl.{key}}}": key for key in ("and", "in", "edby", "of")}
-_UNSRTNAT_WORDS = {'" and "': "and", '"In "': "In", '"pages"': "pages", '"page"': "page",
-                   '"volume"': "volume", '" of "': "of", '"number"': "number",
-                   '"chapter"': "chapter", '", editors"': "editors", '", editor"': "editor",
-                   '"Technical Report"': "technical_report", '"PhD thesis"': "phd_thesis",
-                   '"Master\'s thesis"': "masters_thesis", '" edition"': "edition"}
-# the comma before the last author's "and" of three or more ("A, B, and C")
-_SERIAL_COMMA = {"apsrev4-2": re.compile(r"numnames #2 >\s*'names\.comma\s*'skip\$\s*if\$"),
-                 "unsrtnat": re.compile(r'numnames #2 >\s*\{ "," \* \}\s*\'skip\$\s*if\$')}
+@dataclasses.dataclass(frozen=True)
+class BibStyle:
+    """A template's BibTeX style, whose few words are English, and how it writes them."""
+
+    package: str  # the Debian package that ships it
+    words: dict[str, str]  # how a word is written in it -> its key in the catalogue's entry
+    in_function: bool  # each word alone in a FUNCTION {bbl.<word>} { "..." }, once; else a
+    # string literal wherever the style's functions use it
+    serial_comma: re.Pattern  # the comma before the last author's "and" ("A, B, and C")
+
+
+BIB_STYLE = "apsrev4-2"  # revtex's ("The language selected here is ENGLISH")
+BIB_STYLES = {
+    BIB_STYLE: BibStyle(
+        "texlive-publishers",
+        {f"FUNCTION {{bbl.{key}}}": key for key in ("and", "in", "edby", "of")}, True,
+        re.compile(r"numnames #2 >\s*'names\.comma\s*'skip\$\s*if\$")),
+    "unsrtnat": BibStyle(  # natbib's, the model study's
+        "texlive-latex-base",
+        {'" and "': "and", '"In "': "In", '"pages"': "pages", '"page"': "page",
+         '"volume"': "volume", '" of "': "of", '"number"': "number", '"chapter"': "chapter",
+         '", editors"': "editors", '", editor"': "editor",
+         '"Technical Report"': "technical_report", '"PhD thesis"': "phd_thesis",
+         '"Master\'s thesis"': "masters_thesis", '" edition"': "edition"}, False,
+        re.compile(r'numnames #2 >\s*\{ "," \* \}\s*\'skip\$\s*if\$')),
+}
 OWN_SUFFIX = "-own"  # a style's copy with the report's words, beside the report
 
 
@@ -253,43 +266,43 @@ def own_style(style: str) -> str:
 
 def bibliography_style(folder: str | Path, style: str = BIB_STYLE) -> str | None:
     """The BibTeX style of the report's bibliography in the active language, written into
-    `folder`: a copy of `style` (revtex's apsrev4-2.bst, or natbib's unsrtnat.bst) with its
-    words replaced by the catalogue's (`bibliography`: "y" for "and", "en" for "in", ...)
-    and, where the language has no comma before the last author's "and" (`serial_comma:
-    false`), without it; None in English, where the style's own words are right (and a copy
-    a build in another language left there is removed). Written in UTF-8, as the report is:
-    the style itself is ASCII."""
+    `folder`: a copy of `style` (BIB_STYLES: revtex's apsrev4-2.bst, natbib's unsrtnat.bst)
+    with its words replaced by the catalogue's (`bibliography`: "y" for "and", "en" for
+    "in", ...) and, where the language has no comma before the last author's "and"
+    (`serial_comma: false`), without it; None in English, where the style's own words are
+    right (and a copy a build in another language left there is removed). Written in UTF-8,
+    as the report is: the style itself is ASCII."""
+    spec = BIB_STYLES[style]
     words, english = entry("bibliography"), catalogue("en")["bibliography"]
-    spelt = _APSREV_WORDS if style == BIB_STYLE else _UNSRTNAT_WORDS
     path = Path(folder) / f"{own_style(style)}.bst"
-    if all(words[k] == english[k] for k in spelt.values()) and words["serial_comma"]:
+    if all(words[k] == english[k] for k in spec.words.values()) and words["serial_comma"]:
         path.unlink(missing_ok=True)
         return None
     found = subprocess.run(["kpsewhich", f"{style}.bst"], capture_output=True, text=True)
     if found.returncode or not found.stdout.strip():
-        package = "texlive-publishers" if style == BIB_STYLE else "texlive-latex-base"
         raise LatexError(f"kpsewhich finds no {style}.bst, the report's bibliography style; "
-                         f"install Debian's {package} (make setup does)")
+                         f"install Debian's {spec.package} (make setup does)")
     source = Path(found.stdout.strip())
     text = source.read_text(encoding="ascii")
-    for written, key in spelt.items():
-        if style == BIB_STYLE:  # FUNCTION {bbl.and} { "and" }
+    for written, key in spec.words.items():
+        own = str(words[key]).replace("\\", "\\\\")
+        if spec.in_function:  # FUNCTION {bbl.and} { "and" }
             pattern = re.compile("(" + re.escape(written) + r'\s*\{\s*)"'
                                  + re.escape(english[key]) + '"')
-            replacement = r'\g<1>"' + str(words[key]).replace("\\", "\\\\") + '"'
+            replacement = r'\g<1>"' + own + '"'
         else:  # the literal "pages" itself
-            pattern = re.compile(re.escape(written))
-            replacement = written.replace(english[key], str(words[key])).replace("\\",
-                                                                                 "\\\\")
+            pattern, replacement = (re.compile(re.escape(written)),
+                                    written.replace(english[key], own))
         text, n = pattern.subn(replacement, text)
-        if n == 0:
+        if n == 0 or spec.in_function and n != 1:
             raise LatexError(f"{source}: it no longer writes {english[key]!r} as {written}; "
-                             "update the style's words in reporting/build.py")
+                             "update its words in reporting/build.py's BIB_STYLES")
     if not words["serial_comma"]:
-        text, n = _SERIAL_COMMA[style].subn("", text)
+        text, n = spec.serial_comma.subn("", text)
         if n == 0:
             raise LatexError(f"{source}: the comma before the last author's 'and' is written "
-                             "differently; update _SERIAL_COMMA in reporting/build.py")
+                             "differently; update its serial_comma in reporting/build.py's "
+                             "BIB_STYLES")
     with atomic_path(path, seal=False) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return own_style(style)
