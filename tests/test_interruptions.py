@@ -120,7 +120,9 @@ def test_a_workflow_counts_as_running_while_its_snakemake_lives_on_this_machine(
         alive.wait(), other.wait()
     record.write_text(json.dumps({"pid": alive.pid, "host": socket.gethostname()}))
     assert running_workflow(record) is None  # it died (kill -9 leaves the record behind)
-    for damaged in ("", "{", '{"pid": "x"}', "[]"):
+    for damaged in ("", "{", '{"pid": "x"}', "[]",
+                    '{"pid": 4242, "host": "otro-nodo", "beat": "x"}',
+                    '{"pid": 4242, "host": "otro-nodo", "beat": 1e12, "every": "x"}'):
         record.write_text(damaged)
         assert running_workflow(record) is None
     mark_running(record)  # another's record written meanwhile is left alone at its exit

@@ -105,6 +105,7 @@ RUNNING = Path(".snakemake") / "nnreport" / "running.json"
 # older than that (the other machine died, or its workflow was killed with -9) is ignored.
 HEARTBEAT, MISSED_BEATS = 30.0, 3
 _beating: dict[str, threading.Event] = {}  # record path -> the event that stops its heartbeat
+_beat_lock = threading.Lock()  # a beat is never written after the record's removal
 
 
 def _alive(pid: int) -> bool:
@@ -134,13 +135,11 @@ def running_workflow(path: str | Path = RUNNING) -> dict | None:
     try:
         info = json.loads(Path(path).read_text(encoding="utf-8"))
         pid = int(info["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+        if info.get("host") != socket.gethostname():
+            age = time.time() - float(info["beat"])
+            return info if age < MISSED_BEATS * float(info.get("every", HEARTBEAT)) else None
+    except (OSError, ValueError, KeyError, TypeError):  # none, damaged, or no heartbeat
         return None
-    if info.get("host") != socket.gethostname():
-        beat = info.get("beat")
-        fresh = (isinstance(beat, int | float)
-                 and time.time() - beat < MISSED_BEATS * float(info.get("every", HEARTBEAT)))
-        return info if fresh else None
     if pid == os.getpid() or not _alive(pid):
         return None
     return info
@@ -166,9 +165,6 @@ def mark_running(path: str | Path = RUNNING, every: float = HEARTBEAT) -> None:
 
     threading.Thread(target=beat, name="nnreport-heartbeat", daemon=True).start()
     atexit.register(unmark_running, path)
-
-
-_beat_lock = threading.Lock()  # a beat is never written after the record's removal
 
 
 def _write_beat(path: str | Path, record: dict) -> bool:
